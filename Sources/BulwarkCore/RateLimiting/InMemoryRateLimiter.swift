@@ -1,0 +1,262 @@
+public import Synchronization
+
+/// A rate limiter that keeps its state in this process: an algorithm behind a lock, with a
+/// waiting queue.
+///
+/// Every algorithm module (token bucket, leaky bucket, windows, GCRA) is used through this one
+/// type; each module names its specialisation, e.g. `TokenBucketLimiter<C>` is
+/// `InMemoryRateLimiter<TokenBucket, C>`. The limiter adds three things to the algorithm's pure
+/// arithmetic:
+///
+/// - **Safety under concurrency.** The algorithm's state sits in a `Mutex`; a decision holds the
+///   lock for a few nanoseconds and the clock is read before taking it. A permitted
+///   ``tryAcquire(cost:)`` allocates nothing.
+/// - **A waiting room.** ``acquire(cost:options:)`` joins a bounded queue served in the order of a
+///   pluggable ``WaitOrder``. Only the waiter the order names next may be admitted, and
+///   ``tryAcquire(cost:)`` is refused while anyone waits, so nobody overtakes the queue.
+/// - **Exact wake-ups.** One timer task sleeps on the injected clock until the next moment
+///   something can change (the head becomes admissible or a deadline passes), so a waiter is
+///   admitted at the exact nanosecond its cost becomes available, and times out at its deadline.
+///
+/// A waiter takes capacity only when it is admitted: one that times out or is cancelled leaves
+/// the limiter exactly as if it had never asked, and the next waiter is re-examined at once.
+///
+/// It deliberately does not partition by key (a keyed limiter holds one per key) and does not
+/// share state between processes (the Redis store does).
+public final class InMemoryRateLimiter<Algorithm: RateLimitAlgorithm, C: NanosecondClock>: RateLimiter {
+    @usableFromInline
+    struct State: Sendable {
+        @usableFromInline var algorithm: Algorithm
+        @usableFromInline var waiting: WaitingRoom
+    }
+
+    /// The clock the limiter reads and its waiters sleep on.
+    public let clock: C
+
+    /// The most the algorithm admits at once; a larger cost is refused with an error.
+    public let limit: Int
+
+    /// The most waiters the queue holds; `acquire` beyond it throws ``BulwarkError/queueFull(limit:)``.
+    public let queueLimit: Int
+
+    @usableFromInline
+    let state: Mutex<State>
+
+    private let nextWaiterID = Atomic<UInt64>(0)
+
+    /// Creates a limiter running `Algorithm` configured by `configuration`.
+    ///
+    /// - Parameters:
+    ///   - configuration: The algorithm's configuration.
+    ///   - queueLimit: The most waiters ``acquire(cost:options:)`` may queue (0 disables waiting).
+    ///   - order: The order in which waiters are served; FIFO by default.
+    ///   - clock: The clock to read and to sleep on.
+    /// - Throws: ``BulwarkError/invalidConfiguration(field:rule:)`` for a configuration the
+    ///   algorithm rejects or a negative `queueLimit`.
+    public init(
+        configuration: Algorithm.Configuration,
+        queueLimit: Int = 1024,
+        order: any WaitOrder = FIFOWaitOrder(),
+        clock: C
+    ) throws(BulwarkError) {
+        guard queueLimit >= 0 else {
+            throw .invalidConfiguration(field: "queueLimit", rule: "must be at least 0")
+        }
+        let algorithm = try Algorithm(configuration: configuration, now: clock.nowNanoseconds)
+        self.clock = clock
+        self.limit = algorithm.limit
+        self.queueLimit = queueLimit
+        self.state = Mutex(State(algorithm: algorithm, waiting: WaitingRoom(order: order, limit: queueLimit)))
+    }
+
+    /// How many callers are waiting in the queue now.
+    public var waitingCount: Int {
+        state.withLock { $0.waiting.count }
+    }
+
+    /// Takes `cost` if it is available now and nobody is queued; never waits, never allocates.
+    ///
+    /// A cost of zero is a probe: allowed, takes nothing, reports what remains. While callers are
+    /// queued any positive cost is denied, with a retry-after that counts the queue ahead.
+    ///
+    /// - Throws: ``BulwarkError/invalidArgument(field:rule:)`` when `cost` is negative or above
+    ///   ``limit``.
+    @inlinable
+    public func tryAcquire(cost: Int) throws(BulwarkError) -> RateLimitDecision {
+        guard cost >= 0, cost <= limit else { throw invalidCost(cost) }
+        let now = clock.nowNanoseconds
+        return state.withLock { state in
+            if _fastPath(state.waiting.count == 0) || cost == 0 {
+                return state.algorithm.tryConsume(cost, at: now)
+            }
+            return state.deniedBehindQueue(cost, at: now)
+        }
+    }
+
+    /// Takes `cost`, waiting in the queue until it is admitted, the deadline passes or the task is
+    /// cancelled.
+    ///
+    /// When nobody is queued and the cost is available it returns at once. Otherwise the caller
+    /// joins the queue and is admitted at the exact moment its turn comes and its cost is
+    /// available. A waiter whose deadline has already passed on entry is answered at once.
+    ///
+    /// - Returns: The allowed decision, with what remained after this caller was admitted.
+    /// - Throws: ``BulwarkError/queueFull(limit:)``, ``BulwarkError/waitTimedOut``,
+    ///   `CancellationError`, or ``BulwarkError/invalidArgument(field:rule:)`` for a bad cost.
+    @discardableResult
+    public func acquire(cost: Int, options: WaitOptions) async throws -> RateLimitDecision {
+        guard cost >= 0, cost <= limit else { throw invalidCost(cost) }
+        let now = clock.nowNanoseconds
+        let deadline = options.deadline?.nanoseconds(resolvedAt: now) ?? .max
+        let admitted = state.withLock { state -> RateLimitDecision? in
+            guard state.waiting.count == 0 || cost == 0 else { return nil }
+            let decision = state.algorithm.tryConsume(cost, at: now)
+            return decision.isAllowed ? decision : nil
+        }
+        if let admitted { return admitted }
+
+        let id = nextWaiterID.wrappingAdd(1, ordering: .relaxed).newValue
+        let ticket = WaitTicket(
+            id: id, cost: cost, priority: options.priority, partitionKey: options.partitionKey, enqueuedAt: now
+        )
+        let outcome = await withTaskCancellationHandler {
+            await withUnsafeContinuation { continuation in
+                let immediate = state.withLock { state in
+                    enqueue(ticket, deadline: deadline, continuation: continuation, into: &state)
+                }
+                immediate?.resume()
+            }
+        } onCancel: {
+            withdraw(id)
+        }
+        switch outcome {
+        case .admitted(let decision): return decision
+        case .timedOut: throw BulwarkError.waitTimedOut
+        case .cancelled: throw CancellationError()
+        case .queueFull(let limit): throw BulwarkError.queueFull(limit: limit)
+        }
+    }
+
+    @usableFromInline
+    func invalidCost(_ cost: Int) -> BulwarkError {
+        .invalidArgument(
+            field: "cost",
+            rule: cost < 0 ? "must be at least 0 (got \(cost))" : "must be at most the limit \(limit) (got \(cost))"
+        )
+    }
+
+    /// Queues a waiter, or says why it is answered at once.
+    private func enqueue(
+        _ ticket: WaitTicket,
+        deadline: Int64,
+        continuation: UnsafeContinuation<WaitOutcome, Never>,
+        into state: inout State
+    ) -> Resumption? {
+        let now = clock.nowNanoseconds
+        if Task.isCancelled {
+            return Resumption(continuation: continuation, outcome: .cancelled)
+        }
+        if state.waiting.count == 0 {
+            let decision = state.algorithm.tryConsume(ticket.cost, at: now)
+            if decision.isAllowed {
+                return Resumption(continuation: continuation, outcome: .admitted(decision))
+            }
+        }
+        if deadline <= now {
+            return Resumption(continuation: continuation, outcome: .timedOut)
+        }
+        if state.waiting.isFull {
+            return Resumption(continuation: continuation, outcome: .queueFull(limit: queueLimit))
+        }
+        state.waiting.enqueue(ticket, deadline: deadline, continuation: continuation)
+        arm(&state, now: now)
+        return nil
+    }
+
+    /// Removes a cancelled waiter (if it is still queued) and re-examines the queue.
+    private func withdraw(_ id: UInt64) {
+        let now = clock.nowNanoseconds
+        let resumptions = state.withLock { state -> [Resumption] in
+            guard let waiter = state.waiting.remove(id: id) else { return [] }
+            var resumptions = [Resumption(continuation: waiter.continuation, outcome: .cancelled)]
+            resumptions += state.drain(at: now)
+            arm(&state, now: now)
+            return resumptions
+        }
+        for resumption in resumptions { resumption.resume() }
+    }
+
+    /// The timer woke: admit and expire what is due, and sleep until the next event.
+    private func timerFired(generation: UInt64) {
+        let now = clock.nowNanoseconds
+        let resumptions = state.withLock { state -> [Resumption] in
+            guard state.waiting.timer?.generation == generation else { return [] }
+            state.waiting.timer = nil
+            let resumptions = state.drain(at: now)
+            arm(&state, now: now)
+            return resumptions
+        }
+        for resumption in resumptions { resumption.resume() }
+    }
+
+    /// Makes sure a timer wakes at the next moment the queue can change, and none while it is empty.
+    private func arm(_ state: inout State, now: Int64) {
+        guard let fireAt = state.nextEvent(at: now), fireAt < .max else {
+            state.waiting.timer?.task.cancel()
+            state.waiting.timer = nil
+            return
+        }
+        if let timer = state.waiting.timer, timer.fireAt <= fireAt { return }
+        state.waiting.timer?.task.cancel()
+        state.waiting.timerGeneration &+= 1
+        let generation = state.waiting.timerGeneration
+        let task = Task { [self] in
+            do {
+                try await clock.sleep(untilNanoseconds: fireAt)
+            } catch {
+                return  // cancelled: a newer timer or an empty queue replaced this one
+            }
+            timerFired(generation: generation)
+        }
+        state.waiting.timer = WaitingRoom.Timer(generation: generation, fireAt: fireAt, task: task)
+    }
+}
+
+extension InMemoryRateLimiter.State {
+    /// The decision for a positive cost arriving while others wait: denied, with a retry-after that
+    /// counts everything queued ahead (at least one nanosecond: the queue is served first).
+    @usableFromInline
+    func deniedBehindQueue(_ cost: Int, at now: Int64) -> RateLimitDecision {
+        let wait = algorithm.nanosecondsUntilAvailable(waiting.queuedCost &+ cost, at: now)
+        return algorithm.snapshot(at: now, retryAfterNanoseconds: max(1, wait))
+    }
+
+    /// Admits waiters from the head while their cost is available, expires those whose deadline has
+    /// come, and returns whom to answer.
+    mutating func drain(at now: Int64) -> [Resumption] {
+        var resumptions: [Resumption] = []
+        while true {
+            while let head = waiting.next(at: now) {
+                let decision = algorithm.tryConsume(head.cost, at: now)
+                guard decision.isAllowed else { break }
+                if let waiter = waiting.remove(id: head.id) {
+                    resumptions.append(Resumption(continuation: waiter.continuation, outcome: .admitted(decision)))
+                }
+            }
+            let expired = waiting.expired(at: now)
+            if expired.isEmpty { return resumptions }
+            for id in expired {
+                if let waiter = waiting.remove(id: id) {
+                    resumptions.append(Resumption(continuation: waiter.continuation, outcome: .timedOut))
+                }
+            }
+        }
+    }
+
+    /// The next moment the queue can change: the head becomes admissible or a deadline passes.
+    func nextEvent(at now: Int64) -> Int64? {
+        guard let head = waiting.next(at: now) else { return nil }
+        let ready = now.addingSaturating(algorithm.nanosecondsUntilAvailable(head.cost, at: now))
+        return min(ready, waiting.earliestDeadline)
+    }
+}

@@ -1,0 +1,84 @@
+/// How a waiting call wants to wait: until when, how urgently, and on whose behalf.
+public struct WaitOptions: Sendable, Hashable {
+    /// The latest time by which the call must be admitted, or `nil` to wait as long as it takes.
+    public var deadline: Deadline?
+    /// How urgent the call is; used by priority waiting orders.
+    public var priority: Priority
+    /// The partition the call waits for; used by fair waiting orders.
+    public var partitionKey: String?
+
+    /// Creates waiting options.
+    public init(deadline: Deadline? = nil, priority: Priority = .normal, partitionKey: String? = nil) {
+        self.deadline = deadline
+        self.priority = priority
+        self.partitionKey = partitionKey
+    }
+}
+
+/// The contract of every Bulwark rate limiter: answer at once, or wait in a bounded queue.
+///
+/// ``tryAcquire(cost:)`` never waits: it takes the cost and says so, or says how long until it
+/// could. ``acquire(cost:options:)`` waits in the limiter's queue, in the queue's order, until the
+/// cost is admitted, the deadline passes or the task is cancelled. A waiter that gives up takes
+/// nothing from the limiter: capacity is only taken when a waiter is admitted.
+///
+///     let limiter = try TokenBucketLimiter(capacity: 40, refill: 40, every: .seconds(60))
+///     let now = try limiter.tryAcquire()              // answers at once
+///     try await limiter.acquire(deadline: .after(.seconds(10)))   // waits its turn
+///
+/// A rate limiter is also a ``ResiliencePolicy``: `execute` waits for the context's cost until the
+/// context's deadline, then runs the operation.
+public protocol RateLimiter: ResiliencePolicy {
+    /// Takes `cost` if it is available now and nobody is queued ahead; never waits.
+    ///
+    /// A cost of zero is a probe: it is always allowed, takes nothing, and reports what remains.
+    ///
+    /// - Throws: ``BulwarkError/invalidArgument(field:rule:)`` when `cost` is negative or larger
+    ///   than the limiter could ever admit.
+    func tryAcquire(cost: Int) throws(BulwarkError) -> RateLimitDecision
+
+    /// Takes `cost`, waiting in the limiter's queue until it is admitted.
+    ///
+    /// - Returns: The allowed decision.
+    /// - Throws: ``BulwarkError/queueFull(limit:)`` when the queue is full,
+    ///   ``BulwarkError/waitTimedOut`` when the deadline passes first, `CancellationError` when the
+    ///   task is cancelled first, ``BulwarkError/invalidArgument(field:rule:)`` for a bad cost.
+    func acquire(cost: Int, options: WaitOptions) async throws -> RateLimitDecision
+}
+
+extension RateLimiter {
+    /// Takes one permit if it is available now; never waits.
+    @inlinable
+    public func tryAcquire() throws(BulwarkError) -> RateLimitDecision {
+        try tryAcquire(cost: 1)
+    }
+
+    /// Takes `cost`, waiting in the limiter's queue until it is admitted or `deadline` passes.
+    @discardableResult
+    public func acquire(
+        cost: Int = 1,
+        deadline: Deadline? = nil,
+        priority: Priority = .normal,
+        partitionKey: String? = nil
+    ) async throws -> RateLimitDecision {
+        try await acquire(
+            cost: cost,
+            options: WaitOptions(deadline: deadline, priority: priority, partitionKey: partitionKey)
+        )
+    }
+
+    /// Takes `cost`, waiting at most `timeout` for it.
+    @discardableResult
+    public func acquire(cost: Int = 1, timeout: Duration) async throws -> RateLimitDecision {
+        try await acquire(cost: cost, options: WaitOptions(deadline: .after(timeout)))
+    }
+
+    /// Waits for the context's cost (until the context's deadline), then runs `operation`.
+    public func execute<Success: Sendable>(
+        _ context: ResilienceContext,
+        _ operation: @Sendable (ResilienceContext) async throws -> Success
+    ) async throws -> Success {
+        _ = try await acquire(cost: context.cost, options: context.waitOptions)
+        return try await operation(context)
+    }
+}

@@ -1,0 +1,180 @@
+@_exported public import BulwarkCore
+
+/// The token-bucket algorithm, as a pure value: a bucket of `capacity` tokens that refills
+/// continuously at `refillAmount` tokens per `refillPeriod`, and from which each request takes its
+/// cost.
+///
+/// The arithmetic is exact integer arithmetic on nanoseconds. The rate is kept as a reduced
+/// fraction: one token is `unitsPerToken` units and the bucket gains `unitsPerNanosecond` units per
+/// nanosecond, where `unitsPerNanosecond / unitsPerToken = refillAmount / refillPeriod` in lowest
+/// terms. So 40 tokens per minute is 1 unit per nanosecond and 1,500,000,000 units per token, and
+/// no fraction of a token is ever rounded away: however late or often it is asked, after `t`
+/// nanoseconds the bucket has gained exactly `t × refillAmount / refillPeriod` tokens, and after
+/// hours it has not drifted by one nanosecond.
+///
+///     var bucket = try TokenBucket(configuration: .init(capacity: 40, refill: 40, every: .seconds(60)),
+///                                  now: 0)
+///     let decision = bucket.tryConsume(1, at: 0)   // allowed, remaining 39
+///
+/// Use it through ``TokenBucketLimiter`` (thread-safe, with a waiting queue); the value itself is
+/// what the limiter locks and what the test vectors check.
+public struct TokenBucket: RateLimitAlgorithm, Hashable {
+    /// The configuration of a token bucket.
+    public struct Configuration: Sendable, Hashable {
+        /// The most tokens the bucket holds: the largest burst, and the largest cost it admits.
+        public var capacity: Int
+        /// How many tokens are added per ``refillPeriod``, continuously (not in one step).
+        public var refillAmount: Int
+        /// The period over which ``refillAmount`` tokens are added.
+        public var refillPeriod: Duration
+        /// How many tokens the bucket starts with; `nil` means full.
+        public var initialTokens: Int?
+
+        /// Creates a configuration.
+        ///
+        /// - Parameters:
+        ///   - capacity: The most tokens the bucket holds.
+        ///   - refillAmount: Tokens added per `refillPeriod`; defaults to `capacity`.
+        ///   - refillPeriod: The period over which `refillAmount` tokens are added.
+        ///   - initialTokens: The starting tokens; full when `nil`.
+        public init(capacity: Int, refill refillAmount: Int? = nil, every refillPeriod: Duration, initialTokens: Int? = nil) {
+            self.capacity = capacity
+            self.refillAmount = refillAmount ?? capacity
+            self.refillPeriod = refillPeriod
+            self.initialTokens = initialTokens
+        }
+    }
+
+    /// The configuration the bucket was created with.
+    public let configuration: Configuration
+    /// Units that make one token.
+    @usableFromInline let unitsPerToken: Int64
+    /// Units the bucket gains per nanosecond.
+    @usableFromInline let unitsPerNanosecond: Int64
+    /// `capacity × unitsPerToken`.
+    @usableFromInline let capacityUnits: Int64
+    /// The tokens in the bucket at ``updatedAt``, in units.
+    @usableFromInline var credit: Int64
+    /// The clock reading the state is current at.
+    @usableFromInline var updatedAt: Int64
+
+    /// The bucket's capacity: the largest cost it admits.
+    public var limit: Int { configuration.capacity }
+
+    /// Creates a bucket holding its initial tokens at the clock reading `now`.
+    ///
+    /// - Throws: ``BulwarkError/invalidConfiguration(field:rule:)`` when `capacity` or
+    ///   `refillAmount` is below 1, `refillPeriod` is not a positive whole number of nanoseconds,
+    ///   `initialTokens` is outside `0 ... capacity`, or the bucket is too large to compute exactly
+    ///   in 64 bits (`capacity × refillPeriod / refillAmount` beyond about 2.3 × 10¹⁸ ns, roughly
+    ///   73 years of refill).
+    public init(configuration: Configuration, now: Int64) throws(BulwarkError) {
+        guard configuration.capacity >= 1 else {
+            throw .invalidConfiguration(field: "capacity", rule: "must be at least 1 (got \(configuration.capacity))")
+        }
+        guard configuration.refillAmount >= 1 else {
+            throw .invalidConfiguration(field: "refillAmount", rule: "must be at least 1 (got \(configuration.refillAmount))")
+        }
+        guard configuration.refillPeriod > .zero else {
+            throw .invalidConfiguration(field: "refillPeriod", rule: "must be positive (got \(configuration.refillPeriod))")
+        }
+        guard let period = configuration.refillPeriod.exactNanoseconds else {
+            throw .invalidConfiguration(
+                field: "refillPeriod",
+                rule: "must be a whole number of nanoseconds below 292 years (got \(configuration.refillPeriod))"
+            )
+        }
+        let initial = configuration.initialTokens ?? configuration.capacity
+        guard (0 ... configuration.capacity).contains(initial) else {
+            throw .invalidConfiguration(
+                field: "initialTokens",
+                rule: "must be between 0 and capacity \(configuration.capacity) (got \(initial))"
+            )
+        }
+        let amount = Int64(configuration.refillAmount)
+        let divisor = greatestCommonDivisor(amount, period)
+        let unitsPerToken = period / divisor
+        let (capacityUnits, overflow) = Int64(configuration.capacity).multipliedReportingOverflow(by: unitsPerToken)
+        // Headroom of 4x keeps every sum of two amounts of units inside Int64.
+        guard !overflow, capacityUnits <= Int64.max / 4 else {
+            throw .invalidConfiguration(
+                field: "capacity",
+                rule: "× refillPeriod / refillAmount must be at most \(Int64.max / 4) ns for exact arithmetic "
+                    + "(got capacity \(configuration.capacity), refill \(amount) per \(period) ns)"
+            )
+        }
+        self.configuration = configuration
+        self.unitsPerToken = unitsPerToken
+        self.unitsPerNanosecond = amount / divisor
+        self.capacityUnits = capacityUnits
+        self.credit = Int64(initial) * unitsPerToken
+        self.updatedAt = now
+    }
+
+    /// The credit, in units, at `now` (no earlier than ``updatedAt``), after continuous refill.
+    @inlinable
+    func credit(at now: Int64) -> Int64 {
+        let elapsed = now &- updatedAt
+        let missing = capacityUnits &- credit
+        guard elapsed > 0, missing > 0 else { return credit }
+        // elapsed × rate, compared without dividing; an overflow means "more than enough".
+        let (gain, overflow) = elapsed.multipliedReportingOverflow(by: unitsPerNanosecond)
+        return overflow || gain >= missing ? capacityUnits : credit &+ gain
+    }
+
+    /// Takes `cost` tokens at `now` if the bucket holds them.
+    ///
+    /// A reading earlier than the last one is treated as the last one (time never goes back), and
+    /// the retry-after is then counted from the caller's reading, so it stays exact.
+    @inlinable
+    public mutating func tryConsume(_ cost: Int, at now: Int64) -> RateLimitDecision {
+        let time = max(now, updatedAt)
+        credit = credit(at: time)
+        updatedAt = time
+        let lag = time &- now
+        let need = Int64(cost) &* unitsPerToken
+        if credit >= need {
+            credit &-= need
+            return decision(allowed: true, lag: lag, retryAfter: 0)
+        }
+        let wait = (need &- credit).dividedRoundingUp(by: unitsPerNanosecond)
+        return decision(allowed: false, lag: lag, retryAfter: lag &+ wait)
+    }
+
+    /// Nanoseconds from `now` until `amount` tokens could be taken, counting continuous refill and
+    /// ignoring the cap (so an amount above capacity answers how long until that much has flowed).
+    public func nanosecondsUntilAvailable(_ amount: Int, at now: Int64) -> Int64 {
+        let time = max(now, updatedAt)
+        let available = credit(at: time)
+        let need = Int64(amount).multipliedSaturating(by: unitsPerToken)
+        guard need > available else { return 0 }
+        return (time &- now).addingSaturating((need &- available).dividedRoundingUp(by: unitsPerNanosecond))
+    }
+
+    /// The figures at `now` without taking anything.
+    public func snapshot(at now: Int64, retryAfterNanoseconds: Int64) -> RateLimitDecision {
+        var copy = self
+        let time = max(now, updatedAt)
+        copy.credit = credit(at: time)
+        return copy.decision(allowed: retryAfterNanoseconds == 0, lag: time &- now, retryAfter: retryAfterNanoseconds)
+    }
+
+    /// Whole tokens in the bucket at `now`.
+    public func tokens(at now: Int64) -> Int {
+        Int(credit(at: max(now, updatedAt)) / unitsPerToken)
+    }
+
+    @inlinable
+    func decision(allowed: Bool, lag: Int64, retryAfter: Int64) -> RateLimitDecision {
+        RateLimitDecision(
+            isAllowed: allowed,
+            limit: configuration.capacity,
+            remainingUnits: credit,
+            unitsPerPermit: unitsPerToken,
+            missingUnits: capacityUnits &- credit,
+            unitsPerNanosecond: unitsPerNanosecond,
+            resetBaseNanoseconds: lag,
+            retryAfterNanoseconds: retryAfter
+        )
+    }
+}
