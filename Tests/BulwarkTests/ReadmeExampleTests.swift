@@ -1,0 +1,59 @@
+import Bulwark
+import Foundation
+import Testing
+
+/// Keeps the README's example true: the code below is the README's `swift` block, word for word
+/// (checked), and it runs (with `print` captured, so its printed results are checked too).
+@Suite("README")
+struct ReadmeExampleTests {
+    @Test("the README example is this code, and it prints what its comments say")
+    func example() async throws {
+        var printed: [String] = []
+        func print(_ items: Any...) { printed.append(items.map { "\($0)" }.joined(separator: " ")) }
+
+        // README example begins
+        // An LLM provider allows 40 requests per minute: a bucket of 40, refilled 40 per minute.
+        let requests = try TokenBucketLimiter(capacity: 40, refill: 40, every: .seconds(60))
+
+        let decision = try requests.tryAcquire()         // answers at once, never waits
+        print(decision.isAllowed, decision.remaining)    // true 39
+
+        // Or wait in line, first come first served, for at most 10 seconds, then call.
+        let context = ResilienceContext(operation: "chat", deadline: .after(.seconds(10)))
+        let reply = try await requests.execute(context) { _ in "model reply" }
+        print(reply)                                     // model reply
+        // README example ends
+
+        #expect(printed == ["true 39", "model reply"])
+        #expect(try readmeExample() == thisExample())
+    }
+
+    /// The README's first `swift` block, without its `import` line.
+    private func readmeExample() throws -> [String] {
+        let readme = try String(contentsOf: root.appendingPathComponent("README.md"), encoding: .utf8)
+        let block = try #require(readme.components(separatedBy: "```swift\n").dropFirst().first?
+            .components(separatedBy: "```").first)
+        return normalized(block.split(separator: "\n", omittingEmptySubsequences: false)
+            .map(String.init).filter { !$0.hasPrefix("import ") })
+    }
+
+    /// The lines between the markers above, without their indentation.
+    private func thisExample() throws -> [String] {
+        let source = try String(contentsOfFile: #filePath, encoding: .utf8)
+        let lines = source.split(separator: "\n", omittingEmptySubsequences: false).map(String.init)
+        let start = try #require(lines.firstIndex { $0.hasSuffix("// README example begins") })
+        let end = try #require(lines.firstIndex { $0.hasSuffix("// README example ends") })
+        return normalized(lines[(start + 1) ..< end].map { $0.hasPrefix("        ") ? String($0.dropFirst(8)) : $0 })
+    }
+
+    private func normalized(_ lines: [String]) -> [String] {
+        var lines = lines
+        while lines.first?.isEmpty == true { lines.removeFirst() }
+        while lines.last?.isEmpty == true { lines.removeLast() }
+        return lines
+    }
+
+    private var root: URL {
+        URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+    }
+}
