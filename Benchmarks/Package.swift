@@ -29,12 +29,6 @@ let package = Package(
             path: "TokenBucket",
             plugins: [.plugin(name: "BenchmarkPlugin", package: "package-benchmark")]
         ),
-        // Our side of Peers/run: the same timing loop as the Go and Java harnesses.
-        .executableTarget(
-            name: "bulwark-peer-harness",
-            dependencies: [.product(name: "BulwarkTokenBucket", package: "Bulwark")],
-            path: "PeerHarness"
-        ),
     ],
     swiftLanguageModes: [.v6]
 )

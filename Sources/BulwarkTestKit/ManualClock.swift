@@ -1,5 +1,4 @@
 public import BulwarkCore
-import Synchronization
 
 /// A clock that moves only when a test tells it to: deterministic time for Bulwark's policies and
 /// for your own pipelines.
@@ -39,11 +38,11 @@ public final class ManualClock: NanosecondClock, Sendable {
         var nextID: UInt64 = 0
     }
 
-    private let state: Mutex<State>
+    private let state: LockedValue<State>
 
     /// Creates a clock reading `start` (zero by default).
     public init(start: NanosecondInstant = NanosecondInstant(nanoseconds: 0)) {
-        state = Mutex(State(now: start.nanoseconds))
+        state = LockedValue(State(now: start.nanoseconds))
     }
 
     /// The current reading, in nanoseconds.

@@ -1,6 +1,6 @@
 import BulwarkTestKit
 import BulwarkTokenBucket
-import Synchronization
+import BulwarkCore
 import Testing
 
 /// Yields until `condition` holds: lets other tasks reach a state without sleeping on time.
@@ -14,7 +14,7 @@ func eventually(_ condition: () -> Bool, sourceLocation: SourceLocation = #_sour
 
 /// Records the order in which things happen, from any task.
 final class Journal<Entry: Sendable>: Sendable {
-    private let entries = Mutex<[Entry]>([])
+    private let entries = LockedValue<[Entry]>([])
     func append(_ entry: Entry) { entries.withLock { $0.append(entry) } }
     var all: [Entry] { entries.withLock { $0 } }
 }

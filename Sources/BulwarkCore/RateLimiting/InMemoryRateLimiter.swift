@@ -8,8 +8,9 @@ public import Synchronization
 /// `InMemoryRateLimiter<TokenBucket, C>`. The limiter adds three things to the algorithm's pure
 /// arithmetic:
 ///
-/// - **Safety under concurrency.** The algorithm's state sits in a `Mutex`; a decision holds the
-///   lock for a few nanoseconds and the clock is read before taking it. A permitted
+/// - **Safety under concurrency.** The algorithm's state sits behind a lock (one compare-exchange
+///   to take, one store to release); a decision holds it for a few nanoseconds and the clock is
+///   read before taking it. A permitted
 ///   ``tryAcquire(cost:)`` allocates nothing.
 /// - **A waiting room.** ``acquire(cost:options:)`` joins a bounded queue served in the order of a
 ///   pluggable ``WaitOrder``. Only the waiter the order names next may be admitted, and
@@ -40,7 +41,7 @@ public final class InMemoryRateLimiter<Algorithm: RateLimitAlgorithm, C: Nanosec
     public let queueLimit: Int
 
     @usableFromInline
-    let state: Mutex<State>
+    let state: LockedValue<State>
 
     private let nextWaiterID = Atomic<UInt64>(0)
 
@@ -66,7 +67,7 @@ public final class InMemoryRateLimiter<Algorithm: RateLimitAlgorithm, C: Nanosec
         self.clock = clock
         self.limit = algorithm.limit
         self.queueLimit = queueLimit
-        self.state = Mutex(State(algorithm: algorithm, waiting: WaitingRoom(order: order, limit: queueLimit)))
+        self.state = LockedValue(State(algorithm: algorithm, waiting: WaitingRoom(order: order, limit: queueLimit)))
     }
 
     /// How many callers are waiting in the queue now.
