@@ -5,7 +5,7 @@ import Benchmark
 import BulwarkCore
 import Synchronization
 
-let metrics: [BenchmarkMetric] = [.wallClock, .mallocCountTotal, .instructions]
+let metrics: [BenchmarkMetric] = [.wallClock, .mallocCountTotal]
 
 let benchmarks: @Sendable () -> Void = {
     Benchmark.defaultConfiguration = .init(

@@ -3,7 +3,7 @@
 import Benchmark
 import BulwarkTokenBucket
 
-let metrics: [BenchmarkMetric] = [.wallClock, .mallocCountTotal, .instructions]
+let metrics: [BenchmarkMetric] = [.wallClock, .mallocCountTotal]
 
 /// A bucket that never runs dry in a benchmark: a quadrillion tokens, refilled at a billion a second.
 func bottomless<C: NanosecondClock>(clock: C) throws -> TokenBucketLimiter<C> {
