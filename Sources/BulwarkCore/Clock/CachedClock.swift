@@ -88,6 +88,11 @@ public struct CachedClock: NanosecondClock {
         }
     }
 
+    /// Suspends until this clock's reading reaches `nanoseconds`.
+    public func sleep(untilNanoseconds nanoseconds: Int64) async throws {
+        try await sleep(until: NanosecondInstant(nanoseconds: nanoseconds))
+    }
+
     /// Refreshes the reading once from the system clock.
     public func refresh() {
         reading.nanoseconds.store(ContinuousClock().nowNanoseconds, ordering: .relaxed)

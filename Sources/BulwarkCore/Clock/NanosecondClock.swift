@@ -24,12 +24,18 @@ public protocol NanosecondClock: Clock where Duration == Swift.Duration {
     ///
     /// Readings never decrease, and `now` and `nowNanoseconds` read the same time line.
     var nowNanoseconds: Int64 { get }
+
+    /// Suspends until this clock's reading reaches `nanoseconds`, or throws `CancellationError`
+    /// if the task is cancelled first. Returns at once when that time has already passed.
+    ///
+    /// The default converts through `now`, reading the clock twice; a clock whose instants are
+    /// nanoseconds (``CachedClock``, `ManualClock`) builds the instant directly, so a test that
+    /// moves the clock between the two readings cannot stretch the sleep.
+    func sleep(untilNanoseconds nanoseconds: Int64) async throws
 }
 
 extension NanosecondClock {
-    /// Suspends until this clock's reading reaches `nanoseconds`, or throws if the task is cancelled.
-    ///
-    /// Returns at once when that time has already passed.
+    /// Suspends until this clock's reading reaches `nanoseconds`, through `now`.
     public func sleep(untilNanoseconds nanoseconds: Int64) async throws {
         let remaining = nanoseconds &- nowNanoseconds
         if remaining <= 0 {
