@@ -7,7 +7,7 @@ import Synchronization
 
 // The provider's quota and the guard in front of it.
 let requestsPerMinute = 40
-let queueLimit = 150
+let queueLimit = 100
 let queueTimeout = Duration.seconds(60)
 // Bursts of calls: (second of arrival, how many).
 let bursts: [(second: Int64, calls: Int)] = [(0, 120), (50, 60), (120, 150), (200, 20), (260, 100), (400, 50)]

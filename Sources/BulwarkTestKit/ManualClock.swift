@@ -113,14 +113,19 @@ public final class ManualClock: NanosecondClock, Sendable {
     /// A negative duration leaves the clock where it is: time never goes back.
     public func advance(by duration: Duration) {
         let nanoseconds = max(0, duration.saturatingNanoseconds)
-        advance(to: NanosecondInstant(nanoseconds: nowNanoseconds.addingSaturating(nanoseconds)))
+        move { $0.addingSaturating(nanoseconds) }
     }
 
     /// Moves the clock forward to `instant` (if it is later) and wakes the sleepers whose deadline
     /// it reaches, earliest first.
     public func advance(to instant: NanosecondInstant) {
+        move { _ in instant.nanoseconds }
+    }
+
+    /// Sets the time to `target(now)` (never backwards) and wakes the sleepers it reaches.
+    private func move(_ target: (Int64) -> Int64) {
         let due = state.withLock { state -> [Sleeper] in
-            state.now = max(state.now, instant.nanoseconds)
+            state.now = max(state.now, target(state.now))
             let now = state.now
             let due = state.sleepers.filter { $0.deadline <= now }.sorted { $0.deadline < $1.deadline }
             state.sleepers.removeAll { $0.deadline <= now }

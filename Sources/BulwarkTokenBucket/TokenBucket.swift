@@ -125,13 +125,18 @@ public struct TokenBucket: RateLimitAlgorithm, Hashable {
     /// Takes `cost` tokens at `now` if the bucket holds them.
     ///
     /// A reading earlier than the last one is treated as the last one (time never goes back), and
-    /// the retry-after is then counted from the caller's reading, so it stays exact.
+    /// the retry-after is then counted from the caller's reading, so it stays exact. A cost outside
+    /// `0 ... capacity` can never be taken: it is denied with the largest retry-after and changes
+    /// nothing (the limiter refuses such a cost with an error before it gets here).
     @inlinable
     public mutating func tryConsume(_ cost: Int, at now: Int64) -> RateLimitDecision {
         let time = max(now, updatedAt)
+        let lag = time &- now
+        guard cost >= 0, cost <= configuration.capacity else {
+            return snapshot(at: now, retryAfterNanoseconds: .max)
+        }
         credit = credit(at: time)
         updatedAt = time
-        let lag = time &- now
         let need = Int64(cost) &* unitsPerToken
         if credit >= need {
             credit &-= need

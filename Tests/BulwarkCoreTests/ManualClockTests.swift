@@ -16,6 +16,17 @@ struct ManualClockTests {
         #expect(clock.minimumResolution == .nanoseconds(1))
     }
 
+    @Test("concurrent advances add up")
+    func concurrentAdvances() async {
+        let clock = ManualClock()
+        await withTaskGroup(of: Void.self) { group in
+            for _ in 0 ..< 4 {
+                group.addTask { for _ in 0 ..< 1_000 { clock.advance(by: .nanoseconds(1)) } }
+            }
+        }
+        #expect(clock.nowNanoseconds == 4_000)
+    }
+
     @Test("a sleeper wakes when the clock reaches its deadline, not before")
     func sleeping() async throws {
         let clock = ManualClock()

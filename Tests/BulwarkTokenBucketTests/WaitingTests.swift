@@ -116,6 +116,37 @@ struct WaitingTests {
         #expect(clock.sleeperCount == 0)  // no timer is left behind
     }
 
+    @Test("when the clock jumps past both, whichever came first decides: the deadline or the tokens")
+    func clockJumpReplaysEventsInOrder() async throws {
+        let (clock, limiter) = try emptyBucket()
+        // Its 2 tokens are there at 2 s, after its deadline: it must time out, not be admitted late.
+        let late = Task { try await limiter.acquire(cost: 2, deadline: .after(.milliseconds(1_500))) }
+        await eventually { limiter.waitingCount == 1 }
+        clock.advance(to: NanosecondInstant(nanoseconds: 3_000_000_000))
+        await #expect(throws: BulwarkError.waitTimedOut) { try await late.value }
+        #expect(try limiter.tryAcquire(cost: 0).remaining == 3)  // it took nothing
+
+        // Here the tokens (at 5 s, two short) come before the deadline (5.5 s): admitted, with the
+        // figures of the moment it was admitted, though the clock is already at 6 s.
+        _ = try limiter.tryAcquire(cost: 3)
+        let early = Task { try await limiter.acquire(cost: 2, deadline: .after(.milliseconds(2_500))) }
+        await eventually { limiter.waitingCount == 1 }
+        clock.advance(to: NanosecondInstant(nanoseconds: 6_000_000_000))
+        let decision = try await early.value
+        #expect(decision.remaining == 0)
+        #expect(decision.resetAfter == .seconds(5))
+        #expect(try limiter.tryAcquire(cost: 0).remaining == 1)
+    }
+
+    @Test("a queue whose total cost could overflow is refused at configuration")
+    func queueCostBound() {
+        #expect(throws: BulwarkError.self) {
+            _ = try TokenBucketLimiter(
+                capacity: 1_000_000_000_000_000, refill: 1_000_000_000, every: .seconds(1), queueLimit: 10_000, clock: ManualClock()
+            )
+        }
+    }
+
     @Test("a task cancelled before it queues is answered at once")
     func cancelledBeforeQueueing() async throws {
         let (_, limiter) = try emptyBucket()

@@ -93,9 +93,10 @@ public struct CachedClock: NanosecondClock {
         try await sleep(until: NanosecondInstant(nanoseconds: nanoseconds))
     }
 
-    /// Refreshes the reading once from the system clock.
+    /// Refreshes the reading once from the system clock; never moves it backwards, even when two
+    /// refreshers race.
     public func refresh() {
-        reading.nanoseconds.store(ContinuousClock().nowNanoseconds, ordering: .relaxed)
+        reading.nanoseconds.max(ContinuousClock().nowNanoseconds, ordering: .relaxed)
     }
 
     /// Refreshes the reading every ``refreshInterval`` until the task is cancelled, then returns.

@@ -1,4 +1,4 @@
-public import Synchronization
+import Synchronization
 
 /// A rate limiter that keeps its state in this process: an algorithm behind a lock, with a
 /// waiting queue.
@@ -49,11 +49,12 @@ public final class InMemoryRateLimiter<Algorithm: RateLimitAlgorithm, C: Nanosec
     ///
     /// - Parameters:
     ///   - configuration: The algorithm's configuration.
-    ///   - queueLimit: The most waiters ``acquire(cost:options:)`` may queue (0 disables waiting).
+    ///   - queueLimit: The most waiters ``acquire(cost:options:)`` may queue (0 disables waiting);
+    ///     `queueLimit × limit` must fit in half an `Int`, so the queue's total cost stays exact.
     ///   - order: The order in which waiters are served; FIFO by default.
     ///   - clock: The clock to read and to sleep on.
     /// - Throws: ``BulwarkError/invalidConfiguration(field:rule:)`` for a configuration the
-    ///   algorithm rejects or a negative `queueLimit`.
+    ///   algorithm rejects, or a `queueLimit` that is negative or too large for the limit.
     public init(
         configuration: Algorithm.Configuration,
         queueLimit: Int = 1024,
@@ -63,11 +64,19 @@ public final class InMemoryRateLimiter<Algorithm: RateLimitAlgorithm, C: Nanosec
         guard queueLimit >= 0 else {
             throw .invalidConfiguration(field: "queueLimit", rule: "must be at least 0")
         }
-        let algorithm = try Algorithm(configuration: configuration, now: clock.nowNanoseconds)
+        let now = clock.nowNanoseconds
+        let algorithm = try Algorithm(configuration: configuration, now: now)
+        // The queue's total cost, plus one more request, must stay an exact Int.
+        guard queueLimit <= (Int.max / 2) / max(1, algorithm.limit) else {
+            throw .invalidConfiguration(
+                field: "queueLimit",
+                rule: "× the limit \(algorithm.limit) must be at most \(Int.max / 2) (got \(queueLimit))"
+            )
+        }
         self.clock = clock
         self.limit = algorithm.limit
         self.queueLimit = queueLimit
-        self.state = LockedValue(State(algorithm: algorithm, waiting: WaitingRoom(order: order, limit: queueLimit)))
+        self.state = LockedValue(State(algorithm: algorithm, waiting: WaitingRoom(order: order, limit: queueLimit, now: now)))
     }
 
     /// How many callers are waiting in the queue now.
@@ -87,8 +96,11 @@ public final class InMemoryRateLimiter<Algorithm: RateLimitAlgorithm, C: Nanosec
         guard cost >= 0, cost <= limit else { throw invalidCost(cost) }
         let now = clock.nowNanoseconds
         return state.withLock { state in
-            if _fastPath(state.waiting.count == 0) || cost == 0 {
+            if _fastPath(cost > 0 && state.waiting.count == 0) {
                 return state.algorithm.tryConsume(cost, at: now)
+            }
+            if cost == 0 {
+                return state.algorithm.snapshot(at: now, retryAfterNanoseconds: 0)
             }
             return state.deniedBehindQueue(cost, at: now)
         }
@@ -110,7 +122,8 @@ public final class InMemoryRateLimiter<Algorithm: RateLimitAlgorithm, C: Nanosec
         let now = clock.nowNanoseconds
         let deadline = options.deadline?.nanoseconds(resolvedAt: now) ?? .max
         let admitted = state.withLock { state -> RateLimitDecision? in
-            guard state.waiting.count == 0 || cost == 0 else { return nil }
+            if cost == 0 { return state.algorithm.snapshot(at: now, retryAfterNanoseconds: 0) }
+            guard state.waiting.count == 0 else { return nil }
             let decision = state.algorithm.tryConsume(cost, at: now)
             return decision.isAllowed ? decision : nil
         }
@@ -169,18 +182,23 @@ public final class InMemoryRateLimiter<Algorithm: RateLimitAlgorithm, C: Nanosec
         if state.waiting.isFull {
             return Resumption(continuation: continuation, outcome: .queueFull(limit: queueLimit))
         }
-        state.waiting.enqueue(ticket, deadline: deadline, continuation: continuation)
+        state.waiting.enqueue(ticket, deadline: deadline, continuation: continuation, at: now)
         arm(&state, now: now)
         return nil
     }
 
     /// Removes a cancelled waiter (if it is still queued) and re-examines the queue.
+    ///
+    /// What fell due before the cancellation is served first, so a waiter whose turn had come
+    /// (its timer merely late) is admitted rather than cancelled.
     private func withdraw(_ id: UInt64) {
         let now = clock.nowNanoseconds
         let resumptions = state.withLock { state -> [Resumption] in
-            guard let waiter = state.waiting.remove(id: id) else { return [] }
-            var resumptions = [Resumption(continuation: waiter.continuation, outcome: .cancelled)]
-            resumptions += state.drain(at: now)
+            var resumptions = state.drain(at: now)
+            if let waiter = state.waiting.remove(id: id) {
+                resumptions.append(Resumption(continuation: waiter.continuation, outcome: .cancelled))
+                resumptions += state.drain(at: now)
+            }
             arm(&state, now: now)
             return resumptions
         }
@@ -214,8 +232,10 @@ public final class InMemoryRateLimiter<Algorithm: RateLimitAlgorithm, C: Nanosec
         let task = Task { [self] in
             do {
                 try await clock.sleep(untilNanoseconds: fireAt)
+            } catch where Task.isCancelled {
+                return  // a newer timer or an empty queue replaced this one
             } catch {
-                return  // cancelled: a newer timer or an empty queue replaced this one
+                // A clock that fails to sleep: look at the queue now rather than never.
             }
             timerFired(generation: generation)
         }
@@ -228,36 +248,53 @@ extension InMemoryRateLimiter.State {
     /// counts everything queued ahead (at least one nanosecond: the queue is served first).
     @usableFromInline
     func deniedBehindQueue(_ cost: Int, at now: Int64) -> RateLimitDecision {
-        let wait = algorithm.nanosecondsUntilAvailable(waiting.queuedCost &+ cost, at: now)
+        let wait = algorithm.nanosecondsUntilAvailable(waiting.queuedCost + cost, at: now)
         return algorithm.snapshot(at: now, retryAfterNanoseconds: max(1, wait))
     }
 
-    /// Admits waiters from the head while their cost is available, expires those whose deadline has
-    /// come, and returns whom to answer.
+    /// Serves the queue up to `now`, replaying its events in time order, and returns whom to answer.
+    ///
+    /// The events are the head's cost becoming available and the waiters' deadlines. Each is
+    /// handled at the instant it happened, even when the timer (or a test's clock) arrives later:
+    /// a waiter whose cost was there by its deadline is admitted with the figures of that instant,
+    /// and one whose deadline came first times out, whatever `now` has become since. When the
+    /// head's cost becomes available exactly at a deadline, admission wins.
     mutating func drain(at now: Int64) -> [Resumption] {
         var resumptions: [Resumption] = []
-        while true {
-            while let head = waiting.next(at: now) {
-                let decision = algorithm.tryConsume(head.cost, at: now)
-                guard decision.isAllowed else { break }
-                if let waiter = waiting.remove(id: head.id) {
-                    resumptions.append(Resumption(continuation: waiter.continuation, outcome: .admitted(decision)))
+        var time = min(waiting.servedUntil, now)
+        while let head = waiting.next(at: time) {
+            // Not before it joined: a waiter cannot be served before it arrived.
+            let ready = max(head.enqueuedAt, time.addingSaturating(algorithm.nanosecondsUntilAvailable(head.cost, at: time)))
+            let deadline = waiting.earliestDeadline
+            if ready <= deadline {
+                guard ready <= now, let waiter = waiting.waiter(id: head.id) else { break }
+                let decision = algorithm.tryConsume(head.cost, at: ready)
+                guard decision.isAllowed else { break }  // an algorithm contradicting itself: stop
+                waiting.remove(id: head.id)
+                resumptions.append(Resumption(continuation: waiter.continuation, outcome: .admitted(decision)))
+                time = ready
+            } else {
+                guard deadline <= now else { break }
+                for id in waiting.expired(at: deadline) {
+                    if let waiter = waiting.remove(id: id) {
+                        resumptions.append(Resumption(continuation: waiter.continuation, outcome: .timedOut))
+                    }
                 }
-            }
-            let expired = waiting.expired(at: now)
-            if expired.isEmpty { return resumptions }
-            for id in expired {
-                if let waiter = waiting.remove(id: id) {
-                    resumptions.append(Resumption(continuation: waiter.continuation, outcome: .timedOut))
-                }
+                time = deadline
             }
         }
+        waiting.servedUntil = max(waiting.servedUntil, now)
+        return resumptions
     }
 
-    /// The next moment the queue can change: the head becomes admissible or a deadline passes.
+    /// The next moment the queue can change (the head's cost becomes available, or a deadline
+    /// passes), never earlier than one nanosecond from `now`; `nil` when nobody waits.
     func nextEvent(at now: Int64) -> Int64? {
-        guard let head = waiting.next(at: now) else { return nil }
-        let ready = now.addingSaturating(algorithm.nanosecondsUntilAvailable(head.cost, at: now))
-        return min(ready, waiting.earliestDeadline)
+        guard waiting.count > 0 else { return nil }
+        var next = waiting.earliestDeadline
+        if let head = waiting.next(at: now) {
+            next = min(next, now.addingSaturating(algorithm.nanosecondsUntilAvailable(head.cost, at: now)))
+        }
+        return max(next, now.addingSaturating(1))
     }
 }

@@ -47,22 +47,37 @@ struct WaitingRoom: Sendable {
     private var waiters: [UInt64: Waiter] = [:]
     var timer: Timer?
     var timerGeneration: UInt64 = 0
+    /// The clock reading up to which the queue's events have been handled.
+    var servedUntil: Int64
 
-    init(order: any WaitOrder, limit: Int) {
+    init(order: any WaitOrder, limit: Int, now: Int64) {
         self.order = order
         self.limit = limit
+        self.servedUntil = now
     }
 
     var isFull: Bool { count >= limit }
 
-    mutating func enqueue(_ ticket: WaitTicket, deadline: Int64, continuation: UnsafeContinuation<WaitOutcome, Never>) {
+    /// Queues a waiter at the clock reading `now`.
+    mutating func enqueue(
+        _ ticket: WaitTicket, deadline: Int64, continuation: UnsafeContinuation<WaitOutcome, Never>, at now: Int64
+    ) {
+        // A waiter joining an empty queue starts its history now; otherwise events before now may
+        // still be waiting to be handled.
+        if count == 0 { servedUntil = now }
         order.enqueue(ticket)
         waiters[ticket.id] = Waiter(ticket: ticket, deadline: deadline, continuation: continuation)
         count += 1
         queuedCost += ticket.cost
     }
 
+    /// The queued waiter with this id, if any.
+    func waiter(id: UInt64) -> Waiter? {
+        waiters[id]
+    }
+
     /// Removes a waiter; returns it if it was still queued.
+    @discardableResult
     mutating func remove(id: UInt64) -> Waiter? {
         guard let waiter = waiters.removeValue(forKey: id) else { return nil }
         order.remove(id: id)
