@@ -10,8 +10,7 @@ import Synchronization
 ///
 /// - **Safety under concurrency.** The algorithm's state sits behind a lock (one compare-exchange
 ///   to take, one store to release); a decision holds it for a few nanoseconds and the clock is
-///   read before taking it. A permitted
-///   ``tryAcquire(cost:)`` allocates nothing.
+///   read before taking it. A permitted ``tryAcquire(cost:)`` allocates nothing.
 /// - **A waiting room.** ``acquire(cost:options:)`` joins a bounded queue served in the order of a
 ///   pluggable ``WaitOrder``. Only the waiter the order names next may be admitted, and
 ///   ``tryAcquire(cost:)`` is refused while anyone waits, so nobody overtakes the queue.
@@ -24,6 +23,11 @@ import Synchronization
 ///
 /// It deliberately does not partition by key (a keyed limiter holds one per key) and does not
 /// share state between processes (the Redis store does).
+///
+///     let limiter = try InMemoryRateLimiter<TokenBucket, ContinuousClock>(
+///         configuration: .init(capacity: 40, refill: 40, every: .seconds(60)),
+///         queueLimit: 100, clock: ContinuousClock())
+///     try await limiter.acquire(cost: 1, deadline: .after(.seconds(10)))
 public final class InMemoryRateLimiter<Algorithm: RateLimitAlgorithm, C: NanosecondClock>: RateLimiter {
     @usableFromInline
     struct State: Sendable {
