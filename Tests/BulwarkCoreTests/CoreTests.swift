@@ -107,7 +107,11 @@ struct CoreTests {
         #expect(order.count == 59)
         #expect(order.next(at: 0)?.id == 41)
         var ids: [UInt64] = []
-        order.forEach { ids.append($0.id) }
+        var copy = order
+        while let next = copy.next(at: 0) {
+            ids.append(next.id)
+            copy.remove(id: next.id)
+        }
         #expect(ids == Array(41 ... 49) + Array(51 ... 100))
         for id in ids { order.remove(id: id) }
         #expect(order.count == 0 && order.next(at: 0) == nil)

@@ -80,7 +80,7 @@ public final class InMemoryRateLimiter<Algorithm: RateLimitAlgorithm, C: Nanosec
         self.clock = clock
         self.limit = algorithm.limit
         self.queueLimit = queueLimit
-        self.state = LockedValue(State(algorithm: algorithm, waiting: WaitingRoom(order: order, limit: queueLimit, now: now)))
+        self.state = LockedValue(State(algorithm: algorithm, waiting: WaitingRoom(order: order, now: now)))
     }
 
     /// How many callers are waiting in the queue now.
@@ -183,7 +183,7 @@ public final class InMemoryRateLimiter<Algorithm: RateLimitAlgorithm, C: Nanosec
         if deadline <= now {
             return Resumption(continuation: continuation, outcome: .timedOut)
         }
-        if state.waiting.isFull {
+        if state.waiting.count >= queueLimit {
             return Resumption(continuation: continuation, outcome: .queueFull(limit: queueLimit))
         }
         state.waiting.enqueue(ticket, deadline: deadline, continuation: continuation, at: now)

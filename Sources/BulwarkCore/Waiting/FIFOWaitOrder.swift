@@ -46,9 +46,4 @@ public struct FIFOWaitOrder: WaitOrder {
         }
         return true
     }
-
-    /// Calls `body` with every ticket, oldest first.
-    public func forEach(_ body: (WaitTicket) -> Void) {
-        for ticket in tickets[head...] { body(ticket) }
-    }
 }

@@ -43,7 +43,4 @@ public protocol WaitOrder: Sendable {
     /// was there.
     @discardableResult
     mutating func remove(id: UInt64) -> Bool
-
-    /// Calls `body` with every ticket, in no particular order.
-    func forEach(_ body: (WaitTicket) -> Void)
 }

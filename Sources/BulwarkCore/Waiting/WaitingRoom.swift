@@ -42,7 +42,6 @@ struct WaitingRoom: Sendable {
     @usableFromInline private(set) var count = 0
     /// The total cost of the queued waiters.
     private(set) var queuedCost = 0
-    let limit: Int
     private var order: any WaitOrder
     private var waiters: [UInt64: Waiter] = [:]
     var timer: Timer?
@@ -50,13 +49,10 @@ struct WaitingRoom: Sendable {
     /// The clock reading up to which the queue's events have been handled.
     var servedUntil: Int64
 
-    init(order: any WaitOrder, limit: Int, now: Int64) {
+    init(order: any WaitOrder, now: Int64) {
         self.order = order
-        self.limit = limit
         self.servedUntil = now
     }
-
-    var isFull: Bool { count >= limit }
 
     /// Queues a waiter at the clock reading `now`.
     mutating func enqueue(
