@@ -27,6 +27,7 @@ public final class ManualClock: NanosecondClock, Sendable {
     }
 
     private struct Watcher {
+        var id: UInt64
         var count: Int
         var continuation: UnsafeContinuation<Void, Never>
     }
@@ -134,18 +135,31 @@ public final class ManualClock: NanosecondClock, Sendable {
         for sleeper in due { sleeper.continuation.resume() }
     }
 
-    /// Suspends until at least `count` tasks are asleep on the clock.
+    /// Suspends until at least `count` tasks are asleep on the clock, or the waiting task is
+    /// cancelled.
     ///
     /// Use it to let the code under test reach its sleep before advancing the clock, without
     /// sleeping in the test.
     public func waitForSleepers(count: Int) async {
-        await withUnsafeContinuation { (continuation: UnsafeContinuation<Void, Never>) in
-            let ready = state.withLock { state -> Bool in
-                if state.sleepers.count >= count { return true }
-                state.watchers.append(Watcher(count: count, continuation: continuation))
-                return false
+        let id = state.withLock { state -> UInt64 in
+            state.nextID += 1
+            return state.nextID
+        }
+        await withTaskCancellationHandler {
+            await withUnsafeContinuation { (continuation: UnsafeContinuation<Void, Never>) in
+                let ready = state.withLock { state -> Bool in
+                    if state.sleepers.count >= count || Task.isCancelled { return true }
+                    state.watchers.append(Watcher(id: id, count: count, continuation: continuation))
+                    return false
+                }
+                if ready { continuation.resume() }
             }
-            if ready { continuation.resume() }
+        } onCancel: {
+            let watcher = state.withLock { state -> Watcher? in
+                guard let index = state.watchers.firstIndex(where: { $0.id == id }) else { return nil }
+                return state.watchers.remove(at: index)
+            }
+            watcher?.continuation.resume()
         }
     }
 

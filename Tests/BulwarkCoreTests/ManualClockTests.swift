@@ -68,6 +68,15 @@ struct ManualClockTests {
         #expect(journal.all == [1, 2, 3])
     }
 
+    @Test("waiting for sleepers ends when the waiting task is cancelled")
+    func waitForSleepersCancellation() async {
+        let clock = ManualClock()
+        let waiter = Task { await clock.waitForSleepers(count: 1) }
+        waiter.cancel()
+        await waiter.value
+        #expect(clock.sleeperCount == 0)
+    }
+
     @Test("a cancelled sleeper throws CancellationError and leaves the clock")
     func cancellation() async throws {
         let clock = ManualClock()
