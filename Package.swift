@@ -35,11 +35,7 @@ let package = Package(
         ),
 
         .testTarget(name: "BulwarkCoreTests", dependencies: ["BulwarkCore", "BulwarkTestKit"]),
-        .testTarget(
-            name: "BulwarkTokenBucketTests",
-            dependencies: ["BulwarkTokenBucket", "BulwarkTestKit"],
-            exclude: []
-        ),
+        .testTarget(name: "BulwarkTokenBucketTests", dependencies: ["BulwarkTokenBucket", "BulwarkTestKit"]),
         .testTarget(name: "BulwarkTests", dependencies: ["Bulwark", "BulwarkTestKit"]),
     ],
     swiftLanguageModes: [.v6]
