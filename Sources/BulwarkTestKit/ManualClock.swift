@@ -104,11 +104,6 @@ public final class ManualClock: NanosecondClock, Sendable {
         }
     }
 
-    /// Suspends until the clock is advanced to `nanoseconds` or beyond.
-    public func sleep(untilNanoseconds nanoseconds: Int64) async throws {
-        try await sleep(until: NanosecondInstant(nanoseconds: nanoseconds))
-    }
-
     /// Moves the clock forward by `duration` and wakes the sleepers whose deadline it reaches.
     ///
     /// A negative duration leaves the clock where it is: time never goes back.

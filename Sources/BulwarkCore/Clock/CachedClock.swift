@@ -88,11 +88,6 @@ public struct CachedClock: NanosecondClock {
         }
     }
 
-    /// Suspends until this clock's reading reaches `nanoseconds`.
-    public func sleep(untilNanoseconds nanoseconds: Int64) async throws {
-        try await sleep(until: NanosecondInstant(nanoseconds: nanoseconds))
-    }
-
     /// Refreshes the reading once from the system clock; never moves it backwards, even when two
     /// refreshers race.
     public func refresh() {

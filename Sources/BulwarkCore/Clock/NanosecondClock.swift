@@ -29,8 +29,9 @@ public protocol NanosecondClock: Clock where Duration == Swift.Duration {
     /// if the task is cancelled first. Returns at once when that time has already passed.
     ///
     /// The default converts through `now`, reading the clock twice; a clock whose instants are
-    /// nanoseconds (``CachedClock``, `ManualClock`) builds the instant directly, so a test that
-    /// moves the clock between the two readings cannot stretch the sleep.
+    /// ``NanosecondInstant``s (``CachedClock``, `ManualClock`) gets a default that builds the
+    /// instant directly, so a test that moves the clock between the two readings cannot stretch
+    /// the sleep.
     func sleep(untilNanoseconds nanoseconds: Int64) async throws
 }
 
@@ -75,5 +76,12 @@ extension SuspendingClock: NanosecondClock {
         #else
         readSystemClock(CLOCK_MONOTONIC)
         #endif
+    }
+}
+
+extension NanosecondClock where Instant == NanosecondInstant {
+    /// Suspends until this clock's reading reaches `nanoseconds`: the instant is the number itself.
+    public func sleep(untilNanoseconds nanoseconds: Int64) async throws {
+        try await sleep(until: NanosecondInstant(nanoseconds: nanoseconds), tolerance: nil)
     }
 }

@@ -122,16 +122,11 @@ public final class InMemoryRateLimiter<Algorithm: RateLimitAlgorithm, C: Nanosec
     ///   `CancellationError`, or ``BulwarkError/invalidArgument(field:rule:)`` for a bad cost.
     @discardableResult
     public func acquire(cost: Int, options: WaitOptions) async throws -> RateLimitDecision {
-        guard cost >= 0, cost <= limit else { throw invalidCost(cost) }
+        // Admitted at once when nobody is queued and the cost is there (or it is a probe).
+        let immediate = try tryAcquire(cost: cost)
+        if immediate.isAllowed { return immediate }
         let now = clock.nowNanoseconds
         let deadline = options.deadline?.nanoseconds(resolvedAt: now) ?? .max
-        let admitted = state.withLock { state -> RateLimitDecision? in
-            if cost == 0 { return state.algorithm.snapshot(at: now, retryAfterNanoseconds: 0) }
-            guard state.waiting.count == 0 else { return nil }
-            let decision = state.algorithm.tryConsume(cost, at: now)
-            return decision.isAllowed ? decision : nil
-        }
-        if let admitted { return admitted }
 
         let id = nextWaiterID.wrappingAdd(1, ordering: .relaxed).newValue
         let ticket = WaitTicket(
