@@ -19,6 +19,22 @@
 /// Use it through ``TokenBucketLimiter`` (thread-safe, with a waiting queue); the value itself is
 /// what the limiter locks and what the test vectors check.
 public struct TokenBucket: RateLimitAlgorithm, Hashable {
+    /// What changes with each decision: the credit and the reading it is current at.
+    public struct State: Sendable, Hashable {
+        /// The tokens in the bucket at ``updatedAt``, in units of `1 / unitsPerToken` token;
+        /// negative while the bucket is in debt.
+        public var credit: Int64
+        /// The clock reading the credit is current at.
+        public var updatedAt: Int64
+
+        /// Creates a state holding `credit` units at the clock reading `updatedAt`.
+        @inlinable
+        public init(credit: Int64, updatedAt: Int64) {
+            self.credit = credit
+            self.updatedAt = updatedAt
+        }
+    }
+
     /// The configuration of a token bucket.
     public struct Configuration: Sendable, Hashable {
         /// The most tokens the bucket holds: the largest burst, and the largest cost it admits.
@@ -53,10 +69,18 @@ public struct TokenBucket: RateLimitAlgorithm, Hashable {
     @usableFromInline let unitsPerNanosecond: Int64
     /// `capacity × unitsPerToken`.
     @usableFromInline let capacityUnits: Int64
-    /// The tokens in the bucket at ``updatedAt``, in units.
-    @usableFromInline var credit: Int64
-    /// The clock reading the state is current at.
-    @usableFromInline var updatedAt: Int64
+    /// `initialTokens × unitsPerToken`: what a fresh bucket holds.
+    @usableFromInline let initialUnits: Int64
+    /// The credit and the reading it is current at.
+    public var state: State
+
+    @usableFromInline var credit: Int64 {
+        get { state.credit }
+        set { state.credit = newValue }
+    }
+
+    /// The latest clock reading the bucket has taken into account.
+    public var updatedAt: Int64 { state.updatedAt }
 
     /// The bucket's capacity: the largest cost it admits.
     public var limit: Int { configuration.capacity }
@@ -107,14 +131,14 @@ public struct TokenBucket: RateLimitAlgorithm, Hashable {
         self.unitsPerToken = unitsPerToken
         self.unitsPerNanosecond = amount / divisor
         self.capacityUnits = capacityUnits
-        self.credit = Int64(initial) * unitsPerToken
-        self.updatedAt = now
+        self.initialUnits = Int64(initial) * unitsPerToken
+        self.state = State(credit: initialUnits, updatedAt: now)
     }
 
     /// The credit, in units, at `now` (no earlier than ``updatedAt``), after continuous refill.
     @inlinable
     func credit(at now: Int64) -> Int64 {
-        let elapsed = now &- updatedAt
+        let elapsed = now &- state.updatedAt
         let missing = capacityUnits &- credit
         guard elapsed > 0, missing > 0 else { return credit }
         // elapsed × rate, compared without dividing; an overflow means "more than enough".
@@ -130,13 +154,12 @@ public struct TokenBucket: RateLimitAlgorithm, Hashable {
     /// nothing (the limiter refuses such a cost with an error before it gets here).
     @inlinable
     public mutating func tryConsume(_ cost: Int, at now: Int64) -> RateLimitDecision {
-        let time = max(now, updatedAt)
+        let time = max(now, state.updatedAt)
         let lag = time &- now
-        guard cost >= 0, cost <= configuration.capacity else {
-            return snapshot(at: now, retryAfterNanoseconds: .max)
+        guard cost > 0, cost <= configuration.capacity else {
+            return snapshot(at: now, retryAfterNanoseconds: cost == 0 ? 0 : .max)
         }
-        credit = credit(at: time)
-        updatedAt = time
+        state = State(credit: credit(at: time), updatedAt: time)
         let need = Int64(cost) &* unitsPerToken
         if credit >= need {
             credit &-= need
@@ -146,27 +169,53 @@ public struct TokenBucket: RateLimitAlgorithm, Hashable {
         return decision(allowed: false, lag: lag, retryAfter: lag &+ wait)
     }
 
+    /// Gives back `amount` tokens: exactly as if the admission had taken that much less, whenever
+    /// it happened (a bucket that has refilled to capacity meanwhile stays at capacity).
+    public mutating func refund(_ amount: Int, admittedAt: Int64, at now: Int64) {
+        let time = max(now, state.updatedAt)
+        let back = Int64(clamping: max(0, amount)).multipliedSaturating(by: unitsPerToken)
+        state = State(credit: min(capacityUnits, credit(at: time).addingSaturating(back)), updatedAt: time)
+    }
+
+    /// Takes `amount` tokens even if the bucket lacks them, down to one capacity of debt.
+    public mutating func charge(_ amount: Int, at now: Int64) {
+        let time = max(now, state.updatedAt)
+        let take = Int64(clamping: max(0, amount)).multipliedSaturating(by: unitsPerToken)
+        state = State(credit: max(-capacityUnits, credit(at: time).subtractingSaturating(take)), updatedAt: time)
+    }
+
     /// Nanoseconds from `now` until `amount` tokens could be taken, counting continuous refill and
     /// ignoring the cap (so an amount above capacity answers how long until that much has flowed).
     public func nanosecondsUntilAvailable(_ amount: Int, at now: Int64) -> Int64 {
-        let time = max(now, updatedAt)
+        let time = max(now, state.updatedAt)
         let available = credit(at: time)
-        let need = Int64(amount).multipliedSaturating(by: unitsPerToken)
+        let need = Int64(clamping: amount).multipliedSaturating(by: unitsPerToken)
         guard need > available else { return 0 }
-        return (time &- now).addingSaturating((need &- available).dividedRoundingUp(by: unitsPerNanosecond))
+        return (time &- now).addingSaturating(need.subtractingSaturating(available).dividedRoundingUp(by: unitsPerNanosecond))
     }
 
     /// The figures at `now` without taking anything.
     public func snapshot(at now: Int64, retryAfterNanoseconds: Int64) -> RateLimitDecision {
         var copy = self
-        let time = max(now, updatedAt)
+        let time = max(now, state.updatedAt)
         copy.credit = credit(at: time)
         return copy.decision(allowed: retryAfterNanoseconds == 0, lag: time &- now, retryAfter: retryAfterNanoseconds)
     }
 
-    /// Whole tokens in the bucket at `now`.
+    /// A bucket holding its initial tokens at `now`.
+    public func freshState(at now: Int64) -> State {
+        State(credit: initialUnits, updatedAt: now)
+    }
+
+    /// Whether the bucket is full and a fresh bucket would be full too: both then stay full until
+    /// something is taken, so one may replace the other.
+    public func isFresh(at now: Int64) -> Bool {
+        initialUnits == capacityUnits && credit(at: max(now, state.updatedAt)) == capacityUnits
+    }
+
+    /// Whole tokens in the bucket at `now` (0 while in debt).
     public func tokens(at now: Int64) -> Int {
-        Int(credit(at: max(now, updatedAt)) / unitsPerToken)
+        Int(max(0, credit(at: max(now, state.updatedAt))) / unitsPerToken)
     }
 
     @inlinable

@@ -31,6 +31,14 @@ extension Int64 {
         return other < 0 ? .min : .max
     }
 
+    /// `self − other`, clamped to the `Int64` range instead of overflowing.
+    @inlinable
+    package func subtractingSaturating(_ other: Int64) -> Int64 {
+        let (difference, overflow) = subtractingReportingOverflow(other)
+        if !overflow { return difference }
+        return other < 0 ? .max : .min
+    }
+
     /// `self × other`, clamped to the `Int64` range instead of overflowing.
     @inlinable
     package func multipliedSaturating(by other: Int64) -> Int64 {

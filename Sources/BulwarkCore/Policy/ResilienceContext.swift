@@ -26,23 +26,36 @@ public struct ResilienceContext: Sendable, Hashable {
     /// The latest time by which the call must be admitted, or `nil` to wait as long as it takes.
     public var deadline: Deadline?
 
+    /// Whether a policy that waits should refuse the call at once when its predicted wait ends
+    /// after ``deadline`` (see ``WaitOptions/rejectEarly``).
+    public var rejectEarly: Bool
+
+    /// Further keys of the call by name (`"tenant"`, `"user"`, `"model"`), for limiters that are
+    /// partitioned by something other than ``partitionKey``: a chain's tenant and user links read
+    /// their keys here.
+    public var tags: [String: String]
+
     /// Creates a context for one call.
     public init(
         operation operationName: String,
         partitionKey: String? = nil,
         priority: Priority = .normal,
         cost: Int = 1,
-        deadline: Deadline? = nil
+        deadline: Deadline? = nil,
+        rejectEarly: Bool = false,
+        tags: [String: String] = [:]
     ) {
         self.operationName = operationName
         self.partitionKey = partitionKey
         self.priority = priority
         self.cost = cost
         self.deadline = deadline
+        self.rejectEarly = rejectEarly
+        self.tags = tags
     }
 
     /// The waiting options this context asks for.
     public var waitOptions: WaitOptions {
-        WaitOptions(deadline: deadline, priority: priority, partitionKey: partitionKey)
+        WaitOptions(deadline: deadline, priority: priority, partitionKey: partitionKey, rejectEarly: rejectEarly)
     }
 }

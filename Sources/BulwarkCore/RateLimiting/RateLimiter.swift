@@ -6,12 +6,26 @@ public struct WaitOptions: Sendable, Hashable {
     public var priority: Priority
     /// The partition the call waits for; used by fair waiting orders.
     public var partitionKey: String?
+    /// Whether to refuse the call at once, with ``BulwarkError/rateLimited(retryAfter:)`` carrying
+    /// the predicted wait, when that wait would end after ``deadline``, rather than queue it until
+    /// the deadline for nothing.
+    ///
+    /// The prediction counts what the waiting order puts ahead of the caller, as the queue stands
+    /// when it arrives; waiters ahead that give up later could have let it in sooner. Off by
+    /// default: the caller then waits until its deadline.
+    public var rejectEarly: Bool
 
     /// Creates waiting options.
-    public init(deadline: Deadline? = nil, priority: Priority = .normal, partitionKey: String? = nil) {
+    public init(
+        deadline: Deadline? = nil,
+        priority: Priority = .normal,
+        partitionKey: String? = nil,
+        rejectEarly: Bool = false
+    ) {
         self.deadline = deadline
         self.priority = priority
         self.partitionKey = partitionKey
+        self.rejectEarly = rejectEarly
     }
 }
 
@@ -40,7 +54,9 @@ public protocol RateLimiter: ResiliencePolicy {
     /// Takes `cost`, waiting in the limiter's queue until it is admitted.
     ///
     /// - Returns: The allowed decision.
-    /// - Throws: ``BulwarkError/queueFull(limit:)`` when the queue is full,
+    /// - Throws: ``BulwarkError/rateLimited(retryAfter:)`` when the predicted wait is refused
+    ///   early (``WaitOptions/rejectEarly``, or a limiter's maximum wait),
+    ///   ``BulwarkError/queueFull(limit:)`` when the queue is full,
     ///   ``BulwarkError/waitTimedOut`` when the deadline passes first, `CancellationError` when the
     ///   task is cancelled first, ``BulwarkError/invalidArgument(field:rule:)`` for a bad cost.
     func acquire(cost: Int, options: WaitOptions) async throws -> RateLimitDecision
@@ -53,17 +69,19 @@ extension RateLimiter {
         try tryAcquire(cost: 1)
     }
 
-    /// Takes `cost`, waiting in the limiter's queue until it is admitted or `deadline` passes.
+    /// Takes `cost`, waiting in the limiter's queue until it is admitted or `deadline` passes
+    /// (with `rejectEarly`, refused at once when the predicted wait ends after the deadline).
     @discardableResult
     public func acquire(
         cost: Int = 1,
         deadline: Deadline? = nil,
         priority: Priority = .normal,
-        partitionKey: String? = nil
+        partitionKey: String? = nil,
+        rejectEarly: Bool = false
     ) async throws -> RateLimitDecision {
         try await acquire(
             cost: cost,
-            options: WaitOptions(deadline: deadline, priority: priority, partitionKey: partitionKey)
+            options: WaitOptions(deadline: deadline, priority: priority, partitionKey: partitionKey, rejectEarly: rejectEarly)
         )
     }
 

@@ -25,7 +25,8 @@ public struct WaitTicket: Sendable, Hashable {
 ///
 /// The limiter serves only the waiter ``next(at:)`` names: when that waiter cannot be admitted yet,
 /// nobody behind it is, so the order alone decides who may overtake whom. ``FIFOWaitOrder`` serves
-/// strictly by arrival; priority (with ageing) and weighted-fair orders plug in here too.
+/// strictly by arrival, ``LIFOWaitOrder`` newest first; priority (with ageing) and weighted-fair
+/// orders plug in here too.
 ///
 /// An order only arranges tickets: the limiter keeps the waiters, their deadlines and their
 /// continuations, and calls the order under its lock.
@@ -43,4 +44,18 @@ public protocol WaitOrder: Sendable {
     /// was there.
     @discardableResult
     mutating func remove(id: UInt64) -> Bool
+
+    /// How much of the queued cost would be served before a newcomer costing `cost` arriving now:
+    /// the basis of the wait predicted for it (its retry-after, and early rejection).
+    ///
+    /// The default is all of it (`totalQueuedCost`), which is right for first-in-first-out; an
+    /// order that lets newcomers overtake answers less.
+    func queuedCostAhead(ofNewcomerCosting cost: Int, totalQueuedCost: Int) -> Int
+}
+
+extension WaitOrder {
+    /// Everything queued is ahead of a newcomer.
+    public func queuedCostAhead(ofNewcomerCosting cost: Int, totalQueuedCost: Int) -> Int {
+        totalQueuedCost
+    }
 }

@@ -1,7 +1,10 @@
 /// How a wait ended.
 @usableFromInline
 enum WaitOutcome: Sendable {
-    case admitted(RateLimitDecision)
+    /// Admitted with this decision, at this clock reading (the algorithm's `updatedAt`).
+    case admitted(RateLimitDecision, at: Int64)
+    /// Refused without queueing: the predicted wait was too long.
+    case rejected(retryAfter: Int64)
     case timedOut
     case cancelled
     case queueFull(limit: Int)
@@ -85,6 +88,11 @@ struct WaitingRoom: Sendable {
     /// The waiter the order serves next.
     func next(at now: Int64) -> WaitTicket? {
         order.next(at: now)
+    }
+
+    /// The queued cost the order would serve before a newcomer costing `cost`.
+    func costAhead(ofNewcomerCosting cost: Int) -> Int {
+        count == 0 ? 0 : order.queuedCostAhead(ofNewcomerCosting: cost, totalQueuedCost: queuedCost)
     }
 
     /// The ids of the waiters whose deadline is at or before `now`.
