@@ -8,6 +8,12 @@ let swiftSettings: [SwiftSetting] = [
     .enableUpcomingFeature("InternalImportsByDefault"),
 ]
 
+/// The in-process modules the umbrella re-exports.
+let inProcessModules: [Target.Dependency] = [
+    "BulwarkCore", "BulwarkTokenBucket", "BulwarkLeakyBucket", "BulwarkGCRA", "BulwarkFixedWindow",
+    "BulwarkSlidingWindow", "BulwarkConcurrency", "BulwarkPartitioned", "BulwarkChain", "BulwarkBudget",
+]
+
 let package = Package(
     name: "Bulwark",
     platforms: [.macOS(.v15), .iOS(.v18), .tvOS(.v18), .watchOS(.v11), .visionOS(.v2)],
@@ -15,6 +21,14 @@ let package = Package(
         .library(name: "Bulwark", targets: ["Bulwark"]),
         .library(name: "BulwarkCore", targets: ["BulwarkCore"]),
         .library(name: "BulwarkTokenBucket", targets: ["BulwarkTokenBucket"]),
+        .library(name: "BulwarkLeakyBucket", targets: ["BulwarkLeakyBucket"]),
+        .library(name: "BulwarkGCRA", targets: ["BulwarkGCRA"]),
+        .library(name: "BulwarkFixedWindow", targets: ["BulwarkFixedWindow"]),
+        .library(name: "BulwarkSlidingWindow", targets: ["BulwarkSlidingWindow"]),
+        .library(name: "BulwarkConcurrency", targets: ["BulwarkConcurrency"]),
+        .library(name: "BulwarkPartitioned", targets: ["BulwarkPartitioned"]),
+        .library(name: "BulwarkChain", targets: ["BulwarkChain"]),
+        .library(name: "BulwarkBudget", targets: ["BulwarkBudget"]),
         .library(name: "BulwarkTestKit", targets: ["BulwarkTestKit"]),
         .executable(name: "bulwark-demo", targets: ["BulwarkDemo"]),
     ],
@@ -22,11 +36,22 @@ let package = Package(
         // The vocabulary: clocks, decisions, errors, context, the policy and limiter contracts,
         // and the in-memory engine every limiter algorithm plugs into.
         .target(name: "BulwarkCore"),
+        // One module per algorithm: the pure value and its limiter's name.
         .target(name: "BulwarkTokenBucket", dependencies: ["BulwarkCore"]),
+        .target(name: "BulwarkLeakyBucket", dependencies: ["BulwarkCore", "BulwarkTokenBucket"]),
+        .target(name: "BulwarkGCRA", dependencies: ["BulwarkCore"]),
+        .target(name: "BulwarkFixedWindow", dependencies: ["BulwarkCore"]),
+        .target(name: "BulwarkSlidingWindow", dependencies: ["BulwarkCore"]),
+        .target(name: "BulwarkConcurrency", dependencies: ["BulwarkCore"]),
+        // Any algorithm, one state per key, in bounded memory.
+        .target(name: "BulwarkPartitioned", dependencies: ["BulwarkCore"]),
+        // Several limiters all-or-nothing; budgets reserved before a call and settled after it.
+        .target(name: "BulwarkChain", dependencies: ["BulwarkCore", "BulwarkPartitioned"]),
+        .target(name: "BulwarkBudget", dependencies: ["BulwarkCore", "BulwarkPartitioned", "BulwarkChain"]),
         // Test support users may want for their own pipelines: a manual clock.
         .target(name: "BulwarkTestKit", dependencies: ["BulwarkCore"]),
         // The umbrella: re-exports the in-process modules.
-        .target(name: "Bulwark", dependencies: ["BulwarkCore", "BulwarkTokenBucket"]),
+        .target(name: "Bulwark", dependencies: inProcessModules),
 
         .executableTarget(
             name: "BulwarkDemo",
@@ -34,8 +59,23 @@ let package = Package(
             path: "Playgrounds/Demo"
         ),
 
-        .testTarget(name: "BulwarkCoreTests", dependencies: ["BulwarkCore", "BulwarkTestKit"]),
-        .testTarget(name: "BulwarkTokenBucketTests", dependencies: ["BulwarkTokenBucket", "BulwarkTestKit"]),
+        // Helpers shared by the test targets (not a product).
+        .target(name: "BulwarkTestSupport", dependencies: ["BulwarkCore"], path: "Tests/Support"),
+        .testTarget(name: "BulwarkCoreTests", dependencies: ["BulwarkCore", "BulwarkTestKit", "BulwarkTestSupport"]),
+        .testTarget(name: "BulwarkTokenBucketTests", dependencies: ["BulwarkTokenBucket", "BulwarkTestKit", "BulwarkTestSupport"]),
+        .testTarget(name: "BulwarkLeakyBucketTests", dependencies: ["BulwarkLeakyBucket", "BulwarkTestKit", "BulwarkTestSupport"]),
+        .testTarget(name: "BulwarkGCRATests", dependencies: ["BulwarkGCRA", "BulwarkTokenBucket", "BulwarkTestKit", "BulwarkTestSupport"]),
+        .testTarget(name: "BulwarkFixedWindowTests", dependencies: ["BulwarkFixedWindow", "BulwarkTestKit", "BulwarkTestSupport"]),
+        .testTarget(
+            name: "BulwarkSlidingWindowTests",
+            dependencies: ["BulwarkSlidingWindow", "BulwarkFixedWindow", "BulwarkTestKit", "BulwarkTestSupport"]
+        ),
+        .testTarget(name: "BulwarkConcurrencyTests", dependencies: ["BulwarkConcurrency", "BulwarkTestKit", "BulwarkTestSupport"]),
+        .testTarget(
+            name: "BulwarkPartitionedTests",
+            dependencies: ["BulwarkPartitioned", "BulwarkTokenBucket", "BulwarkSlidingWindow", "BulwarkTestKit", "BulwarkTestSupport"]
+        ),
+        .testTarget(name: "BulwarkChainTests", dependencies: ["Bulwark", "BulwarkTestKit", "BulwarkTestSupport"]),
         .testTarget(name: "BulwarkTests", dependencies: ["Bulwark", "BulwarkTestKit"]),
     ],
     swiftLanguageModes: [.v6]

@@ -93,21 +93,9 @@ public struct TokenBucket: RateLimitAlgorithm, Hashable {
     ///   in 64 bits (`capacity × refillPeriod / refillAmount` beyond about 2.3 × 10¹⁸ ns, roughly
     ///   73 years of refill).
     public init(configuration: Configuration, now: Int64) throws(BulwarkError) {
-        guard configuration.capacity >= 1 else {
-            throw .invalidConfiguration(field: "capacity", rule: "must be at least 1 (got \(configuration.capacity))")
-        }
-        guard configuration.refillAmount >= 1 else {
-            throw .invalidConfiguration(field: "refillAmount", rule: "must be at least 1 (got \(configuration.refillAmount))")
-        }
-        guard configuration.refillPeriod > .zero else {
-            throw .invalidConfiguration(field: "refillPeriod", rule: "must be positive (got \(configuration.refillPeriod))")
-        }
-        guard let period = configuration.refillPeriod.exactNanoseconds else {
-            throw .invalidConfiguration(
-                field: "refillPeriod",
-                rule: "must be a whole number of nanoseconds below 292 years (got \(configuration.refillPeriod))"
-            )
-        }
+        _ = try Validation.atLeast(1, configuration.capacity, field: "capacity")
+        _ = try Validation.atLeast(1, configuration.refillAmount, field: "refillAmount")
+        let period = try Validation.positiveNanoseconds(configuration.refillPeriod, field: "refillPeriod")
         let initial = configuration.initialTokens ?? configuration.capacity
         guard (0 ... configuration.capacity).contains(initial) else {
             throw .invalidConfiguration(
@@ -116,8 +104,7 @@ public struct TokenBucket: RateLimitAlgorithm, Hashable {
             )
         }
         let amount = Int64(configuration.refillAmount)
-        let divisor = greatestCommonDivisor(amount, period)
-        let unitsPerToken = period / divisor
+        let (unitsPerNanosecond, unitsPerToken) = Validation.reducedRate(configuration.refillAmount, per: period)
         let (capacityUnits, overflow) = Int64(configuration.capacity).multipliedReportingOverflow(by: unitsPerToken)
         // Headroom of 4x keeps every sum of two amounts of units inside Int64.
         guard !overflow, capacityUnits <= Int64.max / 4 else {
@@ -129,7 +116,7 @@ public struct TokenBucket: RateLimitAlgorithm, Hashable {
         }
         self.configuration = configuration
         self.unitsPerToken = unitsPerToken
-        self.unitsPerNanosecond = amount / divisor
+        self.unitsPerNanosecond = unitsPerNanosecond
         self.capacityUnits = capacityUnits
         self.initialUnits = Int64(initial) * unitsPerToken
         self.state = State(credit: initialUnits, updatedAt: now)
@@ -152,7 +139,7 @@ public struct TokenBucket: RateLimitAlgorithm, Hashable {
     /// the retry-after is then counted from the caller's reading, so it stays exact. A cost outside
     /// `0 ... capacity` can never be taken: it is denied with the largest retry-after and changes
     /// nothing (the limiter refuses such a cost with an error before it gets here).
-    @inlinable
+    @inlinable @inline(__always)
     public mutating func tryConsume(_ cost: Int, at now: Int64) -> RateLimitDecision {
         let time = max(now, state.updatedAt)
         let lag = time &- now

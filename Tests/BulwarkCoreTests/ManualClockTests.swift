@@ -1,5 +1,6 @@
 import BulwarkCore
 import BulwarkTestKit
+import BulwarkTestSupport
 import Testing
 
 @Suite("ManualClock", .timeLimit(.minutes(1)))

@@ -1,14 +1,8 @@
 import BulwarkTestKit
+import BulwarkTestSupport
 import BulwarkTokenBucket
 import Synchronization
 import Testing
-
-/// A shared tally that tasks add to.
-final class Counter: Sendable {
-    private let atomic = Atomic<Int>(0)
-    func add(_ amount: Int) { atomic.add(amount, ordering: .relaxed) }
-    var value: Int { atomic.load(ordering: .relaxed) }
-}
 
 @Suite("Concurrency stress", .timeLimit(.minutes(2)))
 struct StressTests {

@@ -1,23 +1,8 @@
 import BulwarkTestKit
+import BulwarkTestSupport
 import BulwarkTokenBucket
 import BulwarkCore
 import Testing
-
-/// Yields until `condition` holds: lets other tasks reach a state without sleeping on time.
-func eventually(_ condition: () -> Bool, sourceLocation: SourceLocation = #_sourceLocation) async {
-    for _ in 0 ..< 200_000 {
-        if condition() { return }
-        await Task.yield()
-    }
-    Issue.record("condition never became true", sourceLocation: sourceLocation)
-}
-
-/// Records the order in which things happen, from any task.
-final class Journal<Entry: Sendable>: Sendable {
-    private let entries = LockedValue<[Entry]>([])
-    func append(_ entry: Entry) { entries.withLock { $0.append(entry) } }
-    var all: [Entry] { entries.withLock { $0 } }
-}
 
 @Suite("Waiting acquire", .timeLimit(.minutes(1)))
 struct WaitingTests {

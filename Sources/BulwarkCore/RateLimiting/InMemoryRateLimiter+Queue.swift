@@ -63,6 +63,7 @@ extension InMemoryRateLimiter {
 
     /// Changes the algorithm's state at `now` and serves whoever that lets in: events due before
     /// `now` are handled first, with the state as it was, then the change, then the queue again.
+    @usableFromInline
     func update<Result>(at now: Int64, _ change: (inout Algorithm) -> Result) -> Result {
         let (result, resumptions) = state.withLock { state -> (Result, [Resumption]) in
             guard state.waiting.count > 0 else { return (change(&state.algorithm), []) }

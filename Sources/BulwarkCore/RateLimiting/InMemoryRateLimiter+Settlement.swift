@@ -1,12 +1,16 @@
 /// What the package's composites (chains, budgets, partitions, the bulkhead) need beyond
 /// `tryAcquire` and `acquire`: a decision at a reading they share, the reading at which a cost was
 /// admitted, and giving back or forcing a cost afterwards.
+///
+/// These are inlinable so that a composite built in a client module runs them specialized for
+/// the client's algorithm and clock, as fast as `tryAcquire` itself.
 extension InMemoryRateLimiter {
     /// Decides `cost` (already validated) at the clock reading `now` without waiting, and says at
     /// which reading an allowed cost was admitted.
+    @inlinable @inline(__always)
     package func tryAdmit(cost: Int, at now: Int64) -> (decision: RateLimitDecision, admittedAt: Int64) {
         state.withLock { state in
-            if cost > 0, state.waiting.count == 0 {
+            if _fastPath(cost > 0 && state.waiting.count == 0) {
                 let decision = state.algorithm.tryConsume(cost, at: now)
                 return (decision, state.algorithm.updatedAt)
             }
@@ -15,12 +19,14 @@ extension InMemoryRateLimiter {
     }
 
     /// The figures at `now` without taking anything (a probe).
+    @inlinable
     package func snapshot(at now: Int64) -> RateLimitDecision {
         state.withLock { $0.algorithm.snapshot(at: now, retryAfterNanoseconds: 0) }
     }
 
     /// Nanoseconds from `now` until `cost` would be admitted, counting whoever is queued ahead;
     /// 0 when it would be admitted now, `Int64.max` when time alone cannot tell.
+    @inlinable
     package func nanosecondsUntilAdmitted(cost: Int, at now: Int64) -> Int64 {
         state.withLock { state in
             guard cost > 0 else { return 0 }
@@ -32,13 +38,25 @@ extension InMemoryRateLimiter {
     }
 
     /// Gives back `amount` of a cost admitted at `admittedAt`, and admits whoever that lets in.
+    @inlinable
     package func refund(_ amount: Int, admittedAt: Int64, at now: Int64) {
-        update(at: now) { $0.refund(amount, admittedAt: admittedAt, at: now) }
+        let done = state.withLock { state -> Bool in
+            guard state.waiting.count == 0 else { return false }
+            state.algorithm.refund(amount, admittedAt: admittedAt, at: now)
+            return true
+        }
+        if !done { update(at: now) { $0.refund(amount, admittedAt: admittedAt, at: now) } }
     }
 
     /// Takes `amount` at `now` even if it is not available (debt, capped at one limit).
+    @inlinable
     package func charge(_ amount: Int, at now: Int64) {
-        update(at: now) { $0.charge(amount, at: now) }
+        let done = state.withLock { state -> Bool in
+            guard state.waiting.count == 0 else { return false }
+            state.algorithm.charge(amount, at: now)
+            return true
+        }
+        if !done { update(at: now) { $0.charge(amount, at: now) } }
     }
 
     /// The algorithm's value, if nobody waits: what a partition keeps once its waiting room is no

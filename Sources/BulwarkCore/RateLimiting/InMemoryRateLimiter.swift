@@ -163,6 +163,7 @@ public final class InMemoryRateLimiter<Algorithm: RateLimitAlgorithm, C: Nanosec
 
     /// Like ``acquire(cost:options:)``, and also says at which reading the cost was admitted (what
     /// a later refund of it must be told).
+    @usableFromInline
     package func admit(cost: Int, options: WaitOptions) async throws -> (decision: RateLimitDecision, admittedAt: Int64) {
         guard cost >= 0, cost <= limit else { throw invalidCost(cost) }
         let now = clock.nowNanoseconds

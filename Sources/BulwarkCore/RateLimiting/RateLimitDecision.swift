@@ -65,6 +65,52 @@ public struct RateLimitDecision: Sendable, Hashable, CustomStringConvertible {
         self.retryAfterNanoseconds = retryAfterNanoseconds
     }
 
+    /// Creates a decision from whole figures: what a counting algorithm (a window, a concurrency
+    /// limit) knows directly.
+    ///
+    /// - Parameters:
+    ///   - isAllowed: Whether the request was admitted.
+    ///   - limit: The limiter's capacity.
+    ///   - remaining: Whole permits left (a negative figure reads as 0).
+    ///   - retryAfterNanoseconds: Nanoseconds until the request would be admitted; 0 if allowed.
+    ///   - resetAfterNanoseconds: Nanoseconds until the limiter is full again.
+    @inlinable
+    public init(
+        isAllowed: Bool,
+        limit: Int,
+        remaining: Int64,
+        retryAfterNanoseconds: Int64,
+        resetAfterNanoseconds: Int64
+    ) {
+        self.init(
+            isAllowed: isAllowed, limit: limit, remainingUnits: remaining, unitsPerPermit: 1, missingUnits: 0,
+            unitsPerNanosecond: 1, resetBaseNanoseconds: resetAfterNanoseconds, retryAfterNanoseconds: retryAfterNanoseconds
+        )
+    }
+
+    /// A placeholder a composite overwrites: denied, nothing known.
+    package static let unknown = RateLimitDecision(
+        isAllowed: false, limit: 0, remaining: 0, retryAfterNanoseconds: 0, resetAfterNanoseconds: 0
+    )
+
+    /// The same figures, denied with `retryAfterNanoseconds`: how a composite reports a limiter it
+    /// looked at without asking.
+    package func denied(retryAfterNanoseconds: Int64) -> RateLimitDecision {
+        RateLimitDecision(
+            isAllowed: false, limit: limit, remainingUnits: remainingUnits, unitsPerPermit: unitsPerPermit,
+            missingUnits: missingUnits, unitsPerNanosecond: unitsPerNanosecond,
+            resetBaseNanoseconds: resetBaseNanoseconds, retryAfterNanoseconds: retryAfterNanoseconds
+        )
+    }
+
+
+    /// What remains as an exact fraction of a permit: `units / unitsPerPermit` (negative while in
+    /// debt). ``remaining`` is its whole part.
+    @inlinable
+    public var remainingFraction: (units: Int64, unitsPerPermit: Int64) {
+        (remainingUnits, unitsPerPermit)
+    }
+
     /// Whole permits left after this decision (never negative).
     public var remaining: Int {
         remainingUnits <= 0 ? 0 : Int(remainingUnits / unitsPerPermit)

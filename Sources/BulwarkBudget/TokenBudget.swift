@@ -1,0 +1,135 @@
+@_exported public import BulwarkChain
+public import BulwarkCore
+
+/// A result that says what it really cost, per dimension of a ``TokenBudget``: an LLM response
+/// reporting its usage (`[1, inputTokens, outputTokens]`).
+public protocol UsageReporting {
+    /// The real cost of the call, one figure per budget dimension.
+    var usage: Costs { get }
+}
+
+/// Several budgets checked together for LLM traffic (requests, input tokens and output tokens per
+/// minute), reserved before a call with an estimate and settled after it with the real usage.
+///
+/// A budget's dimensions are the links of a ``RateLimitChain``: each its own limiter (a segmented
+/// window of 12 × 5 s, a token bucket), possibly partitioned per API key, all checked
+/// all-or-nothing. ``tryReserve(_:context:)`` takes the estimate (prompt tokens + the maximum output)
+/// from every dimension or from none; the ``BudgetReservation`` it returns is then settled with
+/// the real usage: a surplus is given back exactly, an overrun is charged as debt that later
+/// requests pay first (at most one limit of debt per dimension). A reservation that is never
+/// settled keeps its estimate: dropping it settles at the estimate, and a settlement after
+/// ``reservationTimeout`` is refused as expired. A request larger than a dimension's limit is an
+/// error naming the dimension, not a denial.
+///
+/// As a ``ResiliencePolicy`` it reserves `estimate(context)`, runs the operation, and settles
+/// with the result's ``UsageReporting/usage`` when it reports one (at the estimate otherwise, and
+/// when the operation throws).
+///
+///     let budget = try TokenBudget(dimensions: [
+///         .limiter("requests", requests), .limiter("inputTokens", input), .limiter("outputTokens", output),
+///     ], clock: ContinuousClock())
+///     let reservation = try await budget.reserve([1, prompt, maxOutput], options: .init(deadline: .after(.seconds(10))))
+///     let reply = try await provider.chat(request)
+///     try reservation.settle([1, reply.usage.input, reply.usage.output])
+public final class TokenBudget<C: NanosecondClock>: ResiliencePolicy {
+    /// The dimensions, as the links of a chain.
+    public let chain: RateLimitChain<C>
+    /// How long a reservation may wait for its settlement; later, it counts at its estimate.
+    public let reservationTimeout: Duration
+    let timeout: Int64
+    let estimate: @Sendable (ResilienceContext) -> Costs
+
+    /// The dimensions' names, in order.
+    public var dimensions: [String] { chain.links.map(\.name) }
+
+    /// Creates a budget.
+    ///
+    /// - Parameters:
+    ///   - dimensions: One link per dimension (1 to 8, distinct names), on `clock`.
+    ///   - reservationTimeout: How long a reservation may stay unsettled (10 minutes by default).
+    ///   - estimate: What ``execute(_:_:)`` reserves for a context; by default its `cost` in every
+    ///     dimension.
+    ///   - clock: The clock every dimension reads.
+    /// - Throws: ``BulwarkError/invalidConfiguration(field:rule:)`` naming the field and the rule.
+    public init(
+        dimensions: [RateLimitChain<C>.Link],
+        reservationTimeout: Duration = .seconds(600),
+        estimate: (@Sendable (ResilienceContext) -> Costs)? = nil,
+        clock: C
+    ) throws(BulwarkError) {
+        chain = try RateLimitChain(dimensions, clock: clock)
+        timeout = try Validation.positiveNanoseconds(reservationTimeout, field: "reservationTimeout")
+        self.reservationTimeout = reservationTimeout
+        let count = dimensions.count
+        self.estimate = estimate ?? { Costs(repeating: $0.cost, count: count) }
+    }
+
+    /// Reserves `estimate` (one cost per dimension) now if every dimension has it; never waits.
+    ///
+    /// - Returns: The reservation; when ``BudgetReservation/isReserved`` is false nothing was
+    ///   taken, and its ``BudgetReservation/decision`` says which dimension refused and for how long.
+    /// - Throws: ``BulwarkError/invalidArgument(field:rule:)`` when an estimate is negative or above
+    ///   its dimension's limit (the field names the dimension).
+    public func tryReserve(_ estimate: Costs, context: ResilienceContext = ResilienceContext(operation: "budget")) throws(BulwarkError) -> BudgetReservation<C> {
+        let now = chain.clock.nowNanoseconds
+        let (decision, taken) = try chain.take(estimate, at: now, context: context)
+        return BudgetReservation(budget: decision.isAllowed ? self : nil, decision: decision, taken: taken, context: context,
+                                 expiresAt: now.addingSaturating(timeout))
+    }
+
+    /// Reserves `estimate`, waiting until every dimension has it.
+    ///
+    /// - Throws: ``BulwarkError/rateLimited(retryAfter:)``, ``BulwarkError/queueFull(limit:)``,
+    ///   ``BulwarkError/waitTimedOut``, `CancellationError`, or
+    ///   ``BulwarkError/invalidArgument(field:rule:)`` as for ``tryReserve(_:context:)``.
+    public func reserve(
+        _ estimate: Costs,
+        options: WaitOptions = WaitOptions(),
+        context: ResilienceContext = ResilienceContext(operation: "budget")
+    ) async throws -> BudgetReservation<C> {
+        let (decision, taken) = try await chain.admit(estimate, options: options, context: context)
+        return BudgetReservation(budget: self, decision: decision, taken: taken, context: context,
+                                 expiresAt: chain.clock.nowNanoseconds.addingSaturating(timeout))
+    }
+
+    /// Reserves `estimate(context)` (until the context's deadline), runs `operation`, and settles
+    /// with its result's usage when the result is ``UsageReporting`` (at the estimate otherwise).
+    public func execute<Success: Sendable>(
+        _ context: ResilienceContext,
+        _ operation: @Sendable (ResilienceContext) async throws -> Success
+    ) async throws -> Success {
+        let reservation = try await reserve(estimate(context), options: context.waitOptions, context: context)
+        let result = try await operation(context)
+        if let reporting = result as? any UsageReporting {
+            try reservation.settle(reporting.usage)
+        }
+        return result
+    }
+
+    /// Settles `taken` with `actual` at `now`: refunds each surplus, charges each overrun.
+    func settle(_ taken: RateLimitChain<C>.Taken, actual: Costs, context: ResilienceContext) -> BudgetReservation<C>.Settlement {
+        let now = chain.clock.nowNanoseconds
+        var surplus = Costs(repeating: 0, count: taken.costs.count)
+        var overrun = surplus
+        for index in taken.costs.indices {
+            let difference = taken.costs[index] - actual[index]
+            if difference > 0 { surplus[index] = difference } else { overrun[index] = -difference }
+        }
+        chain.refund(surplus, of: taken, at: now, context: context)
+        chain.charge(overrun, at: now, context: context)
+        return .settled(refunded: surplus, charged: overrun)
+    }
+}
+
+extension TokenBudget where C == ContinuousClock {
+    /// Creates a budget on `ContinuousClock`.
+    ///
+    /// - Throws: ``BulwarkError/invalidConfiguration(field:rule:)`` naming the field and the rule.
+    public convenience init(
+        dimensions: [RateLimitChain<C>.Link],
+        reservationTimeout: Duration = .seconds(600),
+        estimate: (@Sendable (ResilienceContext) -> Costs)? = nil
+    ) throws(BulwarkError) {
+        try self.init(dimensions: dimensions, reservationTimeout: reservationTimeout, estimate: estimate, clock: ContinuousClock())
+    }
+}

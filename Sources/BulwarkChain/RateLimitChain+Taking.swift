@@ -1,0 +1,154 @@
+import BulwarkCore
+
+/// Taking from every link or none, waiting, and giving back.
+extension RateLimitChain {
+    /// Checks that there is one cost per link, each within its link's limit for this context.
+    func validate(_ costs: Costs, context: ResilienceContext) throws(BulwarkError) {
+        guard costs.count == fixedLimits.count else {
+            throw .invalidArgument(field: "costs", rule: "must hold one cost per link, \(fixedLimits.count) (got \(costs.count))")
+        }
+        for index in 0 ..< fixedLimits.count {
+            var limit = fixedLimits[index]
+            if limit < 0 {
+                let link = operations[index]
+                limit = try link.limit(link.target, context)
+            }
+            guard costs[index] >= 0, costs[index] <= limit else {
+                throw .invalidArgument(
+                    field: "cost[\(names[index])]",
+                    rule: costs[index] < 0 ? "must be at least 0 (got \(costs[index]))"
+                        : "must be at most the limit \(limit) (got \(costs[index]))"
+                )
+            }
+        }
+    }
+
+    /// Takes `costs` from every link at `now`, or from none; `times` receives each link's
+    /// admission reading.
+    package func take(_ costs: Costs, at now: Int64, context: ResilienceContext, times: inout Times) throws(BulwarkError) -> ChainDecision {
+        try validate(costs, context: context)
+        var limiting = 0
+        var best: Admission?
+        for index in 0 ..< unretained.count {
+            let admission = unretained[index]._withUnsafeGuaranteedRef { $0.tryAdmit($0.target, costs[index], now, context) }
+            if _slowPath(admission.failed) {
+                giveBack(costs, times, upTo: index, at: now, context: context)
+                // Asking again names what failed (a key or a group validation had accepted).
+                let link = operations[index]
+                _ = try link.limit(link.target, context)
+                throw .invalidArgument(field: "link \(names[index])", rule: "could not decide for this context")
+            }
+            guard admission.isAllowed else {
+                giveBack(costs, times, upTo: index, at: now, context: context)
+                return try denial(costs, deniedBy: index, at: now, context: context)
+            }
+            times[index] = admission.admittedAt
+            if best == nil || admission.hasLessRemaining(than: best!) {
+                limiting = index
+                best = admission
+            }
+        }
+        // The limiting link's figures as they stand now: those of its admission (another caller
+        // may have moved them since, by a few nanoseconds' worth).
+        let link = operations[limiting]
+        let figures = try link.snapshot(link.target, now, context)
+        return ChainDecision(isAllowed: true, link: names[limiting], linkIndex: limiting, decision: figures)
+    }
+
+    /// Takes `costs` from every link at `now`, or from none, remembering what it took.
+    package func take(_ costs: Costs, at now: Int64, context: ResilienceContext) throws(BulwarkError) -> (decision: ChainDecision, taken: Taken) {
+        var taken = Taken(costs: costs)
+        let decision = try take(costs, at: now, context: context, times: &taken.times)
+        return (decision, taken)
+    }
+
+    /// The decision for a call that link `denier` refused: the longest wait of every link.
+    private func denial(_ costs: Costs, deniedBy denier: Int, at now: Int64, context: ResilienceContext) throws(BulwarkError) -> ChainDecision {
+        var longest = (index: denier, wait: Int64.min)
+        for index in 0 ..< operations.count {
+            let link = operations[index]
+            let wait = try link.wait(link.target, costs[index], now, context)
+            if wait > longest.wait || (wait == longest.wait && index < longest.index) {
+                longest = (index, wait)
+            }
+        }
+        let decision = try operations[longest.index].snapshot(operations[longest.index].target, now, context)
+            .denied(retryAfterNanoseconds: longest.wait)
+        return ChainDecision(isAllowed: false, link: names[longest.index], linkIndex: longest.index, decision: decision)
+    }
+
+    /// Gives links `0 ..< end` back the `costs` they admitted at `times`.
+    package func giveBack(_ costs: Costs, _ times: Times, upTo end: Int, at now: Int64, context: ResilienceContext) {
+        for index in 0 ..< end where costs[index] > 0 {
+            let link = operations[index]
+            link.refund(link.target, costs[index], times[index], now, context)
+        }
+    }
+
+    /// Gives link `i` back `amounts[i]` of what `taken` holds for it (a budget's surplus).
+    package func refund(_ amounts: Costs, of taken: Taken, at now: Int64, context: ResilienceContext) {
+        for index in 0 ..< operations.count where amounts[index] > 0 {
+            let link = operations[index]
+            link.refund(link.target, amounts[index], taken.times[index], now, context)
+        }
+    }
+
+    /// Takes `amounts[i]` from link `i` even if it is not available (a budget's overrun: debt).
+    package func charge(_ amounts: Costs, at now: Int64, context: ResilienceContext) {
+        for index in 0 ..< operations.count where amounts[index] > 0 {
+            let link = operations[index]
+            link.charge(link.target, amounts[index], now, context)
+        }
+    }
+
+    /// Takes `costs` from every link, waiting: in the queue of the link that limits the call, then
+    /// taking the others at once; when one of them is short, everything goes back and the wait
+    /// moves to that link.
+    package func admit(_ costs: Costs, options: WaitOptions, context: ResilienceContext) async throws -> (decision: ChainDecision, taken: Taken) {
+        var options = options
+        let start = clock.nowNanoseconds
+        options.deadline = options.deadline?.resolved(at: start)  // one budget for every wait
+        var attempt = try take(costs, at: start, context: context)
+        while !attempt.decision.isAllowed {
+            let wait = attempt.decision.retryAfterNanoseconds
+            let now = clock.nowNanoseconds
+            if options.rejectEarly, wait != .max, let deadline = options.deadline?.nanoseconds(resolvedAt: now),
+               now.addingSaturating(wait) > deadline {
+                throw BulwarkError.rateLimited(retryAfter: .nanoseconds(wait))
+            }
+            let waited = attempt.decision.linkIndex
+            var taken = Taken(costs: costs)
+            let link = operations[waited]
+            (_, taken.times[waited]) = try await link.admit(link.target, costs[waited], options, context)
+            attempt = try takeRest(costs, besides: waited, holding: taken, context: context)
+        }
+        return attempt
+    }
+
+    /// With link `held`'s cost already taken (in `taken`), takes every other link's at once, or
+    /// gives everything back.
+    private func takeRest(_ costs: Costs, besides held: Int, holding taken: Taken, context: ResilienceContext) throws -> (decision: ChainDecision, taken: Taken) {
+        let now = clock.nowNanoseconds
+        var taken = taken
+        var others = costs
+        others[held] = 0
+        let attempt: (decision: ChainDecision, taken: Taken)
+        do {
+            attempt = try take(others, at: now, context: context)
+        } catch {
+            giveBack(taken.costs, taken.times, upTo: operations.count, at: now, context: context)
+            throw error
+        }
+        guard attempt.decision.isAllowed else {
+            var heldOnly = Taken(costs: Costs(repeating: 0, count: operations.count))
+            heldOnly.costs[held] = costs[held]
+            heldOnly.times[held] = taken.times[held]
+            giveBack(heldOnly.costs, heldOnly.times, upTo: operations.count, at: now, context: context)
+            return attempt
+        }
+        for index in 0 ..< operations.count where index != held {
+            taken.times[index] = attempt.taken.times[index]
+        }
+        return (attempt.decision, taken)
+    }
+}

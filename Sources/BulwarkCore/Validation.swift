@@ -1,0 +1,40 @@
+/// The configuration rules several algorithms share, worded the same way everywhere.
+package enum Validation {
+    /// `value`, if it is at least `minimum`.
+    package static func atLeast(_ minimum: Int, _ value: Int, field: String) throws(BulwarkError) -> Int {
+        guard value >= minimum else {
+            throw .invalidConfiguration(field: field, rule: "must be at least \(minimum) (got \(value))")
+        }
+        return value
+    }
+
+    /// `duration` as whole nanoseconds, if it is positive, whole and below about 292 years.
+    package static func positiveNanoseconds(_ duration: Duration, field: String) throws(BulwarkError) -> Int64 {
+        guard duration > .zero else {
+            throw .invalidConfiguration(field: field, rule: "must be positive (got \(duration))")
+        }
+        guard let nanoseconds = duration.exactNanoseconds else {
+            throw .invalidConfiguration(
+                field: field, rule: "must be a whole number of nanoseconds below 292 years (got \(duration))"
+            )
+        }
+        return nanoseconds
+    }
+
+    /// `rate` per `period` nanoseconds as a reduced fraction: `unitsPerNanosecond / unitsPerPermit`
+    /// equals `rate / period`, so time (`× unitsPerNanosecond`) and permits (`× unitsPerPermit`)
+    /// share one integer unit and no fraction is ever rounded away.
+    package static func reducedRate(_ rate: Int, per period: Int64) -> (unitsPerNanosecond: Int64, unitsPerPermit: Int64) {
+        let divisor = greatestCommonDivisor(Int64(rate), period)
+        return (Int64(rate) / divisor, period / divisor)
+    }
+}
+
+extension Int64 {
+    /// `self ÷ divisor`, rounded toward negative infinity, for a positive `divisor`.
+    @inlinable
+    package func dividedRoundingDown(by divisor: Int64) -> Int64 {
+        let (quotient, remainder) = quotientAndRemainder(dividingBy: divisor)
+        return remainder < 0 ? quotient - 1 : quotient
+    }
+}

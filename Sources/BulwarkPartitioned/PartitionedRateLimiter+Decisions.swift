@@ -1,0 +1,183 @@
+import BulwarkCore
+public import Synchronization
+
+/// Decisions on one key's partition: at once (under the shard's lock), or waiting in the engine.
+extension PartitionedRateLimiter {
+    /// Decides `cost` for `key` at `now` without waiting; says at which reading an allowed cost
+    /// was admitted. A new key's partition is kept only if the decision changed its fresh state.
+    @inlinable
+    package func tryAdmit(_ key: Key, cost: Int, at now: Int64) throws(BulwarkError) -> (decision: RateLimitDecision, admittedAt: Int64) {
+        guard cost >= 0 else { throw invalidCost(cost, limit: 0) }
+        return try shard(for: key).withLock { shard throws(BulwarkError) in
+            if let index = shard.entries.index(forKey: key) {
+                let entry = shard.entries.values[index]
+                if entry.isBusy {
+                    let engine = shard.busy[key]!.engine
+                    guard cost <= engine.limit else { throw invalidCost(cost, limit: engine.limit) }
+                    return engine.tryAdmit(cost: cost, at: now)
+                }
+                var algorithm = templates[entry.template]
+                guard cost <= algorithm.limit else { throw invalidCost(cost, limit: algorithm.limit) }
+                swap(&algorithm.state, &shard.entries.values[index].state)
+                let decision = algorithm.tryConsume(cost, at: now)
+                swap(&algorithm.state, &shard.entries.values[index].state)
+                return (decision, algorithm.updatedAt)
+            }
+            let template = try template(for: key)
+            var algorithm = templates[template]
+            guard cost <= algorithm.limit else { throw invalidCost(cost, limit: algorithm.limit) }
+            algorithm.state = algorithm.freshState(at: now)
+            let decision = algorithm.tryConsume(cost, at: now)
+            if !algorithm.isFresh(at: now) {
+                insert(key, state: algorithm.state, template: template, at: now, into: &shard)
+            }
+            return (decision, algorithm.updatedAt)
+        }
+    }
+
+    /// Like ``acquire(_:cost:options:)``, and says at which reading the cost was admitted.
+    @usableFromInline
+    package func admit(_ key: Key, cost: Int, options: WaitOptions) async throws -> (decision: RateLimitDecision, admittedAt: Int64) {
+        let immediate = try tryAdmit(key, cost: cost, at: clock.nowNanoseconds)
+        if immediate.decision.isAllowed { return immediate }
+        let engine = try shard(for: key).withLock { shard throws(BulwarkError) in try promote(key, in: &shard) }
+        do {
+            let admitted = try await engine.admit(cost: cost, options: options)
+            leave(key, engine)
+            return admitted
+        } catch {
+            leave(key, engine)
+            throw error
+        }
+    }
+
+    /// Gives back `amount` of a cost admitted to `key` at `admittedAt`. A partition already
+    /// dropped was fresh, where a refund changes nothing.
+    @inlinable
+    package func refund(_ key: Key, amount: Int, admittedAt: Int64, at now: Int64) {
+        update(key, at: now, createIfAbsent: false) { $0.refund(amount, admittedAt: admittedAt, at: now) } engine: {
+            $0.refund(amount, admittedAt: admittedAt, at: now)
+        }
+    }
+
+    /// Takes `amount` from `key` at `now` even if it is not available (debt, capped at one limit).
+    @inlinable
+    package func charge(_ key: Key, amount: Int, at now: Int64) {
+        update(key, at: now, createIfAbsent: true) { $0.charge(amount, at: now) } engine: { $0.charge(amount, at: now) }
+    }
+
+    /// The figures of `key` at `now` without taking anything.
+    @inlinable
+    package func snapshot(_ key: Key, at now: Int64) throws(BulwarkError) -> RateLimitDecision {
+        try read(key, at: now) { $0.snapshot(at: now, retryAfterNanoseconds: 0) } engine: { $0.snapshot(at: now) }
+    }
+
+    /// Nanoseconds from `now` until `cost` would be admitted to `key`, counting its waiters.
+    @inlinable
+    package func nanosecondsUntilAdmitted(_ key: Key, cost: Int, at now: Int64) throws(BulwarkError) -> Int64 {
+        try read(key, at: now) { $0.nanosecondsUntilAvailable(cost, at: now) } engine: {
+            $0.nanosecondsUntilAdmitted(cost: cost, at: now)
+        }
+    }
+
+    /// The largest cost `key`'s group admits.
+    @inlinable
+    package func limit(for key: Key) throws(BulwarkError) -> Int {
+        try templates[template(for: key)].limit
+    }
+
+    /// Adds a partition, first sweeping two others and, when the shard is full, dropping one.
+    @inlinable
+    func insert(_ key: Key, state: Algorithm.State, template: Int, at now: Int64, into shard: inout Shard) {
+        _ = shard.sweep(2, templates: templates, at: now)
+        if shard.keys.count >= shardLimit {
+            _ = shard.sweep(8, templates: templates, at: now)
+            if shard.keys.count >= shardLimit, shard.evictOne(samples: 5, templates: templates, at: now) {
+                forcedEvictions.add(1, ordering: .relaxed)
+            }
+        }
+        shard.insert(key, state: state, template: template)
+    }
+
+    /// The engine holding `key`'s state while it has waiters, created if needed, with one more user.
+    private func promote(_ key: Key, in shard: inout Shard) throws(BulwarkError) -> InMemoryRateLimiter<Algorithm, C> {
+        if shard.busy[key] != nil {
+            shard.busy[key]!.users += 1
+            return shard.busy[key]!.engine
+        }
+        if shard.entries[key] == nil {
+            let template = try template(for: key)
+            let now = clock.nowNanoseconds
+            insert(key, state: templates[template].freshState(at: now), template: template, at: now, into: &shard)
+        }
+        let entry = shard.entries[key]!
+        var algorithm = templates[entry.template]
+        algorithm.state = entry.state
+        let engine = try InMemoryRateLimiter(algorithm: algorithm, queueLimit: queueLimit, order: order, maximumWait: maximumWait, clock: clock)
+        shard.entries[key]!.group |= Shard.Entry.busyFlag
+        shard.busy[key] = Shard.Busy(engine: engine, users: 1)
+        return engine
+    }
+
+    /// One user of `key`'s engine is done; the last one moves the state back into the partition.
+    private func leave(_ key: Key, _ engine: InMemoryRateLimiter<Algorithm, C>) {
+        shard(for: key).withLock { shard in
+            guard var busy = shard.busy[key], busy.engine === engine else { return }
+            busy.users -= 1
+            guard busy.users == 0, let algorithm = engine.detachIfIdle() else {
+                shard.busy[key] = busy
+                return
+            }
+            shard.busy[key] = nil
+            shard.entries[key]?.state = algorithm.state
+            shard.entries[key]?.group &= ~Shard.Entry.busyFlag
+        }
+    }
+
+    /// Applies `change` to `key`'s state (or `engine` to its engine while it has waiters).
+    @inlinable
+    func update(
+        _ key: Key, at now: Int64, createIfAbsent: Bool,
+        _ change: (inout Algorithm) -> Void,
+        engine: (InMemoryRateLimiter<Algorithm, C>) -> Void
+    ) {
+        shard(for: key).withLock { shard in
+            if let index = shard.entries.index(forKey: key) {
+                let entry = shard.entries.values[index]
+                if entry.isBusy { return engine(shard.busy[key]!.engine) }
+                var algorithm = templates[entry.template]
+                swap(&algorithm.state, &shard.entries.values[index].state)
+                change(&algorithm)
+                swap(&algorithm.state, &shard.entries.values[index].state)
+                return
+            }
+            guard createIfAbsent, let template = try? template(for: key) else { return }
+            var algorithm = templates[template]
+            algorithm.state = algorithm.freshState(at: now)
+            change(&algorithm)
+            if !algorithm.isFresh(at: now) {
+                insert(key, state: algorithm.state, template: template, at: now, into: &shard)
+            }
+        }
+    }
+
+    /// Reads `key`'s state (a fresh one if it has no partition) without changing it.
+    @inlinable
+    func read<Value>(
+        _ key: Key, at now: Int64,
+        _ body: (Algorithm) -> Value,
+        engine: (InMemoryRateLimiter<Algorithm, C>) -> Value
+    ) throws(BulwarkError) -> Value {
+        try shard(for: key).withLock { shard throws(BulwarkError) in
+            if let entry = shard.entries[key] {
+                if entry.isBusy { return engine(shard.busy[key]!.engine) }
+                var algorithm = templates[entry.template]
+                algorithm.state = entry.state
+                return body(algorithm)
+            }
+            var algorithm = templates[try template(for: key)]
+            algorithm.state = algorithm.freshState(at: now)
+            return body(algorithm)
+        }
+    }
+}

@@ -1,0 +1,123 @@
+import BulwarkCore
+import BulwarkTestKit
+import BulwarkTestSupport
+import BulwarkTokenBucket
+import Testing
+
+@Suite("Engine: early answers, LIFO, refunds", .timeLimit(.minutes(1)))
+struct EngineExtensionTests {
+    /// A bucket that starts empty and regains one token per second.
+    func emptyBucket(queueLimit: Int = 1024, order: any WaitOrder = FIFOWaitOrder(), maximumWait: Duration? = nil) throws -> (ManualClock, TokenBucketLimiter<ManualClock>) {
+        let clock = ManualClock()
+        let limiter = try TokenBucketLimiter(
+            configuration: .init(capacity: 5, refill: 1, every: .seconds(1), initialTokens: 0),
+            queueLimit: queueLimit, order: order, maximumWait: maximumWait, clock: clock
+        )
+        return (clock, limiter)
+    }
+
+    @Test("rejectEarly refuses at once, with the predicted wait, a caller whose deadline cannot be met")
+    func rejectEarly() async throws {
+        let (clock, limiter) = try emptyBucket()
+        let first = Task { try await limiter.acquire(cost: 3) }          // admitted at 3 s
+        await eventually { limiter.waitingCount == 1 }
+        // Behind 3 tokens, 2 more are there at 5 s: a 4 s deadline cannot be met.
+        await #expect(throws: BulwarkError.rateLimited(retryAfter: .seconds(5))) {
+            try await limiter.acquire(cost: 2, deadline: .after(.seconds(4)), rejectEarly: true)
+        }
+        #expect(limiter.waitingCount == 1)
+        // A 5 s deadline can: it queues and is admitted exactly then.
+        let second = Task { try await limiter.acquire(cost: 2, deadline: .after(.seconds(5)), rejectEarly: true) }
+        await eventually { limiter.waitingCount == 2 }
+        for second in 1 ... 5 {
+            await clock.waitForSleepers(count: 1)
+            clock.advance(to: NanosecondInstant(nanoseconds: Int64(second) * 1_000_000_000))
+        }
+        _ = try await (first.value, second.value)
+        // Without the option the same caller waits until its deadline, then times out.
+        let late = Task { try await limiter.acquire(cost: 5, deadline: .after(.seconds(1))) }
+        await clock.waitForSleepers(count: 1)
+        clock.advance(by: .seconds(1))
+        await #expect(throws: BulwarkError.waitTimedOut) { try await late.value }
+    }
+
+    @Test("a maximum wait refuses longer predicted waits at once, and bounds every wait")
+    func maximumWait() async throws {
+        let (clock, limiter) = try emptyBucket(maximumWait: .seconds(2))
+        #expect(limiter.maximumWait == .seconds(2))
+        await #expect(throws: BulwarkError.rateLimited(retryAfter: .seconds(3))) { try await limiter.acquire(cost: 3) }
+        let waiter = Task { try await limiter.acquire(cost: 2) }
+        await clock.waitForSleepers(count: 1)
+        #expect(clock.nextDeadline == NanosecondInstant(nanoseconds: 2_000_000_000))
+        clock.advance(by: .seconds(2))
+        #expect(try await waiter.value.isAllowed)
+        #expect(throws: BulwarkError.invalidConfiguration(field: "maximumWait", rule: "must be at least 0 (got -1.0 seconds)")) {
+            _ = try TokenBucketLimiter(configuration: .init(capacity: 1, every: .seconds(1)), maximumWait: .seconds(-1), clock: ManualClock())
+        }
+    }
+
+    @Test("LIFO serves the newest waiter first, and predicts nothing ahead of a newcomer")
+    func lifo() async throws {
+        let (clock, limiter) = try emptyBucket(order: LIFOWaitOrder())
+        let journal = Journal<Int>()
+        var tasks: [Task<Void, any Error>] = []
+        for index in 0 ..< 3 {
+            tasks.append(Task { try await limiter.acquire(cost: 1); journal.append(index) })
+            await eventually { limiter.waitingCount == index + 1 }
+        }
+        // A newcomer would be served next: its predicted wait is one token, not four.
+        #expect(try limiter.tryAcquire(cost: 1).retryAfter == .seconds(1))
+        for second in 1 ... 3 {
+            await clock.waitForSleepers(count: 1)
+            clock.advance(to: NanosecondInstant(nanoseconds: Int64(second) * 1_000_000_000))
+            await eventually { journal.all.count == second }
+        }
+        for task in tasks { try await task.value }
+        #expect(journal.all == [2, 1, 0])
+    }
+
+    @Test("LIFO order removes from anywhere")
+    func lifoOrder() {
+        var order = LIFOWaitOrder()
+        for id in 1 ... 5 as ClosedRange<UInt64> {
+            order.enqueue(WaitTicket(id: id, cost: 1, priority: .normal, partitionKey: nil, enqueuedAt: 0))
+        }
+        #expect(order.next(at: 0)?.id == 5)
+        let removedOnce = order.remove(id: 3)
+        let removedTwice = order.remove(id: 3)
+        let removedTop = order.remove(id: 5)
+        #expect(removedOnce && !removedTwice && removedTop)
+        #expect(order.next(at: 0)?.id == 4 && order.count == 3)
+        #expect(order.queuedCostAhead(ofNewcomerCosting: 1, totalQueuedCost: 3) == 0)
+        #expect(FIFOWaitOrder().queuedCostAhead(ofNewcomerCosting: 1, totalQueuedCost: 3) == 3)
+    }
+
+    @Test("a refund lets a waiter in at once; a charge delays the head")
+    func refundAndCharge() async throws {
+        let clock = ManualClock()
+        let limiter = try TokenBucketLimiter(capacity: 4, refill: 1, every: .seconds(1), clock: clock)
+        let (taken, admittedAt) = limiter.tryAdmit(cost: 4, at: clock.nowNanoseconds)
+        #expect(taken.isAllowed && admittedAt == 0)
+        let waiter = Task { try await limiter.acquire(cost: 2) }
+        await clock.waitForSleepers(count: 1)
+        #expect(clock.nextDeadline == NanosecondInstant(nanoseconds: 2_000_000_000))
+        limiter.refund(3, admittedAt: admittedAt, at: clock.nowNanoseconds)
+        #expect(try await waiter.value.remaining == 1)
+        // Debt of one capacity: the next token is 5 s away.
+        limiter.charge(100, at: clock.nowNanoseconds)
+        #expect(try limiter.tryAcquire(cost: 1).retryAfter == .seconds(5))
+        #expect(limiter.nanosecondsUntilAdmitted(cost: 1, at: clock.nowNanoseconds) == 5_000_000_000)
+    }
+
+    @Test("a partition's algorithm leaves its engine only when nobody waits")
+    func detach() async throws {
+        let (clock, limiter) = try emptyBucket()
+        let waiter = Task { try await limiter.acquire(cost: 1) }
+        await eventually { limiter.waitingCount == 1 }
+        #expect(limiter.detachIfIdle() == nil)
+        await clock.waitForSleepers(count: 1)
+        clock.advance(by: .seconds(1))
+        _ = try await waiter.value
+        #expect(limiter.detachIfIdle()?.tokens(at: clock.nowNanoseconds) == 0)
+    }
+}

@@ -1,0 +1,43 @@
+// Helpers shared by every test target: deterministic randomness, and ways to wait for other tasks
+// without sleeping on time.
+import BulwarkCore
+package import Testing
+import Synchronization
+
+/// Yields until `condition` holds: lets other tasks reach a state without sleeping on time.
+package func eventually(_ condition: () -> Bool, sourceLocation: SourceLocation = #_sourceLocation) async {
+    for _ in 0 ..< 200_000 {
+        if condition() { return }
+        await Task.yield()
+    }
+    Issue.record("condition never became true", sourceLocation: sourceLocation)
+}
+
+/// Records the order in which things happen, from any task.
+package final class Journal<Entry: Sendable>: Sendable {
+    private let entries = LockedValue<[Entry]>([])
+    package init() {}
+    package func append(_ entry: Entry) { entries.withLock { $0.append(entry) } }
+    package var all: [Entry] { entries.withLock { $0 } }
+}
+
+/// A shared tally that tasks add to.
+package final class Counter: Sendable {
+    private let atomic = Atomic<Int>(0)
+    package init() {}
+    package func add(_ amount: Int) { atomic.add(amount, ordering: .relaxed) }
+    package var value: Int { atomic.load(ordering: .relaxed) }
+}
+
+/// A small deterministic generator (SplitMix64), so every "random" trace can be replayed.
+package struct SplitMix64: RandomNumberGenerator {
+    var state: UInt64
+    package init(seed: UInt64) { state = seed }
+    package mutating func next() -> UInt64 {
+        state &+= 0x9E37_79B9_7F4A_7C15
+        var z = state
+        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
+        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
+        return z ^ (z >> 31)
+    }
+}
