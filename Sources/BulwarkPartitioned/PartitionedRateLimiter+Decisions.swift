@@ -3,24 +3,27 @@ public import Synchronization
 
 /// Decisions on one key's partition: at once (under the shard's lock), or waiting in the engine.
 extension PartitionedRateLimiter {
+    @usableFromInline typealias Table = PartitionTable<Key, Shard.Entry>
+
     /// Decides `cost` for `key` at `now` without waiting; says at which reading an allowed cost
     /// was admitted. A new key's partition is kept only if the decision changed its fresh state.
     @inlinable
     package func tryAdmit(_ key: Key, cost: Int, at now: Int64) throws(BulwarkError) -> (decision: RateLimitDecision, admittedAt: Int64) {
         guard cost >= 0 else { throw invalidCost(cost, limit: 0) }
-        return try shard(for: key).withLock { shard throws(BulwarkError) in
-            if let index = shard.entries.index(forKey: key) {
-                let entry = shard.entries.values[index]
-                if entry.isBusy {
+        let hash = Table.hash(of: key)
+        return try shard(for: hash).withLock { shard throws(BulwarkError) in
+            if let slot = shard.table.find(key, hash: hash) {
+                let entry = shard.table.value(at: slot)
+                if entry.pointee.isBusy {
                     let engine = shard.busy[key]!.engine
                     guard cost <= engine.limit else { throw invalidCost(cost, limit: engine.limit) }
                     return engine.tryAdmit(cost: cost, at: now)
                 }
-                var algorithm = templates[entry.template]
+                var algorithm = templates[entry.pointee.template]
                 guard cost <= algorithm.limit else { throw invalidCost(cost, limit: algorithm.limit) }
-                swap(&algorithm.state, &shard.entries.values[index].state)
+                swap(&algorithm.state, &entry.pointee.state)
                 let decision = algorithm.tryConsume(cost, at: now)
-                swap(&algorithm.state, &shard.entries.values[index].state)
+                swap(&algorithm.state, &entry.pointee.state)
                 return (decision, algorithm.updatedAt)
             }
             let template = try template(for: key)
@@ -29,7 +32,7 @@ extension PartitionedRateLimiter {
             algorithm.state = algorithm.freshState(at: now)
             let decision = algorithm.tryConsume(cost, at: now)
             if !algorithm.isFresh(at: now) {
-                insert(key, state: algorithm.state, template: template, at: now, into: &shard)
+                insert(key, hash: hash, state: algorithm.state, template: template, at: now, into: &shard)
             }
             return (decision, algorithm.updatedAt)
         }
@@ -40,13 +43,14 @@ extension PartitionedRateLimiter {
     package func admit(_ key: Key, cost: Int, options: WaitOptions) async throws -> (decision: RateLimitDecision, admittedAt: Int64) {
         let immediate = try tryAdmit(key, cost: cost, at: clock.nowNanoseconds)
         if immediate.decision.isAllowed { return immediate }
-        let engine = try shard(for: key).withLock { shard throws(BulwarkError) in try promote(key, in: &shard) }
+        let hash = Table.hash(of: key)
+        let engine = try shard(for: hash).withLock { shard throws(BulwarkError) in try promote(key, hash: hash, in: &shard) }
         do {
             let admitted = try await engine.admit(cost: cost, options: options)
-            leave(key, engine)
+            leave(key, hash: hash, engine)
             return admitted
         } catch {
-            leave(key, engine)
+            leave(key, hash: hash, engine)
             throw error
         }
     }
@@ -86,42 +90,50 @@ extension PartitionedRateLimiter {
         try templates[template(for: key)].limit
     }
 
-    /// Adds a partition, first sweeping two others and, when the shard is full, dropping one.
+    /// Adds a partition, first sweeping a few slots of its shard and, when the limiter holds its
+    /// maximum, dropping one of that shard's partitions.
     @inlinable
-    func insert(_ key: Key, state: Algorithm.State, template: Int, at now: Int64, into shard: inout Shard) {
-        _ = shard.sweep(2, templates: templates, at: now)
-        if shard.keys.count >= shardLimit {
-            _ = shard.sweep(8, templates: templates, at: now)
-            if shard.keys.count >= shardLimit, shard.evictOne(samples: 5, templates: templates, at: now) {
-                forcedEvictions.add(1, ordering: .relaxed)
+    func insert(_ key: Key, hash: Int, state: Algorithm.State, template: Int, at now: Int64, into shard: inout Shard) {
+        var removed = shard.sweep(4, templates: templates, at: now)
+        if partitions.load(ordering: .relaxed) - removed >= maximumPartitions {
+            removed += shard.sweep(16, templates: templates, at: now)
+            if partitions.load(ordering: .relaxed) - removed >= maximumPartitions {
+                switch shard.evictOne(samples: 5, templates: templates, at: now) {
+                case .none: break
+                case .fresh: removed += 1
+                case .forced:
+                    removed += 1
+                    forcedEvictions.add(1, ordering: .relaxed)
+                }
             }
         }
-        shard.insert(key, state: state, template: template)
+        shard.table.insert(key, hash: hash, value: Shard.Entry(state: state, group: UInt32(template)))
+        partitions.add(1 - removed, ordering: .relaxed)
     }
 
     /// The engine holding `key`'s state while it has waiters, created if needed, with one more user.
-    private func promote(_ key: Key, in shard: inout Shard) throws(BulwarkError) -> InMemoryRateLimiter<Algorithm, C> {
+    private func promote(_ key: Key, hash: Int, in shard: inout Shard) throws(BulwarkError) -> InMemoryRateLimiter<Algorithm, C> {
         if shard.busy[key] != nil {
             shard.busy[key]!.users += 1
             return shard.busy[key]!.engine
         }
-        if shard.entries[key] == nil {
+        if shard.table.find(key, hash: hash) == nil {
             let template = try template(for: key)
             let now = clock.nowNanoseconds
-            insert(key, state: templates[template].freshState(at: now), template: template, at: now, into: &shard)
+            insert(key, hash: hash, state: templates[template].freshState(at: now), template: template, at: now, into: &shard)
         }
-        let entry = shard.entries[key]!
-        var algorithm = templates[entry.template]
-        algorithm.state = entry.state
+        let entry = shard.table.value(at: shard.table.find(key, hash: hash)!)
+        var algorithm = templates[entry.pointee.template]
+        algorithm.state = entry.pointee.state
         let engine = try InMemoryRateLimiter(algorithm: algorithm, queueLimit: queueLimit, order: order, maximumWait: maximumWait, clock: clock)
-        shard.entries[key]!.group |= Shard.Entry.busyFlag
+        entry.pointee.group |= Shard.Entry.busyFlag
         shard.busy[key] = Shard.Busy(engine: engine, users: 1)
         return engine
     }
 
     /// One user of `key`'s engine is done; the last one moves the state back into the partition.
-    private func leave(_ key: Key, _ engine: InMemoryRateLimiter<Algorithm, C>) {
-        shard(for: key).withLock { shard in
+    private func leave(_ key: Key, hash: Int, _ engine: InMemoryRateLimiter<Algorithm, C>) {
+        shard(for: hash).withLock { shard in
             guard var busy = shard.busy[key], busy.engine === engine else { return }
             busy.users -= 1
             guard busy.users == 0, let algorithm = engine.detachIfIdle() else {
@@ -129,8 +141,10 @@ extension PartitionedRateLimiter {
                 return
             }
             shard.busy[key] = nil
-            shard.entries[key]?.state = algorithm.state
-            shard.entries[key]?.group &= ~Shard.Entry.busyFlag
+            if let slot = shard.table.find(key, hash: hash) {
+                shard.table.value(at: slot).pointee.state = algorithm.state
+                shard.table.value(at: slot).pointee.group &= ~Shard.Entry.busyFlag
+            }
         }
     }
 
@@ -141,14 +155,15 @@ extension PartitionedRateLimiter {
         _ change: (inout Algorithm) -> Void,
         engine: (InMemoryRateLimiter<Algorithm, C>) -> Void
     ) {
-        shard(for: key).withLock { shard in
-            if let index = shard.entries.index(forKey: key) {
-                let entry = shard.entries.values[index]
-                if entry.isBusy { return engine(shard.busy[key]!.engine) }
-                var algorithm = templates[entry.template]
-                swap(&algorithm.state, &shard.entries.values[index].state)
+        let hash = Table.hash(of: key)
+        shard(for: hash).withLock { shard in
+            if let slot = shard.table.find(key, hash: hash) {
+                let entry = shard.table.value(at: slot)
+                if entry.pointee.isBusy { return engine(shard.busy[key]!.engine) }
+                var algorithm = templates[entry.pointee.template]
+                swap(&algorithm.state, &entry.pointee.state)
                 change(&algorithm)
-                swap(&algorithm.state, &shard.entries.values[index].state)
+                swap(&algorithm.state, &entry.pointee.state)
                 return
             }
             guard createIfAbsent, let template = try? template(for: key) else { return }
@@ -156,7 +171,7 @@ extension PartitionedRateLimiter {
             algorithm.state = algorithm.freshState(at: now)
             change(&algorithm)
             if !algorithm.isFresh(at: now) {
-                insert(key, state: algorithm.state, template: template, at: now, into: &shard)
+                insert(key, hash: hash, state: algorithm.state, template: template, at: now, into: &shard)
             }
         }
     }
@@ -168,8 +183,10 @@ extension PartitionedRateLimiter {
         _ body: (Algorithm) -> Value,
         engine: (InMemoryRateLimiter<Algorithm, C>) -> Value
     ) throws(BulwarkError) -> Value {
-        try shard(for: key).withLock { shard throws(BulwarkError) in
-            if let entry = shard.entries[key] {
+        let hash = Table.hash(of: key)
+        return try shard(for: hash).withLock { shard throws(BulwarkError) in
+            if let slot = shard.table.find(key, hash: hash) {
+                let entry = shard.table.value(at: slot).pointee
                 if entry.isBusy { return engine(shard.busy[key]!.engine) }
                 var algorithm = templates[entry.template]
                 algorithm.state = entry.state

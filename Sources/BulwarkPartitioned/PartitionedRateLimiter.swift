@@ -12,9 +12,9 @@ public import Synchronization
 ///
 /// **Bounded memory.** Each insertion sweeps two existing partitions and drops those equivalent to
 /// fresh, so memory follows the live set without any background task (``sweep()`` does a full
-/// pass, and ``run(every:)`` repeats it, for an application that owns the loop). When a shard
-/// reaches its share of ``maximumPartitions``, eight more are swept, then five are sampled: a
-/// fresh one among them is dropped, or else the least recently updated, and
+/// pass, and ``run(every:)`` repeats it, for an application that owns the loop). When the limiter
+/// holds ``maximumPartitions``, a new key's shard sweeps eight more, then samples five of its
+/// partitions: a fresh one among them is dropped, or else the least recently updated, and
 /// ``forcedEvictionCount`` counts that forced eviction: its key then
 /// starts again from a fresh state, so it may be admitted up to one full limit more than it would
 /// have been (a token bucket refills at once; a window forgets its count). Partitions with waiters
@@ -39,7 +39,9 @@ public final class PartitionedRateLimiter<Key: Hashable & Sendable, Algorithm: R
 
     /// The clock the limiter reads and its waiters sleep on.
     public let clock: C
-    /// The most partitions kept at once (waiting partitions may exceed it).
+    /// The most partitions kept at once. A shard with nothing to drop (empty, or all its sampled
+    /// partitions waiting) still admits its new key, so the count can pass the maximum by at most
+    /// one per shard.
     public let maximumPartitions: Int
     /// The names of the groups that override the default configuration.
     public let groupNames: [String]
@@ -48,11 +50,14 @@ public final class PartitionedRateLimiter<Key: Hashable & Sendable, Algorithm: R
     @usableFromInline let groupIndex: [String: Int]
     @usableFromInline let groupOf: @Sendable (Key) -> String?
     @usableFromInline let shards: [LockedValue<Shard>]
-    @usableFromInline let shardLimit: Int
+    /// `64 − log2(shards)`: the shift that leaves a hash's shard bits.
+    @usableFromInline let shardShift: Int
     let queueLimit: Int
     let order: any WaitOrder
     let maximumWait: Duration?
     @usableFromInline let forcedEvictions: Atomic<Int> = Atomic(0)
+    /// How many partitions all shards hold (changed only when one is created or dropped).
+    @usableFromInline let partitions: Atomic<Int> = Atomic(0)
 
     /// Creates a partitioned limiter.
     ///
@@ -104,8 +109,8 @@ public final class PartitionedRateLimiter<Key: Hashable & Sendable, Algorithm: R
         self.templates = templates
         self.groupIndex = Dictionary(uniqueKeysWithValues: names.enumerated().map { ($1, $0 + 1) })
         self.groupOf = group
-        self.shardLimit = (maximumPartitions + shards - 1) / shards
         self.shards = (0 ..< shards).map { LockedValue(Shard(seed: UInt64($0) &* 0x2545_F491_4F6C_DD1D &+ 1)) }
+        self.shardShift = Int.bitWidth - shards.trailingZeroBitCount
         self.queueLimit = queueLimit
         self.order = order
         self.maximumWait = maximumWait
@@ -113,7 +118,7 @@ public final class PartitionedRateLimiter<Key: Hashable & Sendable, Algorithm: R
 
     /// How many partitions are kept now.
     public var partitionCount: Int {
-        shards.reduce(0) { count, shard in count + shard.withLock { $0.keys.count } }
+        partitions.load(ordering: .relaxed)
     }
 
     /// How many partitions were dropped while not equivalent to fresh, because a shard was full.
@@ -150,12 +155,15 @@ public final class PartitionedRateLimiter<Key: Hashable & Sendable, Algorithm: R
     @discardableResult
     public func sweep() -> Int {
         let now = clock.nowNanoseconds
-        return shards.reduce(0) { removed, shard in
+        let removed = shards.reduce(0) { removed, shard in
             removed + shard.withLock { shard in
                 shard.cursor = 0
-                return shard.sweep(shard.keys.count, templates: templates, at: now)
+                // Every slot, plus one more look at each slot a removal refilled.
+                return shard.sweep(shard.table.capacity + shard.table.count, templates: templates, at: now)
             }
         }
+        partitions.subtract(removed, ordering: .relaxed)
+        return removed
     }
 
     /// Sweeps every `interval` until the task is cancelled, then returns: for an application that
@@ -172,18 +180,21 @@ public final class PartitionedRateLimiter<Key: Hashable & Sendable, Algorithm: R
     /// and asks its group again. Returns whether a partition was removed.
     @discardableResult
     public func removePartition(_ key: Key) -> Bool {
-        shard(for: key).withLock { shard in
-            guard let entry = shard.entries[key], !entry.isBusy else { return false }
-            shard.remove(at: Int(entry.slot))
+        let hash = PartitionTable<Key, Shard.Entry>.hash(of: key)
+        let removed = shard(for: hash).withLock { shard in
+            guard let slot = shard.table.find(key, hash: hash), !shard.table.value(at: slot).pointee.isBusy else { return false }
+            shard.table.remove(at: slot)
             return true
         }
+        if removed { partitions.subtract(1, ordering: .relaxed) }
+        return removed
     }
 
+    /// The shard of a key whose table hash is `hash`: chosen by its high bits, so that the slots of
+    /// one shard's table (chosen by the low bits) stay evenly used.
     @inlinable
-    func shard(for key: Key) -> LockedValue<Shard> {
-        var hasher = Hasher()
-        hasher.combine(key)
-        return shards[hasher.finalize() & (shards.count - 1)]
+    func shard(for hash: Int) -> LockedValue<Shard> {
+        shards[Int(truncatingIfNeeded: UInt(bitPattern: hash) >> shardShift)]
     }
 
     /// The template of `key`'s group.

@@ -1,4 +1,4 @@
-import BulwarkPartitioned
+@testable import BulwarkPartitioned
 import BulwarkSlidingWindow
 import BulwarkTestKit
 import BulwarkTestSupport
@@ -122,6 +122,38 @@ struct PartitionedTests {
         }
         for key in 0 ..< 10 {
             #expect(admitted[key].value + (try limiter.tryAcquire("k\(key)", cost: 0).remaining) == 500)
+        }
+    }
+}
+
+@Suite("Partition table")
+struct PartitionTableTests {
+    @Test("inserts, lookups and removals match a dictionary, through growth and backward shifts", arguments: 1 ... 5)
+    func matchesDictionary(seed: UInt64) {
+        var random = SplitMix64(seed: seed)
+        let table = PartitionTable<Int, String>()
+        var reference: [Int: String] = [:]
+        for step in 0 ..< 20_000 {
+            // Few distinct keys, so that runs collide and removals shift entries back.
+            let key = Int.random(in: 0 ..< 3_000, using: &random)
+            let hash = PartitionTable<Int, String>.hash(of: key)
+            if Bool.random(using: &random) {
+                if reference[key] == nil {
+                    table.insert(key, hash: hash, value: "v\(step)")
+                    reference[key] = "v\(step)"
+                }
+            } else if let slot = table.find(key, hash: hash) {
+                #expect(table.value(at: slot).pointee == reference[key])
+                table.remove(at: slot)
+                reference[key] = nil
+            } else {
+                #expect(reference[key] == nil)
+            }
+            #expect(table.count == reference.count)
+        }
+        for (key, value) in reference {
+            let slot = table.find(key, hash: PartitionTable<Int, String>.hash(of: key))
+            #expect(slot.map { table.value(at: $0).pointee } == value)
         }
     }
 }
