@@ -1,6 +1,17 @@
 // swift-tools-version: 6.1
 import PackageDescription
 
+/// A benchmark suite: an executable in the folder of its name, using these Bulwark products.
+func suite(_ name: String, _ products: [String]) -> Target {
+    .executableTarget(
+        name: name,
+        dependencies: [.product(name: "Benchmark", package: "package-benchmark"), "BenchmarkSupport"]
+            + products.map { .product(name: $0, package: "Bulwark") },
+        path: name,
+        plugins: [.plugin(name: "BenchmarkPlugin", package: "package-benchmark")]
+    )
+}
+
 // Benchmarks live in their own package so that users of Bulwark never resolve the benchmark tool.
 let package = Package(
     name: "BulwarkBenchmarks",
@@ -10,25 +21,19 @@ let package = Package(
         .package(url: "https://github.com/ordo-one/package-benchmark", from: "1.38.1", traits: ["MallocInterposer"]),
     ],
     targets: [
+        // Helpers shared by the suites.
+        .target(
+            name: "BenchmarkSupport",
+            dependencies: [.product(name: "Benchmark", package: "package-benchmark"), .product(name: "BulwarkCore", package: "Bulwark")],
+            path: "Support"
+        ),
         // The floor of this machine: a clock read, an atomic compare-exchange, a mutex lock.
-        .executableTarget(
-            name: "Floor",
-            dependencies: [
-                .product(name: "Benchmark", package: "package-benchmark"),
-                .product(name: "BulwarkCore", package: "Bulwark"),
-            ],
-            path: "Floor",
-            plugins: [.plugin(name: "BenchmarkPlugin", package: "package-benchmark")]
-        ),
-        .executableTarget(
-            name: "TokenBucket",
-            dependencies: [
-                .product(name: "Benchmark", package: "package-benchmark"),
-                .product(name: "BulwarkTokenBucket", package: "Bulwark"),
-            ],
-            path: "TokenBucket",
-            plugins: [.plugin(name: "BenchmarkPlugin", package: "package-benchmark")]
-        ),
+        suite("Floor", ["BulwarkCore"]),
+        suite("TokenBucket", ["BulwarkTokenBucket"]),
+        suite("Algorithms", ["BulwarkLeakyBucket", "BulwarkGCRA", "BulwarkFixedWindow", "BulwarkSlidingWindow"]),
+        suite("Composites", ["BulwarkTokenBucket", "BulwarkChain", "BulwarkBudget", "BulwarkConcurrency"]),
+        suite("Partitioned", ["BulwarkTokenBucket", "BulwarkPartitioned"]),
+        suite("Contention", ["BulwarkTokenBucket"]),
     ],
     swiftLanguageModes: [.v6]
 )

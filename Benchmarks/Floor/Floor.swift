@@ -2,19 +2,12 @@
 // uncontended compare-exchange and one mutex lock/unlock cost. A limiter decision cannot be
 // cheaper than a clock read plus one atomic update.
 import Benchmark
+import BenchmarkSupport
 import BulwarkCore
 import Synchronization
 
-let metrics: [BenchmarkMetric] = [.wallClock, .mallocCountTotal]
-
 let benchmarks: @Sendable () -> Void = {
-    Benchmark.defaultConfiguration = .init(
-        metrics: metrics,
-        timeUnits: .nanoseconds,
-        scalingFactor: .mega,
-        maxDuration: .seconds(2),
-        maxIterations: 1_000
-    )
+    Benchmark.defaultConfiguration = nanosecondConfiguration()
 
     Benchmark("ContinuousClock.now") { benchmark in
         let clock = ContinuousClock()
