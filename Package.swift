@@ -77,6 +77,8 @@ let package = Package(
         ),
         .testTarget(name: "BulwarkChainTests", dependencies: ["Bulwark", "BulwarkTestKit", "BulwarkTestSupport"]),
         .testTarget(name: "BulwarkTests", dependencies: ["Bulwark", "BulwarkTestKit"]),
+        // Every vector file of Tests/Vectors, run by every implementation.
+        .testTarget(name: "BulwarkVectorTests", dependencies: ["Bulwark", "BulwarkTestKit"]),
     ],
     swiftLanguageModes: [.v6]
 )
