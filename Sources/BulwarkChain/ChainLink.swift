@@ -88,48 +88,44 @@ extension RateLimitChain {
     }
 }
 
-/// What a link's decision tells the chain on its way: small enough to travel in registers.
+/// What a link answers the chain: its decision at the admission, and that admission's reading.
 @usableFromInline
 struct Admission: Sendable {
-    @usableFromInline let isAllowed: Bool
-    /// The link could not decide (a key or group that validation accepted, then refused).
+    /// The link's decision at its admission (a placeholder when `failed`).
+    @usableFromInline let decision: RateLimitDecision
     @usableFromInline let failed: Bool
     @usableFromInline let admittedAt: Int64
-    @usableFromInline let remainingUnits: Int64
-    @usableFromInline let unitsPerPermit: Int64
 
     @inlinable
     init(_ admitted: (decision: RateLimitDecision, admittedAt: Int64)) {
-        isAllowed = admitted.decision.isAllowed
+        decision = admitted.decision
         failed = false
         admittedAt = admitted.admittedAt
-        (remainingUnits, unitsPerPermit) = admitted.decision.remainingFraction
     }
 
     @inlinable
     init(failed: Bool) {
-        isAllowed = false
+        decision = .unknown
         self.failed = failed
         admittedAt = 0
-        remainingUnits = 0
-        unitsPerPermit = 1
     }
 
     @inlinable
     static var failure: Admission { Admission(failed: true) }
 
-    /// Whether fewer permits remain here than in `other`, compared exactly without dividing.
+    @inlinable
+    var isAllowed: Bool { decision.isAllowed }
+
     @inlinable
     func hasLessRemaining(than other: Admission) -> Bool {
-        let mine = max(0, remainingUnits).multipliedFullWidth(by: other.unitsPerPermit)
-        let theirs = max(0, other.remainingUnits).multipliedFullWidth(by: unitsPerPermit)
+        let (units, perPermit) = decision.remainingFraction
+        let (otherUnits, otherPerPermit) = other.decision.remainingFraction
+        let mine = max(0, units).multipliedFullWidth(by: otherPerPermit)
+        let theirs = max(0, otherUnits).multipliedFullWidth(by: perPermit)
         return mine.high < theirs.high || (mine.high == theirs.high && mine.low < theirs.low)
     }
 }
 
-/// One limiter of a chain, as the chain uses it: decisions at a shared clock reading, and exact
-/// refunds of what it admitted. Each operation is given the limiter (``target``, unretained:
-/// ``owner`` keeps it alive) and the call's context (a partitioned link reads its key there).
 @usableFromInline
 final class LinkOperations: @unchecked Sendable {  // every property is immutable; the target is a Sendable limiter
     @usableFromInline typealias Target = UnsafeRawPointer

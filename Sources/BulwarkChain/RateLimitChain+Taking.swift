@@ -48,11 +48,8 @@ extension RateLimitChain {
                 best = admission
             }
         }
-        // The limiting link's figures as they stand now: those of its admission (another caller
-        // may have moved them since, by a few nanoseconds' worth).
-        let link = operations[limiting]
-        let figures = try link.snapshot(link.target, now, context)
-        return ChainDecision(isAllowed: true, link: names[limiting], linkIndex: limiting, decision: figures)
+        // The limiting link's figures at its admission: no second look under its lock.
+        return ChainDecision(isAllowed: true, link: names[limiting], linkIndex: limiting, decision: best!.decision)
     }
 
     /// Takes `costs` from every link at `now`, or from none, remembering what it took.

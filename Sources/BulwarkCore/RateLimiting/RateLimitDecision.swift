@@ -89,7 +89,7 @@ public struct RateLimitDecision: Sendable, Hashable, CustomStringConvertible {
     }
 
     /// A placeholder a composite overwrites: denied, nothing known.
-    package static let unknown = RateLimitDecision(
+    @usableFromInline package static let unknown = RateLimitDecision(
         isAllowed: false, limit: 0, remaining: 0, retryAfterNanoseconds: 0, resetAfterNanoseconds: 0
     )
 
