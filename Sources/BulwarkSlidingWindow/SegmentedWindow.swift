@@ -178,7 +178,11 @@ public struct SegmentedWindow: RateLimitAlgorithm, Hashable {
         if state.total &+ Int64(cost) <= Int64(configuration.limit) {
             state.current &+= Int64(cost)
             state.total &+= Int64(cost)
-            return decision(allowed: true, newest: state.segment, at: time, lag: lag, retryAfter: 0)
+            // The newest segment now counts, so the window empties when it leaves.
+            return RateLimitDecision(
+                isAllowed: true, limit: configuration.limit, remaining: Int64(configuration.limit) &- state.total,
+                retryAfterNanoseconds: 0, resetAfterNanoseconds: lag &+ grid.start(of: state.segment &+ segments) &- time
+            )
         }
         let wait = leaving(state.total &+ Int64(cost) &- Int64(configuration.limit), newest: state.segment, at: time)
         return decision(allowed: false, newest: state.segment, at: time, lag: lag, retryAfter: lag &+ wait)
