@@ -19,8 +19,8 @@ public import Synchronization
 /// re-reads the TAT, not the clock. A reading a little older than another caller's (two threads
 /// read the clock, the later one updates first) is judged at its own time, which only ever sees
 /// more debt: the limiter may refuse such a caller by a few nanoseconds' worth, never admit too
-/// much. Long before the TAT's origin falls too far behind for exact arithmetic (36 years for an
-/// interval of whole nanoseconds, about 20 minutes at a million units per second), one caller
+/// much. Long before the TAT's origin falls too far behind for exact arithmetic (73 years for an
+/// interval of whole nanoseconds, 38 minutes at 999,983 per second), one caller
 /// moves it forward while the others wait a few instructions.
 ///
 ///     let limiter = try LockFreeGCRALimiter(rate: 1_000, per: .seconds(1), burst: 50)
