@@ -10,7 +10,10 @@ let package = Package(
     targets: [
         .executableTarget(
             name: "bulwark-peer-harness",
-            dependencies: [.product(name: "BulwarkTokenBucket", package: "Bulwark")]
+            dependencies: [
+                .product(name: "BulwarkTokenBucket", package: "Bulwark"),
+                .product(name: "BulwarkSlidingWindow", package: "Bulwark"),
+            ]
         ),
     ],
     swiftLanguageModes: [.v6]

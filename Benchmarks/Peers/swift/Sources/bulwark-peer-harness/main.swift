@@ -1,6 +1,7 @@
 // Our side of Benchmarks/Peers/run: `tryAcquire` on the always-permitted path, timed exactly like
-// the Go and Guava harnesses (calibrate to a 100 ms batch, then rounds of about one second;
-// the median round is reported as `label<TAB>ns/op`).
+// the Go, Guava and Python harnesses (calibrate to a 100 ms batch, then rounds of about one
+// second; the median round is reported as `label<TAB>ns/op`).
+import BulwarkSlidingWindow
 import BulwarkTokenBucket
 #if canImport(Glibc)
 import Glibc
@@ -24,7 +25,7 @@ func log(_ line: String) {
 
 /// Calls `tryAcquire` `count` times; returns the elapsed nanoseconds and how many were allowed.
 @inline(never)
-func run<C: NanosecondClock>(_ limiter: TokenBucketLimiter<C>, count: Int) -> (Int64, Int) {
+func run<A: RateLimitAlgorithm, C: NanosecondClock>(_ limiter: InMemoryRateLimiter<A, C>, count: Int) -> (Int64, Int) {
     let clock = ContinuousClock()
     var allowed = 0
     let start = clock.nowNanoseconds
@@ -34,10 +35,9 @@ func run<C: NanosecondClock>(_ limiter: TokenBucketLimiter<C>, count: Int) -> (I
     return (clock.nowNanoseconds - start, allowed)
 }
 
-func measure<C: NanosecondClock>(_ label: String, clock: C) throws {
-    let limiter = try TokenBucketLimiter(
-        capacity: 1_000_000_000_000_000, refill: 1_000_000_000, every: .seconds(1), clock: clock
-    )
+/// Calibrates, times the rounds, and prints the median round as `label<TAB>ns/op`; stops the
+/// process if any timed call is refused.
+func measure<A: RateLimitAlgorithm, C: NanosecondClock>(_ label: String, _ limiter: InMemoryRateLimiter<A, C>) {
     var count = 1 << 16
     var elapsed: Int64 = 0
     while true {
@@ -50,7 +50,7 @@ func measure<C: NanosecondClock>(_ label: String, clock: C) throws {
     for round in 1 ... rounds {
         let (nanoseconds, allowed) = run(limiter, count: count)
         guard allowed == count else {
-            fatalError("only \(allowed) of \(count) calls were allowed: the harness is not on the permitted path")
+            fatalError("\(label): only \(allowed) of \(count) calls were allowed: the harness is not on the permitted path")
         }
         perOperation.append(Double(nanoseconds) / Double(count))
         log("\(label) round \(round): \(count) ops, \(perOperation.last!) ns/op")
@@ -59,9 +59,33 @@ func measure<C: NanosecondClock>(_ label: String, clock: C) throws {
     print("\(label)\t\((median * 10).rounded() / 10)")
 }
 
-try measure("bulwark-token-bucket-tryacquire", clock: ContinuousClock())
+/// The token bucket: a capacity and refill no round can exhaust.
+func measureTokenBucket<C: NanosecondClock>(_ label: String, clock: C) throws {
+    let limiter = try TokenBucketLimiter(
+        capacity: 1_000_000_000_000_000, refill: 1_000_000_000, every: .seconds(1), clock: clock
+    )
+    measure(label, limiter)
+}
+
+try measureTokenBucket("bulwark-token-bucket-tryacquire", clock: ContinuousClock())
 
 let cached = try CachedClock()
 let ticker = Task { await cached.run() }
-try measure("bulwark-token-bucket-tryacquire-cached-clock", clock: cached)
+try measureTokenBucket("bulwark-token-bucket-tryacquire-cached-clock", clock: cached)
 ticker.cancel()
+
+// The sliding-window log, the peer of the `limits` moving window. A 1 ms window, so entries keep
+// leaving as new ones arrive (one removal per call in the steady state), and a limit of 1,000,000:
+// the window admits a call unless 1,000,000 were admitted in the last millisecond, which would take
+// calls 1 ns apart. Calls at the same clock reading share one entry, so the ring holds at most one
+// entry per distinct nanosecond of the window (here tens of thousands); it grows by doubling up to
+// what that needs, far below its bound of twice the limit, and then stops allocating.
+let slidingWindowLog = try InMemoryRateLimiter<SlidingWindowLog, ContinuousClock>(
+    configuration: SlidingWindowLog.Configuration(limit: 1_000_000, window: .milliseconds(1)),
+    clock: ContinuousClock()
+)
+measure("bulwark-sliding-window-log-tryacquire", slidingWindowLog)
+// Detail: a probe (cost 0 takes nothing) tells how many were admitted in the last millisecond.
+if let probe = try? slidingWindowLog.tryAcquire(cost: 0) {
+    log("bulwark-sliding-window-log-tryacquire: \(probe.limit - probe.remaining) admitted in the last 1 ms window (limit \(probe.limit))")
+}
