@@ -21,6 +21,17 @@ package enum Validation {
         return nanoseconds
     }
 
+    /// `count × unit`, if it is at most `Int64.max / 8` (room for sums of a few such products in
+    /// exact arithmetic); otherwise an error on `field` saying "`rule` must be at most …" and
+    /// showing `got`.
+    package static func exactProduct(_ count: Int, _ unit: Int64, field: String, rule: String, got: String) throws(BulwarkError) -> Int64 {
+        let (product, overflow) = Int64(count).multipliedReportingOverflow(by: unit)
+        guard !overflow, product <= Int64.max / 8 else {
+            throw .invalidConfiguration(field: field, rule: "\(rule) must be at most \(Int64.max / 8) for exact arithmetic (got \(got))")
+        }
+        return product
+    }
+
     /// `rate` per `period` nanoseconds as a reduced fraction: `unitsPerNanosecond / unitsPerPermit`
     /// equals `rate / period`, so time (`× unitsPerNanosecond`) and permits (`× unitsPerPermit`)
     /// share one integer unit and no fraction is ever rounded away.

@@ -89,14 +89,10 @@ public struct GCRA: RateLimitAlgorithm, Hashable {
         let period = try Validation.positiveNanoseconds(configuration.period, field: "period")
         _ = try Validation.atLeast(1, configuration.burst, field: "burst")
         let (unitsPerNanosecond, interval) = Validation.reducedRate(configuration.rate, per: period)
-        let (tolerance, overflow) = Int64(configuration.burst).multipliedReportingOverflow(by: interval)
-        guard !overflow, tolerance <= Int64.max / 8 else {
-            throw .invalidConfiguration(
-                field: "burst",
-                rule: "× period / rate must be at most \(Int64.max / 8) units for exact arithmetic "
-                    + "(got burst \(configuration.burst), \(configuration.rate) per \(period) ns)"
-            )
-        }
+        let tolerance = try Validation.exactProduct(
+            configuration.burst, interval, field: "burst", rule: "× period / rate",
+            got: "burst \(configuration.burst), \(configuration.rate) per \(period) ns"
+        )
         self.configuration = configuration
         self.unitsPerNanosecond = unitsPerNanosecond
         self.interval = interval

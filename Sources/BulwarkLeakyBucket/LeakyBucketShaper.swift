@@ -86,14 +86,10 @@ public struct LeakyBucketShaper: RateLimitAlgorithm, Hashable {
         let period = try Validation.positiveNanoseconds(configuration.period, field: "period")
         _ = try Validation.atLeast(1, configuration.maximumCost, field: "maximumCost")
         let (unitsPerNanosecond, unitsPerCost) = Validation.reducedRate(configuration.rate, per: period)
-        let (span, overflow) = Int64(configuration.maximumCost).multipliedReportingOverflow(by: unitsPerCost)
-        guard !overflow, span <= Int64.max / 8 else {
-            throw .invalidConfiguration(
-                field: "maximumCost",
-                rule: "× period / rate must be at most \(Int64.max / 8) ns for exact arithmetic "
-                    + "(got \(configuration.maximumCost), \(configuration.rate) per \(period) ns)"
-            )
-        }
+        _ = try Validation.exactProduct(
+            configuration.maximumCost, unitsPerCost, field: "maximumCost", rule: "× period / rate",
+            got: "\(configuration.maximumCost), \(configuration.rate) per \(period) ns"
+        )
         self.configuration = configuration
         self.unitsPerNanosecond = unitsPerNanosecond
         self.unitsPerCost = unitsPerCost

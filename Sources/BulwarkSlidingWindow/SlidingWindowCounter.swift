@@ -80,14 +80,9 @@ public struct SlidingWindowCounter: RateLimitAlgorithm, Hashable {
     public init(configuration: Configuration, now: Int64) throws(BulwarkError) {
         _ = try Validation.atLeast(1, configuration.limit, field: "limit")
         let length = try Validation.positiveNanoseconds(configuration.window, field: "window")
-        let (product, overflow) = Int64(configuration.limit).multipliedReportingOverflow(by: length)
-        guard !overflow, product <= Int64.max / 8 else {
-            throw .invalidConfiguration(
-                field: "limit",
-                rule: "× window must be at most \(Int64.max / 8) for exact arithmetic "
-                    + "(got \(configuration.limit) × \(length) ns)"
-            )
-        }
+        _ = try Validation.exactProduct(
+            configuration.limit, length, field: "limit", rule: "× window", got: "\(configuration.limit) × \(length) ns"
+        )
         self.configuration = configuration
         self.grid = TimeGrid(epoch: configuration.epochNanoseconds ?? now, length: length)
         self.state = State(window: grid.index(at: now), previous: 0, current: 0, updatedAt: now)
