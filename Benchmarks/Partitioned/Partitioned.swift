@@ -15,9 +15,17 @@ let clock = ContinuousClock()
 /// equivalent to a fresh one and none is dropped.
 let configuration = TokenBucket.Configuration(capacity: 1_000_000_000, refill: 1_000_000_000, every: .seconds(1), initialTokens: 500_000_000)
 
-/// Resident memory of this process, in bytes (Linux: /proc/self/statm).
+#if canImport(Glibc)
+/// glibc's `malloc_trim` (in `malloc.h`, which the Glibc module does not import).
+@_silgen_name("malloc_trim") func mallocTrim(_ pad: Int) -> Int32
+#endif
+
+/// Resident memory of this process, in bytes (Linux: /proc/self/statm), after handing the
+/// allocator's free memory back to the system: otherwise memory freed by an earlier sample (which
+/// glibc keeps) would be reused unseen and a key would look cheaper than it is.
 func residentBytes() -> Int {
     #if canImport(Glibc)
+    _ = mallocTrim(0)
     guard let file = fopen("/proc/self/statm", "r") else { return 0 }
     defer { fclose(file) }
     var line = [CChar](repeating: 0, count: 128)

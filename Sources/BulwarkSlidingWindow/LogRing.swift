@@ -41,23 +41,39 @@ public struct LogRing: Sendable, Hashable {
     }
 
     /// Logs `cost` at `time` (not earlier than the newest entry), in at most `bound` entries.
-    @inlinable
+    @inlinable @inline(__always)
     mutating func append(time: Int64, cost: Int64, bound: Int) {
-        if count > 0, self[count &- 1].time == time {
-            self[count &- 1].cost &+= cost
-            return
+        if storedCount > 0 {
+            let newest = slot(storedCount &- 1)
+            let merged = storage.withUnsafeMutableBufferPointer { entries -> Bool in
+                guard entries[newest].time == time else { return false }
+                entries[newest].cost &+= cost
+                return true
+            }
+            if merged { return }
         }
-        if count == storage.count { grow(bound: bound) }
-        storage[slot(count)] = Entry(time: time, cost: cost)
+        if storedCount == storage.count { grow(bound: bound) }
+        let free = slot(storedCount)
+        storage.withUnsafeMutableBufferPointer { $0[free] = Entry(time: time, cost: cost) }
         storedCount &+= 1
     }
 
-    /// Forgets the oldest entry.
-    @inlinable
-    mutating func removeFirst() {
-        head = slot(1)
-        storedCount &-= 1
-        if count == 0 { head = 0 }
+    /// Forgets the entries logged at `oldest` or earlier, and returns the sum of their costs.
+    @inlinable @inline(__always)
+    mutating func removeEntries(atOrBefore oldest: Int64) -> Int64 {
+        var removed: Int64 = 0
+        var head = self.head
+        var count = storedCount
+        storage.withUnsafeBufferPointer { entries in
+            while count > 0, entries[head].time <= oldest {
+                removed &+= entries[head].cost
+                head = head &+ 1 == entries.count ? 0 : head &+ 1
+                count &-= 1
+            }
+        }
+        self.head = count == 0 ? 0 : head
+        storedCount = count
+        return removed
     }
 
     /// Removes the entry at `index`, moving the newer ones back by one.

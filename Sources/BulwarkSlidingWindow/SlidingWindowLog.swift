@@ -80,10 +80,7 @@ public struct SlidingWindowLog: RateLimitAlgorithm, Hashable {
         let time = max(now, state.updatedAt)
         state.updatedAt = time
         let oldest = time.subtractingSaturating(length)
-        while state.log.count > 0, state.log[0].time <= oldest {
-            state.total &-= state.log[0].cost
-            state.log.removeFirst()
-        }
+        state.total &-= state.log.removeEntries(atOrBefore: oldest)
         return (time, time &- now)
     }
 
