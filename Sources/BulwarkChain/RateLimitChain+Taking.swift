@@ -130,16 +130,17 @@ extension RateLimitChain {
         var others = costs
         others[held] = 0
         let attempt: (decision: ChainDecision, taken: Taken)
+        var heldOnly = Taken(costs: Costs(repeating: 0, count: operations.count))
+        heldOnly.costs[held] = costs[held]
+        heldOnly.times[held] = taken.times[held]
         do {
             attempt = try take(others, at: now, context: context)
         } catch {
-            giveBack(taken.costs, taken.times, upTo: operations.count, at: now, context: context)
+            // `take` gave back what it took itself: only the held link's cost is still out.
+            giveBack(heldOnly.costs, heldOnly.times, upTo: operations.count, at: now, context: context)
             throw error
         }
         guard attempt.decision.isAllowed else {
-            var heldOnly = Taken(costs: Costs(repeating: 0, count: operations.count))
-            heldOnly.costs[held] = costs[held]
-            heldOnly.times[held] = taken.times[held]
             giveBack(heldOnly.costs, heldOnly.times, upTo: operations.count, at: now, context: context)
             return attempt
         }

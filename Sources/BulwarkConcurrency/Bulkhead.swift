@@ -21,9 +21,10 @@ public final class Bulkhead<C: NanosecondClock>: ResiliencePolicy {
     /// The most units in flight at once.
     public var limit: Int { limiter.limit }
 
-    /// The units in flight now.
+    /// The units in flight now (above ``limit`` while a composite's charge holds it in debt).
     public var inFlight: Int {
-        limiter.limit - limiter.snapshot(at: limiter.clock.nowNanoseconds).remaining
+        let (free, unitsPerPermit) = limiter.snapshot(at: limiter.clock.nowNanoseconds).remainingFraction
+        return limiter.limit - Int(free / unitsPerPermit)
     }
 
     /// How many callers are waiting for a permit now.

@@ -8,6 +8,16 @@ package enum Validation {
         return value
     }
 
+    /// `value` as a limit (a count of units): at least 1 and at most `Int64.max / 8`, so that twice
+    /// it (a limit plus its debt) and the sums of a few such counts stay exact.
+    package static func limit(_ value: Int, field: String) throws(BulwarkError) -> Int {
+        _ = try atLeast(1, value, field: field)
+        guard Int64(value) <= Int64.max / 8 else {
+            throw .invalidConfiguration(field: field, rule: "must be at most \(Int64.max / 8) (got \(value))")
+        }
+        return value
+    }
+
     /// `duration` as whole nanoseconds, if it is positive, whole and below about 292 years.
     package static func positiveNanoseconds(_ duration: Duration, field: String) throws(BulwarkError) -> Int64 {
         guard duration > .zero else {

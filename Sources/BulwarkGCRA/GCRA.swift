@@ -83,7 +83,7 @@ public struct GCRA: RateLimitAlgorithm, Hashable {
     ///
     /// - Throws: ``BulwarkError/invalidConfiguration(field:rule:)`` when `rate` or `burst` is below
     ///   1, `period` is not a positive whole number of nanoseconds, or `burst × period / rate` (in
-    ///   lowest terms) exceeds 2.3 × 10¹⁸ units of exact arithmetic.
+    ///   units of exact arithmetic) exceeds 1.15 × 10¹⁸ (`Int64.max / 8`).
     public init(configuration: Configuration, now: Int64) throws(BulwarkError) {
         _ = try Validation.atLeast(1, configuration.rate, field: "rate")
         let period = try Validation.positiveNanoseconds(configuration.period, field: "period")

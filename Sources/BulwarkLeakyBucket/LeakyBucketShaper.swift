@@ -258,6 +258,9 @@ extension InMemoryRateLimiter where Algorithm == LeakyBucketShaper {
         order: any WaitOrder = FIFOWaitOrder(),
         clock: C
     ) throws(BulwarkError) {
+        if let maximumDelay, maximumDelay < .zero {
+            throw .invalidConfiguration(field: "maximumDelay", rule: "must be at least 0 (got \(maximumDelay))")
+        }
         try self.init(
             configuration: .init(rate: rate, per: period, maximumCost: maximumCost),
             queueLimit: queueLimit, order: order, maximumWait: maximumDelay, clock: clock

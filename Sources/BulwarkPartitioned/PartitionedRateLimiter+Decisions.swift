@@ -6,7 +6,8 @@ extension PartitionedRateLimiter {
     @usableFromInline typealias Table = PartitionTable<Key, Shard.Entry>
 
     /// Decides `cost` for `key` at `now` without waiting; says at which reading an allowed cost
-    /// was admitted. A new key's partition is kept only if the decision changed its fresh state.
+    /// was admitted. A new key's partition is kept only if a positive cost left its state unlike a
+    /// fresh one.
     @inlinable
     package func tryAdmit(_ key: Key, cost: Int, at now: Int64) throws(BulwarkError) -> (decision: RateLimitDecision, admittedAt: Int64) {
         guard cost >= 0 else { throw invalidCost(cost, limit: 0) }
@@ -31,7 +32,8 @@ extension PartitionedRateLimiter {
             guard cost <= algorithm.limit else { throw invalidCost(cost, limit: algorithm.limit) }
             algorithm.state = algorithm.freshState(at: now)
             let decision = algorithm.tryConsume(cost, at: now)
-            if !algorithm.isFresh(at: now) {
+            // A probe creates nothing: the key's limiter starts at its first positive cost.
+            if cost > 0, !algorithm.isFresh(at: now) {
                 insert(key, hash: hash, state: algorithm.state, template: template, at: now, into: &shard)
             }
             return (decision, algorithm.updatedAt)

@@ -128,5 +128,8 @@ struct LeakyBucketShaperTests {
         #expect(throws: BulwarkError.invalidConfiguration(field: "maximumCost", rule: "must be at least 1 (got 0)")) {
             _ = try LeakyBucketShaper(configuration: .init(rate: 1, per: .seconds(1), maximumCost: 0), now: 0)
         }
+        #expect(throws: BulwarkError.invalidConfiguration(field: "maximumDelay", rule: "must be at least 0 (got -1.0 seconds)")) {
+            _ = try LeakyBucketShaperLimiter(rate: 1, per: .seconds(1), maximumDelay: .seconds(-1), clock: ManualClock())
+        }
     }
 }

@@ -31,6 +31,18 @@ struct PartitionedTests {
         #expect(limiter.partitionCount == 3)
     }
 
+    @Test("a probe creates no partition, even for a bucket that starts below capacity (never fresh)")
+    func probeCreatesNothing() throws {
+        let clock = ManualClock()
+        let limiter = try Buckets(
+            configuration: .init(capacity: 4, every: .seconds(60), initialTokens: 0), maximumPartitions: 1, clock: clock
+        )
+        #expect(try !limiter.tryAcquire("alice").isAllowed)  // a positive cost keeps alice's partition
+        #expect(limiter.partitionCount == 1)
+        #expect(try limiter.tryAcquire("bob", cost: 0).remaining == 0)
+        #expect(limiter.partitionCount == 1 && limiter.forcedEvictionCount == 0)
+    }
+
     @Test("dropping partitions equivalent to fresh changes no decision", arguments: 1 ... 5)
     func evictionChangesNothing(seed: UInt64) throws {
         var random = SplitMix64(seed: seed)

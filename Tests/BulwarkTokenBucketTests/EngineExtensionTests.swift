@@ -65,15 +65,54 @@ struct EngineExtensionTests {
             tasks.append(Task { try await limiter.acquire(cost: 1); journal.append(index) })
             await eventually { limiter.waitingCount == index + 1 }
         }
-        // A newcomer would be served next: its predicted wait is one token, not four.
-        #expect(try limiter.tryAcquire(cost: 1).retryAfter == .seconds(1))
-        for second in 1 ... 3 {
+        // A caller that does not wait comes after every waiter: four tokens away.
+        #expect(try limiter.tryAcquire(cost: 1).retryAfter == .seconds(4))
+        // A newcomer that waits is served next: one token away, so a 1 s deadline can be met.
+        tasks.append(Task { try await limiter.acquire(cost: 1, deadline: .after(.seconds(1)), rejectEarly: true); journal.append(3) })
+        await eventually { limiter.waitingCount == 4 }
+        for second in 1 ... 4 {
             await clock.waitForSleepers(count: 1)
             clock.advance(to: NanosecondInstant(nanoseconds: Int64(second) * 1_000_000_000))
             await eventually { journal.all.count == second }
         }
         for task in tasks { try await task.value }
-        #expect(journal.all == [2, 1, 0])
+        #expect(journal.all == [3, 2, 1, 0])
+    }
+
+    /// Reads a `ManualClock` but never wakes a sleeper (until cancelled): a limiter's timer as late
+    /// as it can be.
+    struct StalledClock: NanosecondClock {
+        let reading: ManualClock
+        var now: NanosecondInstant { reading.now }
+        var nowNanoseconds: Int64 { reading.nowNanoseconds }
+        var minimumResolution: Duration { .nanoseconds(1) }
+        func sleep(until deadline: NanosecondInstant, tolerance: Duration?) async throws {
+            try await ManualClock().sleep(until: NanosecondInstant(nanoseconds: .max))
+        }
+    }
+
+    @Test("a caller arriving while the timer is late sees the queue as an on-time timer left it")
+    func lateTimer() async throws {
+        let reading = ManualClock()
+        let limiter = try TokenBucketLimiter(
+            configuration: .init(capacity: 10, refill: 1, every: .seconds(1), initialTokens: 0), clock: StalledClock(reading: reading)
+        )
+        let waiter = Task { try await limiter.acquire(cost: 10, deadline: .after(.milliseconds(1_200))) }
+        await eventually { limiter.waitingCount == 1 }
+        // The timer never fires; a caller arrives at 1.5 s. The waiter timed out at 1.2 s, and
+        // 1.5 tokens are there.
+        reading.advance(to: NanosecondInstant(nanoseconds: 1_500_000_000))
+        #expect(try limiter.tryAcquire(cost: 1).isAllowed)
+        #expect(limiter.waitingCount == 0)
+        waiter.cancel()  // changes nothing if it was answered; ends the test if it was not
+        await #expect(throws: BulwarkError.waitTimedOut) { try await waiter.value }
+    }
+
+    @Test("a maximum wait of zero refuses with the predicted wait instead of timing out")
+    func maximumWaitZero() async throws {
+        let (_, limiter) = try emptyBucket(maximumWait: .zero)
+        await #expect(throws: BulwarkError.rateLimited(retryAfter: .seconds(1))) { try await limiter.acquire(cost: 1) }
+        #expect(limiter.waitingCount == 0)
     }
 
     @Test("LIFO order removes from anywhere")

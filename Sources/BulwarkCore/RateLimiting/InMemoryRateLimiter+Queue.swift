@@ -1,15 +1,19 @@
 /// The waiting room's mechanics: joining, leaving, the timer, and serving the queue in time order.
 extension InMemoryRateLimiter {
-    /// Queues a waiter, or says why it is answered at once.
+    /// Serves what fell due by now, then queues the waiter or says why it is answered at once;
+    /// returns whom to answer.
     func enqueue(
         _ request: WaitRequest,
         continuation: UnsafeContinuation<WaitOutcome, Never>,
         into state: inout State
-    ) -> Resumption? {
+    ) -> [Resumption] {
         let now = clock.nowNanoseconds
         let ticket = request.ticket
-        func answer(_ outcome: WaitOutcome) -> Resumption {
-            Resumption(continuation: continuation, outcome: outcome)
+        // Events the timer has not served yet happened before this caller arrived.
+        var resumptions = state.waiting.count > 0 ? state.drain(at: now) : []
+        func answer(_ outcome: WaitOutcome) -> [Resumption] {
+            arm(&state, now: now)
+            return resumptions + [Resumption(continuation: continuation, outcome: outcome)]
         }
         if Task.isCancelled {
             return answer(.cancelled)
@@ -20,27 +24,26 @@ extension InMemoryRateLimiter {
                 return answer(.admitted(decision, at: state.algorithm.updatedAt))
             }
         }
-        if request.deadline <= now {
-            return answer(.timedOut)
-        }
         // The prediction: the wait behind what the order puts ahead of this caller. Int64.max
         // means time alone cannot tell (a concurrency limit), and never refuses anyone.
         let ahead = state.waiting.costAhead(ofNewcomerCosting: ticket.cost)
         let predicted = state.algorithm.nanosecondsUntilAdmitted(queuedAhead: ahead, cost: ticket.cost, at: now)
-        if predicted != .max {
-            if let maximumWaitNanoseconds, predicted > maximumWaitNanoseconds {
-                return answer(.rejected(retryAfter: predicted))
-            }
-            if request.rejectEarly, now.addingSaturating(predicted) > request.deadline {
-                return answer(.rejected(retryAfter: predicted))
-            }
+        if predicted != .max, let maximumWaitNanoseconds, predicted > maximumWaitNanoseconds {
+            return answer(.rejected(retryAfter: predicted))
+        }
+        if request.deadline <= now {
+            return answer(.timedOut)
+        }
+        if predicted != .max, request.rejectEarly, now.addingSaturating(predicted) > request.deadline {
+            return answer(.rejected(retryAfter: predicted))
         }
         if state.waiting.count >= queueLimit {
             return answer(.queueFull(limit: queueLimit))
         }
         state.waiting.enqueue(ticket, deadline: request.deadline, continuation: continuation, at: now)
+        resumptions += state.drain(at: now)  // a newcomer the order serves first may be admitted now
         arm(&state, now: now)
-        return nil
+        return resumptions
     }
 
     /// Removes a cancelled waiter (if it is still queued) and re-examines the queue.

@@ -9,13 +9,12 @@ extension InMemoryRateLimiter {
     /// which reading an allowed cost was admitted.
     @inlinable @inline(__always)
     package func tryAdmit(cost: Int, at now: Int64) -> (decision: RateLimitDecision, admittedAt: Int64) {
-        state.withLock { state in
-            if _fastPath(cost > 0 && state.waiting.count == 0) {
-                let decision = state.algorithm.tryConsume(cost, at: now)
-                return (decision, state.algorithm.updatedAt)
-            }
-            return (state.decideBehindQueue(cost, at: now), now)
+        let admitted = state.withLock { state -> (decision: RateLimitDecision, admittedAt: Int64)? in
+            guard _fastPath(state.waiting.count == 0) else { return nil }
+            if cost > 0 { return (state.algorithm.tryConsume(cost, at: now), state.algorithm.updatedAt) }
+            return (state.algorithm.snapshot(at: now, retryAfterNanoseconds: 0), now)
         }
+        return admitted ?? decideArriving(cost, at: now)
     }
 
     /// The figures at `now` without taking anything (a probe).

@@ -119,7 +119,8 @@ public final class InMemoryRateLimiter<Algorithm: RateLimitAlgorithm, C: Nanosec
     /// Takes `cost` if it is available now and nobody is queued; never waits, never allocates.
     ///
     /// A cost of zero is a probe: allowed, takes nothing, reports what remains. While callers are
-    /// queued any positive cost is denied, with a retry-after that counts the queue ahead.
+    /// queued (after serving what fell due by now) any positive cost is denied, with a retry-after
+    /// that counts the whole queue: a caller that does not wait comes after every waiter.
     ///
     /// - Throws: ``BulwarkError/invalidArgument(field:rule:)`` when `cost` is negative or above
     ///   ``limit``.
@@ -127,12 +128,11 @@ public final class InMemoryRateLimiter<Algorithm: RateLimitAlgorithm, C: Nanosec
     public func tryAcquire(cost: Int) throws(BulwarkError) -> RateLimitDecision {
         guard cost >= 0, cost <= limit else { throw invalidCost(cost) }
         let now = clock.nowNanoseconds
-        return state.withLock { state in
-            if _fastPath(cost > 0 && state.waiting.count == 0) {
-                return state.algorithm.tryConsume(cost, at: now)
-            }
-            return state.decideBehindQueue(cost, at: now)
+        let decision = state.withLock { state -> RateLimitDecision? in
+            guard _fastPath(state.waiting.count == 0) else { return nil }
+            return cost > 0 ? state.algorithm.tryConsume(cost, at: now) : state.algorithm.snapshot(at: now, retryAfterNanoseconds: 0)
         }
+        return decision ?? decideArriving(cost, at: now).decision
     }
 
     /// Takes `cost`, waiting in the queue until it is admitted, the deadline passes or the task is
@@ -181,10 +181,10 @@ public final class InMemoryRateLimiter<Algorithm: RateLimitAlgorithm, C: Nanosec
         let request = WaitRequest(ticket: ticket, deadline: deadline, rejectEarly: options.rejectEarly)
         let outcome = await withTaskCancellationHandler {
             await withUnsafeContinuation { continuation in
-                let immediate = state.withLock { state in
+                let resumptions = state.withLock { state in
                     enqueue(request, continuation: continuation, into: &state)
                 }
-                immediate?.resume()
+                for resumption in resumptions { resumption.resume() }
             }
         } onCancel: {
             withdraw(id)
@@ -199,17 +199,39 @@ public final class InMemoryRateLimiter<Algorithm: RateLimitAlgorithm, C: Nanosec
     }
 }
 
+extension InMemoryRateLimiter {
+    /// The decision for a caller that does not wait, arriving while others do: the queue is first
+    /// served up to `now` (its events in time order, as if the timer had been on time), then the
+    /// caller is decided as ``tryAcquire(cost:)`` says. Says at which reading an allowed cost was
+    /// admitted.
+    @usableFromInline
+    func decideArriving(_ cost: Int, at now: Int64) -> (decision: RateLimitDecision, admittedAt: Int64) {
+        let (result, resumptions) = state.withLock { state -> ((decision: RateLimitDecision, admittedAt: Int64), [Resumption]) in
+            let resumptions = state.drain(at: now)
+            let result: (decision: RateLimitDecision, admittedAt: Int64)
+            if cost > 0, state.waiting.count == 0 {
+                result = (state.algorithm.tryConsume(cost, at: now), state.algorithm.updatedAt)
+            } else {
+                result = (state.decideBehindQueue(cost, at: now), now)
+            }
+            arm(&state, now: now)
+            return (result, resumptions)
+        }
+        for resumption in resumptions { resumption.resume() }
+        return result
+    }
+}
+
 extension InMemoryRateLimiter.State {
-    /// The decision for a probe, or for a positive cost arriving while others wait: denied, with a
-    /// retry-after that counts what is queued ahead of it (at least one nanosecond: the queue is
-    /// served first).
+    /// The decision for a probe, or for a positive cost of a caller that does not wait while others
+    /// do: denied, with a retry-after that counts the whole queue (at least one nanosecond: the
+    /// queue is served first).
     @usableFromInline
     func decideBehindQueue(_ cost: Int, at now: Int64) -> RateLimitDecision {
         if cost == 0 {
             return algorithm.snapshot(at: now, retryAfterNanoseconds: 0)
         }
-        let ahead = waiting.costAhead(ofNewcomerCosting: cost)
-        let wait = algorithm.nanosecondsUntilAdmitted(queuedAhead: ahead, cost: cost, at: now)
+        let wait = algorithm.nanosecondsUntilAdmitted(queuedAhead: waiting.queuedCost, cost: cost, at: now)
         return algorithm.snapshot(at: now, retryAfterNanoseconds: max(1, wait))
     }
 }
