@@ -93,6 +93,7 @@ extension RateLimitChain {
 struct Admission: Sendable {
     /// The link's decision at its admission (a placeholder when `failed`).
     @usableFromInline let decision: RateLimitDecision
+    /// The link could not decide (a key or group that validation accepted, then refused).
     @usableFromInline let failed: Bool
     @usableFromInline let admittedAt: Int64
 
@@ -116,6 +117,7 @@ struct Admission: Sendable {
     @inlinable
     var isAllowed: Bool { decision.isAllowed }
 
+    /// Whether fewer permits remain here than in `other`, compared exactly without dividing.
     @inlinable
     func hasLessRemaining(than other: Admission) -> Bool {
         let (units, perPermit) = decision.remainingFraction
@@ -126,6 +128,9 @@ struct Admission: Sendable {
     }
 }
 
+/// One limiter of a chain, as the chain uses it: decisions at a shared clock reading, and exact
+/// refunds of what it admitted. Each operation is given the limiter (``target``, unretained:
+/// ``owner`` keeps it alive) and the call's context (a partitioned link reads its key there).
 @usableFromInline
 final class LinkOperations: @unchecked Sendable {  // every property is immutable; the target is a Sendable limiter
     @usableFromInline typealias Target = UnsafeRawPointer

@@ -49,7 +49,8 @@ public struct ConcurrencyLimit: RateLimitAlgorithm, Hashable {
 
     /// Creates a limit with nothing in flight.
     ///
-    /// - Throws: ``BulwarkError/invalidConfiguration(field:rule:)`` when `limit` is below 1 or above 1,152,921,504,606,846,975 (`Int64.max / 8`).
+    /// - Throws: ``BulwarkError/invalidConfiguration(field:rule:)`` when `limit` is below 1 or above
+    ///   `Int64.max / 8` (1,152,921,504,606,846,975).
     public init(configuration: Configuration, now: Int64) throws(BulwarkError) {
         _ = try Validation.limit(configuration.limit, field: "limit")
         self.configuration = configuration

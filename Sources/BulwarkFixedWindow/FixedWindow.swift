@@ -73,8 +73,8 @@ public struct FixedWindow: RateLimitAlgorithm, Hashable {
 
     /// Creates an empty window at the clock reading `now`.
     ///
-    /// - Throws: ``BulwarkError/invalidConfiguration(field:rule:)`` when `limit` is below 1 or above `Int64.max / 8`, or
-    ///   `window` is not a positive whole number of nanoseconds.
+    /// - Throws: ``BulwarkError/invalidConfiguration(field:rule:)`` when `limit` is below 1 or above
+    ///   `Int64.max / 8`, or `window` is not a positive whole number of nanoseconds.
     public init(configuration: Configuration, now: Int64) throws(BulwarkError) {
         _ = try Validation.limit(configuration.limit, field: "limit")
         let length = try Validation.positiveNanoseconds(configuration.window, field: "window")

@@ -10,8 +10,8 @@ public import Synchronization
 /// created at its first use and dropped freely when its state is equivalent to a fresh one (a full
 /// bucket, an empty window), which changes no decision.
 ///
-/// **Bounded memory.** Each insertion sweeps four slots of its shard and drops the partitions there equivalent to
-/// fresh, so memory follows the live set without any background task (``sweep()`` does a full
+/// **Bounded memory.** Each insertion sweeps four slots of its shard and drops the partitions there
+/// equivalent to fresh, so memory follows the live set without any background task (``sweep()`` does a full
 /// pass, and ``run(every:)`` repeats it, for an application that owns the loop). When the limiter
 /// holds ``maximumPartitions``, a new key's shard sweeps sixteen more, then samples five of its
 /// partitions: a fresh one among them is dropped, or else the least recently updated, and

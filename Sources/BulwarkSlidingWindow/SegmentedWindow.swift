@@ -79,9 +79,9 @@ public struct SegmentedWindow: RateLimitAlgorithm, Hashable {
 
     /// Creates an empty window at the clock reading `now`.
     ///
-    /// - Throws: ``BulwarkError/invalidConfiguration(field:rule:)`` when `limit` is below 1 or above `Int64.max / 8`,
-    ///   `window` is not a positive whole number of nanoseconds, `segments` is not between 1 and
-    ///   4,096, or `window` is not a whole multiple of `segments` nanoseconds.
+    /// - Throws: ``BulwarkError/invalidConfiguration(field:rule:)`` when `limit` is below 1 or above
+    ///   `Int64.max / 8`, `window` is not a positive whole number of nanoseconds, `segments` is not
+    ///   between 1 and 4,096, or `window` is not a whole multiple of `segments` nanoseconds.
     public init(configuration: Configuration, now: Int64) throws(BulwarkError) {
         _ = try Validation.limit(configuration.limit, field: "limit")
         let length = try Validation.positiveNanoseconds(configuration.window, field: "window")

@@ -74,9 +74,10 @@ public struct SlidingWindowCounter: RateLimitAlgorithm, Hashable {
 
     /// Creates empty windows at the clock reading `now`.
     ///
-    /// - Throws: ``BulwarkError/invalidConfiguration(field:rule:)`` when `limit` is below 1 or above `Int64.max / 8`,
-    ///   `window` is not a positive whole number of nanoseconds, or `limit × window` exceeds
-    ///   1.15 × 10¹⁸ (the estimate is computed exactly in units of 1/window).
+    /// - Throws: ``BulwarkError/invalidConfiguration(field:rule:)`` when `limit` is below 1 or above
+    ///   `Int64.max / 8`, `window` is not a positive whole number of nanoseconds, or
+    ///   `limit × window` exceeds 1.15 × 10¹⁸ (the estimate is computed exactly in units of
+    ///   1/window).
     public init(configuration: Configuration, now: Int64) throws(BulwarkError) {
         _ = try Validation.limit(configuration.limit, field: "limit")
         let length = try Validation.positiveNanoseconds(configuration.window, field: "window")

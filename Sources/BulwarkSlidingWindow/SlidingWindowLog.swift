@@ -61,8 +61,8 @@ public struct SlidingWindowLog: RateLimitAlgorithm, Hashable {
 
     /// Creates an empty log at the clock reading `now`.
     ///
-    /// - Throws: ``BulwarkError/invalidConfiguration(field:rule:)`` when `limit` is below 1 or above `Int64.max / 8`, or
-    ///   `window` is not a positive whole number of nanoseconds.
+    /// - Throws: ``BulwarkError/invalidConfiguration(field:rule:)`` when `limit` is below 1 or above
+    ///   `Int64.max / 8`, or `window` is not a positive whole number of nanoseconds.
     public init(configuration: Configuration, now: Int64) throws(BulwarkError) {
         _ = try Validation.limit(configuration.limit, field: "limit")
         length = try Validation.positiveNanoseconds(configuration.window, field: "window")
