@@ -12,6 +12,7 @@ let swiftSettings: [SwiftSetting] = [
 let inProcessModules: [Target.Dependency] = [
     "BulwarkCore", "BulwarkTokenBucket", "BulwarkLeakyBucket", "BulwarkGCRA", "BulwarkFixedWindow",
     "BulwarkSlidingWindow", "BulwarkConcurrency", "BulwarkPartitioned", "BulwarkChain", "BulwarkBudget",
+    "BulwarkCircuitBreaker",
 ]
 
 let package = Package(
@@ -29,6 +30,7 @@ let package = Package(
         .library(name: "BulwarkPartitioned", targets: ["BulwarkPartitioned"]),
         .library(name: "BulwarkChain", targets: ["BulwarkChain"]),
         .library(name: "BulwarkBudget", targets: ["BulwarkBudget"]),
+        .library(name: "BulwarkCircuitBreaker", targets: ["BulwarkCircuitBreaker"]),
         .library(name: "BulwarkTestKit", targets: ["BulwarkTestKit"]),
         .executable(name: "bulwark-demo", targets: ["BulwarkDemo"]),
     ],
@@ -48,6 +50,8 @@ let package = Package(
         // Several limiters all-or-nothing; budgets reserved before a call and settled after it.
         .target(name: "BulwarkChain", dependencies: ["BulwarkCore", "BulwarkPartitioned"]),
         .target(name: "BulwarkBudget", dependencies: ["BulwarkCore", "BulwarkPartitioned", "BulwarkChain"]),
+        // The call policies: each its own module, on the core's contracts only.
+        .target(name: "BulwarkCircuitBreaker", dependencies: ["BulwarkCore"]),
         // Test support users may want for their own pipelines: a manual clock.
         .target(name: "BulwarkTestKit", dependencies: ["BulwarkCore"]),
         // The umbrella: re-exports the in-process modules.
@@ -76,6 +80,7 @@ let package = Package(
             dependencies: ["BulwarkPartitioned", "BulwarkTokenBucket", "BulwarkSlidingWindow", "BulwarkTestKit", "BulwarkTestSupport"]
         ),
         .testTarget(name: "BulwarkChainTests", dependencies: ["Bulwark", "BulwarkTestKit", "BulwarkTestSupport"]),
+        .testTarget(name: "BulwarkCircuitBreakerTests", dependencies: ["BulwarkCircuitBreaker", "BulwarkTestKit", "BulwarkTestSupport"]),
         .testTarget(name: "BulwarkTests", dependencies: ["Bulwark", "BulwarkTestKit"]),
         // Every vector file of Tests/Vectors, run by every implementation.
         .testTarget(name: "BulwarkVectorTests", dependencies: ["Bulwark", "BulwarkTestKit"]),

@@ -34,6 +34,10 @@ public protocol UsageReporting {
 public final class TokenBudget<C: NanosecondClock>: ResiliencePolicy {
     /// The dimensions, as the links of a chain.
     public let chain: RateLimitChain<C>
+
+    /// Where the budget's events go (its chain's channel): denials, waiting refusals, and debt
+    /// when a settlement charges an overrun.
+    public var events: EventChannel { chain.events }
     /// How long a reservation may wait for its settlement; later, it counts at its estimate.
     public let reservationTimeout: Duration
     let timeout: Int64
@@ -117,6 +121,11 @@ public final class TokenBudget<C: NanosecondClock>: ResiliencePolicy {
         }
         chain.refund(surplus, of: taken, at: now, context: context)
         chain.charge(overrun, at: now, context: context)
+        if chain.events.isObserved {
+            for index in overrun.indices where overrun[index] > 0 {
+                chain.events.emit(.budgetDebt(dimension: chain.links[index].name, debt: overrun[index]), context: context)
+            }
+        }
         return .settled(refunded: surplus, charged: overrun)
     }
 }

@@ -29,6 +29,10 @@ public final class RateLimitChain<C: NanosecondClock>: ResiliencePolicy {
     public let links: [Link]
     /// The clock the chain reads once per decision; every link must read the same time line.
     public let clock: C
+
+    /// Where the chain's events go: its denials (whichever link denied), and the refusals of
+    /// waiting callers.
+    public let events = EventChannel(defaultName: "Chain")
     /// The links' operations and names, as the decisions walk them.
     let operations: ContiguousArray<LinkOperations>
     let names: ContiguousArray<String>
@@ -79,7 +83,11 @@ public final class RateLimitChain<C: NanosecondClock>: ResiliencePolicy {
     ///   partitioned link finds no key.
     public func tryAcquire(costs: Costs, context: ResilienceContext = ResilienceContext(operation: "chain")) throws(BulwarkError) -> ChainDecision {
         var times = Times()
-        return try take(costs, at: clock.nowNanoseconds, context: context, times: &times)
+        let decision = try take(costs, at: clock.nowNanoseconds, context: context, times: &times)
+        if !decision.isAllowed {
+            events.emit(.limiterDenied(cost: (costs.max() ?? 0), retryAfter: decision.retryAfter), context: context)
+        }
+        return decision
     }
 
     /// Takes `cost` from every link, waiting until every link has admitted it.
@@ -95,7 +103,12 @@ public final class RateLimitChain<C: NanosecondClock>: ResiliencePolicy {
     /// Takes `costs[i]` from link `i`, every one or none, waiting until every link has admitted it.
     @discardableResult
     public func acquire(costs: Costs, options: WaitOptions = WaitOptions(), context: ResilienceContext = ResilienceContext(operation: "chain")) async throws -> ChainDecision {
-        try await admit(costs, options: options, context: context).decision
+        do {
+            return try await admit(costs, options: options, context: context).decision
+        } catch {
+            events.emitRefusal(error, cost: (costs.max() ?? 0), context: context)
+            throw error
+        }
     }
 
     /// Waits for the context's cost on every link (until the context's deadline), then runs

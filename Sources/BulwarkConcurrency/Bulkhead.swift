@@ -27,6 +27,9 @@ public final class Bulkhead<C: NanosecondClock>: ResiliencePolicy {
         return limiter.limit - Int(free / unitsPerPermit)
     }
 
+    /// Where the bulkhead's events go: refusals, queueing and wait time-outs.
+    public var events: EventChannel { limiter.events }
+
     /// How many callers are waiting for a permit now.
     public var waitingCount: Int { limiter.waitingCount }
 
@@ -59,7 +62,10 @@ public final class Bulkhead<C: NanosecondClock>: ResiliencePolicy {
     public func tryAcquirePermit(cost: Int = 1) throws(BulwarkError) -> BulkheadPermit? {
         try validate(cost)
         let (decision, admittedAt) = limiter.tryAdmit(cost: cost, at: limiter.clock.nowNanoseconds)
-        guard decision.isAllowed else { return nil }
+        guard decision.isAllowed else {
+            limiter.events.emit(.limiterDenied(cost: cost, retryAfter: decision.retryAfter))
+            return nil
+        }
         return BulkheadPermit(owner: self, cost: cost, admittedAt: admittedAt)
     }
 
@@ -105,6 +111,29 @@ public final class Bulkhead<C: NanosecondClock>: ResiliencePolicy {
         try await withPermit(cost: context.cost, options: context.waitOptions) { try await operation(context) }
     }
 
+    /// Runs `operation` holding the context's cost; a refusal is returned as a value, not thrown.
+    public func executeOutcome<Success: Sendable>(
+        _ context: ResilienceContext,
+        _ operation: @Sendable (ResilienceContext) async -> ExecutionOutcome<Success>
+    ) async -> ExecutionOutcome<Success> {
+        let cost = context.cost
+        guard cost >= 1, cost <= limit else { return .rejected(invalidCost(cost)) }
+        let admitted: Admitted
+        switch await limiter.admission(cost: cost, options: context.waitOptions) {
+        case .success(let admission): admitted = admission
+        case .rejected(let error): return .rejected(error)
+        case .failure(let error): return .failure(error)
+        }
+        let outcome = await operation(context)
+        release(cost, admittedAt: admitted.admittedAt)
+        return outcome
+    }
+
+    /// Not ready when the context's cost is not free now or callers are waiting.
+    public func readiness(for context: ResilienceContext) -> Readiness {
+        limiter.readiness(for: context)
+    }
+
     /// Gives `cost` units back and lets the next waiter in.
     @usableFromInline
     func release(_ cost: Int, admittedAt: Int64) {
@@ -113,9 +142,12 @@ public final class Bulkhead<C: NanosecondClock>: ResiliencePolicy {
 
     @usableFromInline
     func validate(_ cost: Int) throws(BulwarkError) {
-        guard cost >= 1, cost <= limit else {
-            throw .invalidArgument(field: "cost", rule: "must be between 1 and the limit \(limit) (got \(cost))")
-        }
+        guard cost >= 1, cost <= limit else { throw invalidCost(cost) }
+    }
+
+    @usableFromInline
+    func invalidCost(_ cost: Int) -> BulwarkError {
+        .invalidArgument(field: "cost", rule: "must be between 1 and the limit \(limit) (got \(cost))")
     }
 }
 

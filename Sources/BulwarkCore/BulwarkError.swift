@@ -8,7 +8,7 @@
 ///     } catch BulwarkError.waitTimedOut {
 ///         // answer 429 with Retry-After
 ///     }
-public enum BulwarkError: Error, Sendable, Hashable, CustomStringConvertible {
+public enum BulwarkError: Error, Sendable, Hashable, CustomStringConvertible, RetryAfterProviding {
     /// The call was refused by a rate limit; retrying after `retryAfter` may succeed.
     case rateLimited(retryAfter: Duration)
 
@@ -17,6 +17,14 @@ public enum BulwarkError: Error, Sendable, Hashable, CustomStringConvertible {
 
     /// The call waited in the queue until its deadline without being admitted.
     case waitTimedOut
+
+    /// A circuit breaker refused the call without trying it. It lets calls through again after
+    /// `retryAfter` (the rest of its open time), or, when `retryAfter` is `nil`, only when a hand
+    /// or its running probes move it (forced open, or half-open with every probe taken).
+    case circuitOpen(retryAfter: Duration?)
+
+    /// The operation did not finish within `after` and was cancelled.
+    case timedOut(after: Duration)
 
     /// A configuration value broke a rule. `field` names the value, `rule` says what it must be.
     case invalidConfiguration(field: String, rule: String)
@@ -33,10 +41,43 @@ public enum BulwarkError: Error, Sendable, Hashable, CustomStringConvertible {
             "the waiting queue is full (\(limit) waiters)"
         case .waitTimedOut:
             "the wait for a permit reached its deadline"
+        case .circuitOpen(let retryAfter?):
+            "the circuit is open: retry after \(retryAfter)"
+        case .circuitOpen(nil):
+            "the circuit is open"
+        case .timedOut(let after):
+            "timed out after \(after)"
         case .invalidConfiguration(let field, let rule):
             "invalid configuration: \(field) \(rule)"
         case .invalidArgument(let field, let rule):
             "invalid argument: \(field) \(rule)"
         }
     }
+}
+
+extension BulwarkError {
+    /// How long to back off before the call may succeed: the retry-after of
+    /// ``rateLimited(retryAfter:)`` and ``circuitOpen(retryAfter:)``, `nil` for the others.
+    public var retryAfter: Duration? {
+        switch self {
+        case .rateLimited(let retryAfter): retryAfter
+        case .circuitOpen(let retryAfter): retryAfter
+        default: nil
+        }
+    }
+}
+
+/// An error that says how long to wait before trying again: a rate limit's or an open circuit's
+/// retry-after, or an upstream HTTP 429's `Retry-After` header.
+///
+/// The retry policy waits exactly this long instead of its computed backoff. Conform your own
+/// client's errors to let it honour what the server said.
+///
+///     struct UpstreamError: Error, RetryAfterProviding {
+///         var status: Int
+///         var retryAfter: Duration?   // parsed from the Retry-After header
+///     }
+public protocol RetryAfterProviding {
+    /// How long to wait before trying again, or `nil` when the error does not say.
+    var retryAfter: Duration? { get }
 }

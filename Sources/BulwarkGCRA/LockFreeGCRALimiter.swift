@@ -35,6 +35,9 @@ public final class LockFreeGCRALimiter<C: NanosecondClock>: ResiliencePolicy {
     /// The clock the limiter reads.
     public let clock: C
 
+    /// Where the limiter's events go: its denials.
+    public let events = EventChannel(defaultName: "GCRA")
+
     /// Marks the TAT while the origin moves.
     @usableFromInline static var moving: Int64 { .min }
 
@@ -85,7 +88,10 @@ public final class LockFreeGCRALimiter<C: NanosecondClock>: ResiliencePolicy {
             let (next, decision) = rules.decide(cost, arrival: current, time: time, lag: 0)
             if !decision.isAllowed {
                 // Judged on a consistent pair only if the TAT did not move meanwhile.
-                if arrival.load(ordering: .acquiring) == current { return decision }
+                if arrival.load(ordering: .acquiring) == current {
+                    events.emit(.limiterDenied(cost: cost, retryAfter: decision.retryAfter))
+                    return decision
+                }
                 continue
             }
             if arrival.compareExchange(expected: current, desired: next, ordering: .acquiringAndReleasing).exchanged {

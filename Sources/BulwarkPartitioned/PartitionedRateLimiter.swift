@@ -39,6 +39,9 @@ public final class PartitionedRateLimiter<Key: Hashable & Sendable, Algorithm: R
 
     /// The clock the limiter reads and its waiters sleep on.
     public let clock: C
+
+    /// Where the limiter's events go: denials, and the refusals of waiting callers.
+    public let events = EventChannel(defaultName: "Partitioned")
     /// The most partitions kept at once. A shard with nothing to drop (empty, or all its sampled
     /// partitions waiting) still admits its new key, so the count can pass the maximum by at most
     /// one per shard.
@@ -138,7 +141,9 @@ public final class PartitionedRateLimiter<Key: Hashable & Sendable, Algorithm: R
     ///   the limit of the key's group, or the key's group is not configured.
     @inlinable
     public func tryAcquire(_ key: Key, cost: Int = 1) throws(BulwarkError) -> RateLimitDecision {
-        try tryAdmit(key, cost: cost, at: clock.nowNanoseconds).decision
+        let decision = try tryAdmit(key, cost: cost, at: clock.nowNanoseconds).decision
+        if !decision.isAllowed { events.emit(.limiterDenied(cost: cost, retryAfter: decision.retryAfter)) }
+        return decision
     }
 
     /// Takes `cost` from `key`'s partition, waiting in that key's queue until it is admitted, the
@@ -148,7 +153,12 @@ public final class PartitionedRateLimiter<Key: Hashable & Sendable, Algorithm: R
     ///   ``BulwarkError/invalidArgument(field:rule:)`` for a bad cost or group.
     @discardableResult
     public func acquire(_ key: Key, cost: Int = 1, options: WaitOptions = WaitOptions()) async throws -> RateLimitDecision {
-        try await admit(key, cost: cost, options: options).decision
+        do {
+            return try await admit(key, cost: cost, options: options).decision
+        } catch {
+            events.emitRefusal(error, cost: cost)
+            throw error
+        }
     }
 
     /// Drops every partition equivalent to a fresh one now; returns how many it dropped. O(n).

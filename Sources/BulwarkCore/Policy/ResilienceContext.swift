@@ -2,13 +2,14 @@
 ///
 /// Every policy's `execute` receives the context and hands it on to the operation, so one value
 /// describes the call end to end: which operation it is, whose quota it uses, how urgent it is,
-/// what it costs and by when it must start.
+/// what it costs, by when it must start, which attempt this is, and whatever typed values the
+/// application attaches (``subscript(_:)``).
 ///
 ///     var context = ResilienceContext(operation: "chat.completions", partitionKey: apiKey)
 ///     context.cost = estimatedTokens
 ///     context.deadline = .after(.seconds(10))
 ///     let reply = try await limiter.execute(context) { _ in try await provider.chat(request) }
-public struct ResilienceContext: Sendable, Hashable {
+public struct ResilienceContext: Sendable {
     /// The name of the guarded operation, for logs, metrics and traces.
     public var operationName: String
 
@@ -35,6 +36,13 @@ public struct ResilienceContext: Sendable, Hashable {
     /// their keys here.
     public var tags: [String: String]
 
+    /// Which attempt of the call this is, from 1. A retry or hedging policy hands the operation a
+    /// context whose attempt counts up; every other policy passes it on unchanged.
+    public var attempt: Int
+
+    /// Typed values the application attaches, by key (see ``subscript(_:)``).
+    @usableFromInline var attributes: [ObjectIdentifier: any Sendable]
+
     /// Creates a context for one call.
     public init(
         operation operationName: String,
@@ -43,7 +51,8 @@ public struct ResilienceContext: Sendable, Hashable {
         cost: Int = 1,
         deadline: Deadline? = nil,
         rejectEarly: Bool = false,
-        tags: [String: String] = [:]
+        tags: [String: String] = [:],
+        attempt: Int = 1
     ) {
         self.operationName = operationName
         self.partitionKey = partitionKey
@@ -52,10 +61,34 @@ public struct ResilienceContext: Sendable, Hashable {
         self.deadline = deadline
         self.rejectEarly = rejectEarly
         self.tags = tags
+        self.attempt = attempt
+        self.attributes = [:]
+    }
+
+    /// The value the application attached under `key`, or `nil`.
+    ///
+    ///     enum ModelKey: ResilienceAttributeKey { typealias Value = String }
+    ///     context[ModelKey.self] = "gpt-4o"
+    public subscript<Key: ResilienceAttributeKey>(_ key: Key.Type) -> Key.Value? {
+        get { attributes[ObjectIdentifier(key)] as? Key.Value }
+        set { attributes[ObjectIdentifier(key)] = newValue }
     }
 
     /// The waiting options this context asks for.
     public var waitOptions: WaitOptions {
         WaitOptions(deadline: deadline, priority: priority, partitionKey: partitionKey, rejectEarly: rejectEarly)
     }
+}
+
+/// The key of a typed value an application attaches to a ``ResilienceContext``.
+///
+/// The key is a type, so two modules cannot collide on a name, and the value comes back with its
+/// type.
+///
+///     enum TenantTier: ResilienceAttributeKey { typealias Value = Int }
+///     context[TenantTier.self] = 2
+///     let tier = context[TenantTier.self] ?? 0
+public protocol ResilienceAttributeKey {
+    /// The type of the value stored under this key.
+    associatedtype Value: Sendable
 }

@@ -12,6 +12,11 @@
 ///
 /// The operation is not escaping, so guarding a call allocates nothing for the closure; it is
 /// `@Sendable` so that policies which must run it in a child task (a timeout that cancels it) can.
+///
+/// Two more requirements have defaults that any policy may keep: ``executeOutcome(_:_:)``, the
+/// no-throw form that reports a refusal as a value (Bulwark's policies implement it natively, so
+/// a refusal allocates nothing), and ``readiness(for:)``, which a fallback chain asks before
+/// trying an alternative.
 public protocol ResiliencePolicy: Sendable {
     /// Runs `operation` under this policy.
     ///
@@ -25,4 +30,35 @@ public protocol ResiliencePolicy: Sendable {
         _ context: ResilienceContext,
         _ operation: @Sendable (ResilienceContext) async throws -> Success
     ) async throws -> Success
+
+    /// Runs `operation` under this policy and reports how it ended as a value, never throwing.
+    ///
+    /// A refusal is ``ExecutionOutcome/rejected(_:)``; the operation reports its own outcome. The
+    /// default runs ``execute(_:_:)`` and catches; Bulwark's policies answer natively, so their
+    /// refusals box nothing.
+    func executeOutcome<Success: Sendable>(
+        _ context: ResilienceContext,
+        _ operation: @Sendable (ResilienceContext) async -> ExecutionOutcome<Success>
+    ) async -> ExecutionOutcome<Success>
+
+    /// Whether a call with `context` would start now, asked without spending anything: not ready
+    /// when a breaker is open or a limiter would deny at once. The default is always ready.
+    func readiness(for context: ResilienceContext) -> Readiness
+}
+
+extension ResiliencePolicy {
+    /// Runs ``execute(_:_:)`` and catches what it throws: a ``BulwarkError`` as a rejection.
+    public func executeOutcome<Success: Sendable>(
+        _ context: ResilienceContext,
+        _ operation: @Sendable (ResilienceContext) async -> ExecutionOutcome<Success>
+    ) async -> ExecutionOutcome<Success> {
+        await ExecutionOutcome.catching {
+            try await execute(context) { context in try await operation(context).get() }
+        }
+    }
+
+    /// Always ready: a policy that cannot tell says nothing against trying.
+    public func readiness(for context: ResilienceContext) -> Readiness {
+        .ready
+    }
 }

@@ -1,19 +1,19 @@
 /// The waiting room's mechanics: joining, leaving, the timer, and serving the queue in time order.
 extension InMemoryRateLimiter {
     /// Serves what fell due by now, then queues the waiter or says why it is answered at once;
-    /// returns whom to answer.
+    /// returns whom to answer, and how many wait ahead of the caller when it stays queued.
     func enqueue(
         _ request: WaitRequest,
         continuation: UnsafeContinuation<WaitOutcome, Never>,
         into state: inout State
-    ) -> [Resumption] {
+    ) -> ([Resumption], queuedBehind: Int?) {
         let now = clock.nowNanoseconds
         let ticket = request.ticket
         // Events the timer has not served yet happened before this caller arrived.
         var resumptions = state.waiting.count > 0 ? state.drain(at: now) : []
-        func answer(_ outcome: WaitOutcome) -> [Resumption] {
+        func answer(_ outcome: WaitOutcome) -> ([Resumption], queuedBehind: Int?) {
             arm(&state, now: now)
-            return resumptions + [Resumption(continuation: continuation, outcome: outcome)]
+            return (resumptions + [Resumption(continuation: continuation, outcome: outcome)], nil)
         }
         if Task.isCancelled {
             return answer(.cancelled)
@@ -40,10 +40,11 @@ extension InMemoryRateLimiter {
         if state.waiting.count >= queueLimit {
             return answer(.queueFull(limit: queueLimit))
         }
+        let behind = state.waiting.count
         state.waiting.enqueue(ticket, deadline: request.deadline, continuation: continuation, at: now)
         resumptions += state.drain(at: now)  // a newcomer the order serves first may be admitted now
         arm(&state, now: now)
-        return resumptions
+        return (resumptions, state.waiting.waiter(id: ticket.id) == nil ? nil : behind)
     }
 
     /// Removes a cancelled waiter (if it is still queued) and re-examines the queue.

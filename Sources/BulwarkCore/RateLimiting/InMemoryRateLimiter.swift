@@ -57,6 +57,9 @@ public final class InMemoryRateLimiter<Algorithm: RateLimitAlgorithm, C: Nanosec
     @usableFromInline
     let state: LockedValue<State>
 
+    /// Where the limiter's events go: denials, queueing, queue-full refusals and wait time-outs.
+    public let events: EventChannel
+
     private let nextWaiterID = Atomic<UInt64>(0)
 
     /// Creates a limiter running `Algorithm` configured by `configuration`.
@@ -109,6 +112,7 @@ public final class InMemoryRateLimiter<Algorithm: RateLimitAlgorithm, C: Nanosec
         self.queueLimit = queueLimit
         self.maximumWaitNanoseconds = maximumWait?.saturatingNanoseconds
         self.state = LockedValue(State(algorithm: algorithm, waiting: WaitingRoom(order: order, now: algorithm.updatedAt)))
+        self.events = EventChannel(defaultName: String(describing: Algorithm.self))
     }
 
     /// How many callers are waiting in the queue now.
@@ -132,7 +136,9 @@ public final class InMemoryRateLimiter<Algorithm: RateLimitAlgorithm, C: Nanosec
             guard _fastPath(state.waiting.count == 0) else { return nil }
             return cost > 0 ? state.algorithm.tryConsume(cost, at: now) : state.algorithm.snapshot(at: now, retryAfterNanoseconds: 0)
         }
-        return decision ?? decideArriving(cost, at: now).decision
+        let answer = decision ?? decideArriving(cost, at: now).decision
+        if !answer.isAllowed { events.emit(.limiterDenied(cost: cost, retryAfter: answer.retryAfter)) }
+        return answer
     }
 
     /// Takes `cost`, waiting in the queue until it is admitted, the deadline passes or the task is
@@ -165,11 +171,23 @@ public final class InMemoryRateLimiter<Algorithm: RateLimitAlgorithm, C: Nanosec
     /// a later refund of it must be told).
     @usableFromInline
     package func admit(cost: Int, options: WaitOptions) async throws -> (decision: RateLimitDecision, admittedAt: Int64) {
-        guard cost >= 0, cost <= limit else { throw invalidCost(cost) }
+        switch await admission(cost: cost, options: options) {
+        case .success(let admitted): return (admitted.decision, admitted.admittedAt)
+        case .rejected(let error): throw error
+        case .failure(let error): throw error
+        }
+    }
+
+    /// Like ``admit(cost:options:)``, with a refusal as a value rather than a thrown error (the
+    /// no-throw entry points box nothing), and the events of the wait emitted.
+    package func admission(
+        cost: Int, options: WaitOptions
+    ) async -> ExecutionOutcome<Admitted> {
+        guard cost >= 0, cost <= limit else { return .rejected(invalidCost(cost)) }
         let now = clock.nowNanoseconds
         // Admitted at once when nobody is queued and the cost is there (or it is a probe).
         let immediate = tryAdmit(cost: cost, at: now)
-        if immediate.decision.isAllowed { return immediate }
+        if immediate.decision.isAllowed { return .success(Admitted(immediate)) }
         var deadline = options.deadline?.nanoseconds(resolvedAt: now) ?? .max
         if let maximumWaitNanoseconds {
             deadline = min(deadline, now.addingSaturating(maximumWaitNanoseconds))
@@ -181,21 +199,71 @@ public final class InMemoryRateLimiter<Algorithm: RateLimitAlgorithm, C: Nanosec
         let request = WaitRequest(ticket: ticket, deadline: deadline, rejectEarly: options.rejectEarly)
         let outcome = await withTaskCancellationHandler {
             await withUnsafeContinuation { continuation in
-                let resumptions = state.withLock { state in
+                let (resumptions, queuedBehind) = state.withLock { state in
                     enqueue(request, continuation: continuation, into: &state)
                 }
                 for resumption in resumptions { resumption.resume() }
+                if let queuedBehind { events.emit(.limiterQueued(cost: cost, waiting: queuedBehind)) }
             }
         } onCancel: {
             withdraw(id)
         }
         switch outcome {
-        case .admitted(let decision, let admittedAt): return (decision, admittedAt)
-        case .rejected(let retryAfter): throw BulwarkError.rateLimited(retryAfter: .nanoseconds(retryAfter))
-        case .timedOut: throw BulwarkError.waitTimedOut
-        case .cancelled: throw CancellationError()
-        case .queueFull(let limit): throw BulwarkError.queueFull(limit: limit)
+        case .admitted(let decision, let admittedAt):
+            return .success(Admitted((decision, admittedAt)))
+        case .rejected(let retryAfter):
+            events.emit(.limiterDenied(cost: cost, retryAfter: .nanoseconds(retryAfter)))
+            return .rejected(.rateLimited(retryAfter: .nanoseconds(retryAfter)))
+        case .timedOut:
+            events.emit(.limiterWaitTimedOut(cost: cost))
+            return .rejected(.waitTimedOut)
+        case .cancelled:
+            return .failure(CancellationError())
+        case .queueFull(let limit):
+            events.emit(.limiterQueueFull(cost: cost, limit: limit))
+            return .rejected(.queueFull(limit: limit))
         }
+    }
+
+    /// Waits for the context's cost (until the context's deadline), then runs `operation`; a
+    /// refusal is returned as a value, not thrown.
+    public func executeOutcome<Success: Sendable>(
+        _ context: ResilienceContext,
+        _ operation: @Sendable (ResilienceContext) async -> ExecutionOutcome<Success>
+    ) async -> ExecutionOutcome<Success> {
+        switch await admission(cost: context.cost, options: context.waitOptions) {
+        case .success: return await operation(context)
+        case .rejected(let error): return .rejected(error)
+        case .failure(let error): return .failure(error)
+        }
+    }
+
+    /// Not ready when the context's cost is not available now or callers are queued, with the
+    /// predicted wait as the retry-after (none for a concurrency limit, which time alone does
+    /// not free). Takes nothing.
+    public func readiness(for context: ResilienceContext) -> Readiness {
+        let cost = context.cost
+        guard cost >= 0, cost <= limit else { return .notReady(retryAfter: nil) }
+        let now = clock.nowNanoseconds
+        let wait = state.withLock { state in
+            state.algorithm.nanosecondsUntilAdmitted(queuedAhead: state.waiting.queuedCost, cost: cost, at: now)
+        }
+        if wait == 0 || cost == 0 { return .ready }
+        return .notReady(retryAfter: wait == .max ? nil : .nanoseconds(wait))
+    }
+}
+
+/// A cost the engine admitted: the decision, and the reading it was admitted at (what a refund
+/// of it must be told).
+package struct Admitted: Sendable {
+    /// The allowed decision.
+    package var decision: RateLimitDecision
+    /// The reading the cost was admitted at.
+    package var admittedAt: Int64
+
+    init(_ pair: (decision: RateLimitDecision, admittedAt: Int64)) {
+        decision = pair.decision
+        admittedAt = pair.admittedAt
     }
 }
 

@@ -1,0 +1,198 @@
+public import BulwarkCore
+
+/// How a circuit breaker judges its calls and how long it stays open.
+///
+/// The defaults open the breaker when at least half of the last 100 calls failed (once 100 calls
+/// have been seen), keep it open 60 seconds, then let 10 probes through. Every field is checked
+/// when the breaker is created; a bad one throws ``BulwarkError/invalidConfiguration(field:rule:)``
+/// naming it.
+///
+///     var configuration = CircuitBreakerConfiguration()
+///     configuration.window = .time(seconds: 30)
+///     configuration.minimumCalls = 20
+///     configuration.slowCallRateThreshold = 50
+///     configuration.slowCallDuration = .seconds(8)
+///     configuration.openDuration = .exponential(initial: .seconds(10), multiplier: 2, maximum: .seconds(300))
+public struct CircuitBreakerConfiguration: Sendable {
+    /// Which recent calls the rates are computed over.
+    public enum Window: Sendable, Hashable {
+        /// The last `size` calls.
+        case count(Int)
+        /// The calls of the last `bucketCount` buckets of `bucket` each (the current, partial
+        /// bucket included), buckets aligned to multiples of `bucket` on the breaker's clock.
+        case time(bucket: Duration, bucketCount: Int)
+
+        /// The calls of the last `seconds` one-second buckets, as Resilience4j's time-based
+        /// window counts them.
+        public static func time(seconds: Int) -> Window {
+            .time(bucket: .seconds(1), bucketCount: seconds)
+        }
+    }
+
+    /// How long the breaker stays open each time it opens.
+    public enum OpenDuration: Sendable, Hashable {
+        /// The same duration every time.
+        case fixed(Duration)
+        /// `initial` the first time it opens, multiplied by `multiplier` each time it re-opens
+        /// from half-open without having closed in between, at most `maximum`.
+        case exponential(initial: Duration, multiplier: Int, maximum: Duration)
+    }
+
+    /// The recent calls the rates are computed over. Default: the last 100 calls.
+    public var window: Window = .count(100)
+
+    /// The failure rate, in percent (0 < x ≤ 100), at or above which the breaker opens; `nil` to
+    /// judge by failure rate never. Default: 50.
+    public var failureRateThreshold: Double? = 50
+
+    /// The slow-call rate, in percent (0 < x ≤ 100), at or above which the breaker opens; `nil`
+    /// (the default) to time no call.
+    public var slowCallRateThreshold: Double?
+
+    /// A call that takes longer than this is slow (when ``slowCallRateThreshold`` is set).
+    /// Default: 60 seconds.
+    public var slowCallDuration: Duration = .seconds(60)
+
+    /// How many calls the window must hold before either rate is judged. A count window's size
+    /// caps it. Default: 100.
+    public var minimumCalls: Int = 100
+
+    /// When set, the breaker also opens after this many failures in a row, whatever the rates.
+    /// Default: `nil`.
+    public var consecutiveFailureThreshold: Int?
+
+    /// How long the breaker stays open before it lets probes through. Default: 60 seconds.
+    public var openDuration: OpenDuration = .fixed(.seconds(60))
+
+    /// How many probe calls half-open lets through; once all have been judged the breaker
+    /// closes or opens again. Default: 10.
+    public var halfOpenProbes: Int = 10
+
+    /// The longest the breaker stays half-open waiting for its probes before opening again;
+    /// `nil` (the default) to wait for them as long as it takes.
+    public var maximumHalfOpenDuration: Duration?
+
+    /// Classifies what the operation threw. The default counts every error as a failure, except
+    /// Bulwark's own refusals from inner policies (rate limited, queue full, wait timed out, an
+    /// inner circuit open, invalid arguments), which are ``CallOutcome/ignored``. A cancellation
+    /// is always ignored, whatever this says.
+    public var classifyError: @Sendable (any Error) -> CallOutcome = CircuitBreakerConfiguration.defaultErrorClassifier
+
+    /// Classifies what the operation returned, for results that mean failure (an HTTP 503
+    /// response value); `nil` (the default) counts every result as a success.
+    public var classifyResult: (@Sendable (any Sendable) -> CallOutcome)?
+
+    /// Creates the default configuration, with the failure rate threshold and minimum number of
+    /// calls given.
+    public init(failureRateThreshold: Double? = 50, minimumCalls: Int = 100) {
+        self.failureRateThreshold = failureRateThreshold
+        self.minimumCalls = minimumCalls
+    }
+
+    /// Bulwark's refusals are neither success nor failure; every other error is a failure.
+    public static let defaultErrorClassifier: @Sendable (any Error) -> CallOutcome = { error in
+        guard let error = error as? BulwarkError else { return .failure }
+        switch error {
+        case .timedOut: return .failure
+        default: return .ignored
+        }
+    }
+}
+
+/// How a call counts for a circuit breaker.
+public enum CallOutcome: Sendable, Hashable {
+    /// It worked (slow or not).
+    case success
+    /// It failed: it counts towards the failure rate and the consecutive failures.
+    case failure
+    /// Neither: not recorded at all (a cancellation, a refusal by an inner policy, a client
+    /// error). In half-open, its probe slot is given back.
+    case ignored
+}
+
+extension CircuitBreakerConfiguration {
+    /// The configuration checked and reduced to integer nanoseconds.
+    struct Rules: Sendable {
+        var windowSize: Int
+        var bucketNanoseconds: Int64?
+        var failureRateThreshold: Double?
+        var slowCallRateThreshold: Double?
+        var slowCallNanoseconds: Int64
+        var minimumCalls: Int
+        var consecutiveFailureThreshold: Int?
+        var openDuration: OpenDuration
+        var halfOpenProbes: Int
+        var maximumHalfOpenNanoseconds: Int64?
+
+        /// Whether calls must be timed: slow calls are judged, or the window is in time.
+        var timesCalls: Bool { slowCallRateThreshold != nil || bucketNanoseconds != nil }
+
+        /// Nanoseconds the breaker stays open the `opening`-th time in a row (from 1).
+        func openNanoseconds(opening: Int) -> Int64 {
+            switch openDuration {
+            case .fixed(let duration):
+                return duration.saturatingNanoseconds
+            case .exponential(let initial, let multiplier, let maximum):
+                let cap = maximum.saturatingNanoseconds
+                var nanoseconds = initial.saturatingNanoseconds
+                for _ in 1 ..< max(1, opening) {
+                    let (next, overflow) = nanoseconds.multipliedReportingOverflow(by: Int64(multiplier))
+                    if overflow || next >= cap { return cap }
+                    nanoseconds = next
+                }
+                return min(nanoseconds, cap)
+            }
+        }
+    }
+
+    /// Checks every field; throws for the first that breaks a rule.
+    func validated() throws(BulwarkError) -> Rules {
+        func invalid(_ field: String, _ rule: String) -> BulwarkError { .invalidConfiguration(field: field, rule: rule) }
+        let windowSize: Int
+        var bucketNanoseconds: Int64?
+        switch window {
+        case .count(let size):
+            guard size >= 1, size <= 1 << 24 else { throw invalid("window", "count must be in 1 ... \(1 << 24) (got \(size))") }
+            windowSize = size
+        case .time(let bucket, let count):
+            guard count >= 1, count <= 1 << 16 else { throw invalid("window", "bucketCount must be in 1 ... \(1 << 16) (got \(count))") }
+            guard bucket > .zero else { throw invalid("window", "bucket must be longer than 0 (got \(bucket))") }
+            windowSize = count
+            bucketNanoseconds = bucket.saturatingNanoseconds
+        }
+        for (field, threshold) in [("failureRateThreshold", failureRateThreshold), ("slowCallRateThreshold", slowCallRateThreshold)] {
+            if let threshold, !(threshold > 0 && threshold <= 100) {
+                throw invalid(field, "must be a percentage above 0 and at most 100 (got \(threshold))")
+            }
+        }
+        guard slowCallDuration >= .zero else { throw invalid("slowCallDuration", "must be at least 0 (got \(slowCallDuration))") }
+        guard minimumCalls >= 1 else { throw invalid("minimumCalls", "must be at least 1 (got \(minimumCalls))") }
+        if let consecutiveFailureThreshold, consecutiveFailureThreshold < 1 {
+            throw invalid("consecutiveFailureThreshold", "must be at least 1 (got \(consecutiveFailureThreshold))")
+        }
+        if failureRateThreshold == nil, slowCallRateThreshold == nil, consecutiveFailureThreshold == nil {
+            throw invalid("failureRateThreshold", "or slowCallRateThreshold or consecutiveFailureThreshold must be set")
+        }
+        switch openDuration {
+        case .fixed(let duration):
+            guard duration >= .zero else { throw invalid("openDuration", "must be at least 0 (got \(duration))") }
+        case .exponential(let initial, let multiplier, let maximum):
+            guard initial >= .zero else { throw invalid("openDuration", "initial must be at least 0 (got \(initial))") }
+            guard multiplier >= 1 else { throw invalid("openDuration", "multiplier must be at least 1 (got \(multiplier))") }
+            guard maximum >= initial else { throw invalid("openDuration", "maximum must be at least initial (got \(maximum))") }
+        }
+        guard halfOpenProbes >= 1 else { throw invalid("halfOpenProbes", "must be at least 1 (got \(halfOpenProbes))") }
+        if let maximumHalfOpenDuration, maximumHalfOpenDuration <= .zero {
+            throw invalid("maximumHalfOpenDuration", "must be longer than 0 (got \(maximumHalfOpenDuration))")
+        }
+        // Resilience4j's rule: a count window can never hold more calls than its size.
+        let minimum = bucketNanoseconds == nil ? min(minimumCalls, windowSize) : minimumCalls
+        return Rules(
+            windowSize: windowSize, bucketNanoseconds: bucketNanoseconds,
+            failureRateThreshold: failureRateThreshold, slowCallRateThreshold: slowCallRateThreshold,
+            slowCallNanoseconds: slowCallDuration.saturatingNanoseconds, minimumCalls: minimum,
+            consecutiveFailureThreshold: consecutiveFailureThreshold, openDuration: openDuration,
+            halfOpenProbes: halfOpenProbes, maximumHalfOpenNanoseconds: maximumHalfOpenDuration?.saturatingNanoseconds
+        )
+    }
+}
