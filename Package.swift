@@ -12,7 +12,7 @@ let swiftSettings: [SwiftSetting] = [
 let inProcessModules: [Target.Dependency] = [
     "BulwarkCore", "BulwarkTokenBucket", "BulwarkLeakyBucket", "BulwarkGCRA", "BulwarkFixedWindow",
     "BulwarkSlidingWindow", "BulwarkConcurrency", "BulwarkPartitioned", "BulwarkChain", "BulwarkBudget",
-    "BulwarkCircuitBreaker",
+    "BulwarkCircuitBreaker", "BulwarkRetry", "BulwarkTimeout", "BulwarkFallback", "BulwarkPipeline",
 ]
 
 let package = Package(
@@ -31,6 +31,10 @@ let package = Package(
         .library(name: "BulwarkChain", targets: ["BulwarkChain"]),
         .library(name: "BulwarkBudget", targets: ["BulwarkBudget"]),
         .library(name: "BulwarkCircuitBreaker", targets: ["BulwarkCircuitBreaker"]),
+        .library(name: "BulwarkRetry", targets: ["BulwarkRetry"]),
+        .library(name: "BulwarkTimeout", targets: ["BulwarkTimeout"]),
+        .library(name: "BulwarkFallback", targets: ["BulwarkFallback"]),
+        .library(name: "BulwarkPipeline", targets: ["BulwarkPipeline"]),
         .library(name: "BulwarkTestKit", targets: ["BulwarkTestKit"]),
         .executable(name: "bulwark-demo", targets: ["BulwarkDemo"]),
     ],
@@ -52,6 +56,11 @@ let package = Package(
         .target(name: "BulwarkBudget", dependencies: ["BulwarkCore", "BulwarkPartitioned", "BulwarkChain"]),
         // The call policies: each its own module, on the core's contracts only.
         .target(name: "BulwarkCircuitBreaker", dependencies: ["BulwarkCore"]),
+        .target(name: "BulwarkRetry", dependencies: ["BulwarkCore"]),
+        .target(name: "BulwarkTimeout", dependencies: ["BulwarkCore"]),
+        .target(name: "BulwarkFallback", dependencies: ["BulwarkCore"]),
+        // Any policies composed around a call, at compile time or from configuration.
+        .target(name: "BulwarkPipeline", dependencies: ["BulwarkCore"]),
         // Test support users may want for their own pipelines: a manual clock.
         .target(name: "BulwarkTestKit", dependencies: ["BulwarkCore"]),
         // The umbrella: re-exports the in-process modules.
@@ -81,6 +90,7 @@ let package = Package(
         ),
         .testTarget(name: "BulwarkChainTests", dependencies: ["Bulwark", "BulwarkTestKit", "BulwarkTestSupport"]),
         .testTarget(name: "BulwarkCircuitBreakerTests", dependencies: ["BulwarkCircuitBreaker", "BulwarkTestKit", "BulwarkTestSupport"]),
+        .testTarget(name: "BulwarkPolicyTests", dependencies: ["Bulwark", "BulwarkTestKit", "BulwarkTestSupport"]),
         .testTarget(name: "BulwarkTests", dependencies: ["Bulwark", "BulwarkTestKit"]),
         // Every vector file of Tests/Vectors, run by every implementation.
         .testTarget(name: "BulwarkVectorTests", dependencies: ["Bulwark", "BulwarkTestKit"]),

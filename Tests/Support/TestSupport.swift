@@ -15,7 +15,7 @@ package func eventually(_ condition: () -> Bool, sourceLocation: SourceLocation 
 
 /// Records the order in which things happen, from any task.
 package final class Journal<Entry: Sendable>: Sendable {
-    private let entries = LockedValue<[Entry]>([])
+    fileprivate let entries = LockedValue<[Entry]>([])
     package init() {}
     package func append(_ entry: Entry) { entries.withLock { $0.append(entry) } }
     package var all: [Entry] { entries.withLock { $0 } }
@@ -39,5 +39,31 @@ package struct SplitMix64: RandomNumberGenerator {
         z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
         z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
         return z ^ (z >> 31)
+    }
+}
+
+extension Journal {
+    /// Forgets the entries so far.
+    package func removeAll() { entries.withLock { $0.removeAll() } }
+}
+
+/// A gate tasks wait at until a test opens it.
+package actor AsyncGate {
+    private var isOpen = false
+    private var waiters: [CheckedContinuation<Void, Never>] = []
+
+    package init() {}
+
+    /// Waits until the gate is open.
+    package func wait() async {
+        if isOpen { return }
+        await withCheckedContinuation { waiters.append($0) }
+    }
+
+    /// Opens the gate for every waiter, now and later.
+    package func open() {
+        isOpen = true
+        for waiter in waiters { waiter.resume() }
+        waiters.removeAll()
     }
 }

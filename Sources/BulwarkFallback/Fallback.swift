@@ -1,0 +1,66 @@
+public import BulwarkCore
+
+/// The last-resort policy: when the operation fails with an error it handles, answers with a
+/// value instead (a static value, a cached answer, a degraded reply).
+///
+/// As a pipeline stage it sits outermost, so it also catches the refusals of the policies inside
+/// it (an open circuit, a rate limit, a timeout). `Value` must be the pipeline's result type:
+/// used on a call of another type, it does not apply, and the call fails with
+/// ``BulwarkError/invalidArgument(field:rule:)`` naming `Success` rather than pass a value of the
+/// wrong type off as an answer.
+///
+///     let fallback = Fallback<String>(handling: { $0 is BulwarkError }) { _, _ in "Sorry, try again soon." }
+///     let reply: String = try await fallback.execute(context) { _ in try await provider.chat(request) }
+public struct Fallback<Value: Sendable>: ResiliencePolicy {
+    /// Where the policy's events go: each time the fallback value is used.
+    public let events = EventChannel(defaultName: "Fallback")
+
+    private let shouldHandle: @Sendable (any Error) -> Bool
+    private let handler: @Sendable (any Error, ResilienceContext) async throws -> Value
+
+    /// Creates a fallback that answers with `handler`'s value for every error `shouldHandle`
+    /// accepts (by default every error but a cancellation).
+    public init(
+        handling shouldHandle: @escaping @Sendable (any Error) -> Bool = { !($0 is CancellationError) },
+        _ handler: @escaping @Sendable (any Error, ResilienceContext) async throws -> Value
+    ) {
+        self.shouldHandle = shouldHandle
+        self.handler = handler
+    }
+
+    /// Creates a fallback that answers with `value` for every error but a cancellation.
+    public init(_ value: Value) {
+        self.init { _, _ in value }
+    }
+
+    /// Runs `operation`; on a handled error, answers with the fallback's value.
+    public func executeOutcome<Success: Sendable>(
+        _ context: ResilienceContext,
+        _ operation: @Sendable (ResilienceContext) async -> ExecutionOutcome<Success>
+    ) async -> ExecutionOutcome<Success> {
+        let outcome = await operation(context)
+        guard let error = outcome.error, shouldHandle(error), !Task.isCancelled else { return outcome }
+        guard Value.self == Success.self else {
+            return .rejected(.invalidArgument(field: "Success", rule: "must be the fallback's type \(Value.self) (got \(Success.self))"))
+        }
+        do {
+            let value = try await handler(error, context)
+            events.emit(.fallbackUsed(alternative: FallbackChain<Value>.lastResortName), context: context)
+            return .success(value as! Success)  // the types are equal: checked above
+        } catch let error as BulwarkError {
+            return .rejected(error)
+        } catch {
+            return .failure(error)
+        }
+    }
+
+    /// Runs `operation`; on a handled error, answers with the fallback's value.
+    ///
+    /// - Throws: An unhandled error of `operation`, or what the handler threw.
+    public func execute<Success: Sendable>(
+        _ context: ResilienceContext,
+        _ operation: @Sendable (ResilienceContext) async throws -> Success
+    ) async throws -> Success {
+        try await executeOutcome(context) { context in await .catching { try await operation(context) } }.get()
+    }
+}

@@ -1,0 +1,58 @@
+public import BulwarkCore
+
+/// Policies composed at run time, outermost first: a pipeline assembled from configuration.
+///
+/// It behaves as a ``Pipeline`` of the same policies, with one existential call per policy
+/// (a few nanoseconds each) since their types are only known at run time.
+///
+///     var stages: [any ResiliencePolicy] = [try Retry(configuration: retry)]
+///     if settings.breakerEnabled { stages.append(try CircuitBreaker(configuration: breaker)) }
+///     let pipeline = DynamicPipeline(stages)
+public struct DynamicPipeline: ResiliencePolicy {
+    /// The policies, outermost first.
+    public let stages: [any ResiliencePolicy]
+
+    /// Composes `stages`, outermost first.
+    public init(_ stages: [any ResiliencePolicy]) {
+        self.stages = stages
+    }
+
+    /// Runs `operation` through every policy, outermost first.
+    public func execute<Success: Sendable>(
+        _ context: ResilienceContext,
+        _ operation: @Sendable (ResilienceContext) async throws -> Success
+    ) async throws -> Success {
+        try await run(from: 0, context, operation)
+    }
+
+    /// Runs `operation` through every policy, never throwing.
+    public func executeOutcome<Success: Sendable>(
+        _ context: ResilienceContext,
+        _ operation: @Sendable (ResilienceContext) async -> ExecutionOutcome<Success>
+    ) async -> ExecutionOutcome<Success> {
+        await runOutcome(from: 0, context, operation)
+    }
+
+    /// Ready when every policy is.
+    public func readiness(for context: ResilienceContext) -> Readiness {
+        stages.reduce(.ready) { $0.combined(with: $1.readiness(for: context)) }
+    }
+
+    private func run<Success: Sendable>(
+        from index: Int,
+        _ context: ResilienceContext,
+        _ operation: @Sendable (ResilienceContext) async throws -> Success
+    ) async throws -> Success {
+        guard index < stages.count else { return try await operation(context) }
+        return try await stages[index].execute(context) { context in try await run(from: index + 1, context, operation) }
+    }
+
+    private func runOutcome<Success: Sendable>(
+        from index: Int,
+        _ context: ResilienceContext,
+        _ operation: @Sendable (ResilienceContext) async -> ExecutionOutcome<Success>
+    ) async -> ExecutionOutcome<Success> {
+        guard index < stages.count else { return await operation(context) }
+        return await stages[index].executeOutcome(context) { context in await runOutcome(from: index + 1, context, operation) }
+    }
+}

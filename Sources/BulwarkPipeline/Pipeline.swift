@@ -1,0 +1,126 @@
+public import BulwarkCore
+
+/// Policies composed around one call, outermost first: the first policy listed sees the call
+/// first and the result last.
+///
+/// The builder keeps every policy's concrete type (`Composed<Composed<A, B>, C>`), with no
+/// existential on the path, so the compiler can specialise and inline the whole chain: a
+/// pipeline costs the sum of its policies, nothing for the composition.
+///
+/// The recommended order, outermost first, and why:
+/// 1. **fallback** — last, it answers whatever happened inside, refusals included;
+/// 2. **overall timeout** — bounds the whole call, retries and backoffs included;
+/// 3. **retry** — each attempt goes through everything below, so it re-asks the breaker and the
+///    limiter every time and honours their retry-after;
+/// 4. **circuit breaker** — refuses before any quota is spent when the dependency is down, and
+///    counts each attempt's outcome;
+/// 5. **rate limiter** — spends the quota only on calls that will be made;
+/// 6. **bulkhead** — holds a slot only for the call itself, not for time spent queued above;
+/// 7. **per-attempt timeout** — bounds one attempt, so a hung attempt is retried.
+///
+///     let pipeline = Pipeline {
+///         try Retry(configuration: RetryConfiguration(maximumAttempts: 3))
+///         try CircuitBreaker(configuration: CircuitBreakerConfiguration())
+///         try TokenBucketLimiter(capacity: 40, refill: 40, every: .seconds(60))
+///         try Timeout(.seconds(30))
+///     }
+///     let reply = try await pipeline.execute(context) { _ in try await provider.chat(request) }
+public struct Pipeline<Stages: ResiliencePolicy>: ResiliencePolicy {
+    /// The composed policies.
+    public let stages: Stages
+
+    /// Composes the policies `build` lists, outermost first.
+    @inlinable
+    public init(@PipelineBuilder _ build: () throws -> Stages) rethrows {
+        stages = try build()
+    }
+
+    /// Runs `operation` through every policy, outermost first.
+    @inlinable
+    public func execute<Success: Sendable>(
+        _ context: ResilienceContext,
+        _ operation: @Sendable (ResilienceContext) async throws -> Success
+    ) async throws -> Success {
+        try await stages.execute(context, operation)
+    }
+
+    /// Runs `operation` through every policy and reports how it ended, never throwing: a refusal
+    /// by any policy is ``ExecutionOutcome/rejected(_:)`` and allocates nothing.
+    @inlinable
+    public func executeOutcome<Success: Sendable>(
+        _ context: ResilienceContext,
+        _ operation: @Sendable (ResilienceContext) async -> ExecutionOutcome<Success>
+    ) async -> ExecutionOutcome<Success> {
+        await stages.executeOutcome(context, operation)
+    }
+
+    /// Runs a throwing `operation` through every policy and reports how it ended, never throwing.
+    @inlinable
+    public func executeOutcome<Success: Sendable>(
+        _ context: ResilienceContext,
+        catching operation: @Sendable (ResilienceContext) async throws -> Success
+    ) async -> ExecutionOutcome<Success> {
+        await stages.executeOutcome(context) { context in await .catching { try await operation(context) } }
+    }
+
+    /// Ready when every policy is.
+    public func readiness(for context: ResilienceContext) -> Readiness {
+        stages.readiness(for: context)
+    }
+}
+
+/// Builds a ``Pipeline`` from policies listed outermost first, keeping their types.
+@resultBuilder
+public enum PipelineBuilder {
+    /// The first (outermost) policy.
+    @inlinable
+    public static func buildPartialBlock<First: ResiliencePolicy>(first: First) -> First {
+        first
+    }
+
+    /// The policies so far, with `next` inside them.
+    @inlinable
+    public static func buildPartialBlock<Outer: ResiliencePolicy, Inner: ResiliencePolicy>(
+        accumulated: Outer, next: Inner
+    ) -> Composed<Outer, Inner> {
+        Composed(outer: accumulated, inner: next)
+    }
+}
+
+/// Two policies, one inside the other: what the ``PipelineBuilder`` nests.
+public struct Composed<Outer: ResiliencePolicy, Inner: ResiliencePolicy>: ResiliencePolicy {
+    /// The policy that sees the call first.
+    public let outer: Outer
+    /// The policy `outer` runs the call through.
+    public let inner: Inner
+
+    /// Nests `inner` inside `outer`.
+    @inlinable
+    public init(outer: Outer, inner: Inner) {
+        self.outer = outer
+        self.inner = inner
+    }
+
+    /// Runs `operation` through `inner`, itself run through `outer`.
+    @inlinable
+    public func execute<Success: Sendable>(
+        _ context: ResilienceContext,
+        _ operation: @Sendable (ResilienceContext) async throws -> Success
+    ) async throws -> Success {
+        try await outer.execute(context) { context in try await inner.execute(context, operation) }
+    }
+
+    /// Runs `operation` through `inner`, itself run through `outer`, never throwing.
+    @inlinable
+    public func executeOutcome<Success: Sendable>(
+        _ context: ResilienceContext,
+        _ operation: @Sendable (ResilienceContext) async -> ExecutionOutcome<Success>
+    ) async -> ExecutionOutcome<Success> {
+        await outer.executeOutcome(context) { context in await inner.executeOutcome(context, operation) }
+    }
+
+    /// Ready when both are; the longer retry-after when neither is.
+    public func readiness(for context: ResilienceContext) -> Readiness {
+        outer.readiness(for: context).combined(with: inner.readiness(for: context))
+    }
+}

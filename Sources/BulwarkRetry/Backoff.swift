@@ -1,0 +1,153 @@
+public import BulwarkCore
+
+/// How long a retry policy waits before each retry, before the maximum delay caps it.
+///
+/// Delays are computed in integer nanoseconds. `retry` counts the retries from 1 (the wait before
+/// the second attempt is retry 1).
+///
+///     configuration.backoff = .exponential(initial: .milliseconds(200), multiplier: 2, jitter: .full)
+public enum Backoff: Sendable, Hashable {
+    /// The same delay before every retry.
+    case constant(Duration, jitter: Jitter = .none)
+    /// `initial`, then `initial + increment`, `initial + 2 × increment`, …
+    case linear(initial: Duration, increment: Duration, jitter: Jitter = .none)
+    /// `initial`, then `initial × multiplier`, `initial × multiplier²`, …
+    case exponential(initial: Duration, multiplier: Double = 2, jitter: Jitter = .none)
+    /// AWS's decorrelated jitter: each delay is drawn uniformly from `base ... 3 × previous`
+    /// (the first previous delay being `base`), then capped. Spreads a herd of clients apart
+    /// while still backing off.
+    case decorrelatedJitter(base: Duration)
+
+    /// How a computed delay is randomised.
+    public enum Jitter: Sendable, Hashable {
+        /// Not at all.
+        case none
+        /// Drawn uniformly from `0 ... delay` (AWS's "full jitter").
+        case full
+        /// Drawn uniformly from `delay × (1 − fraction) ... delay × (1 + fraction)`, `fraction`
+        /// in 0 ... 1 (Polly's ±25 % is 0.25).
+        case proportional(Double)
+    }
+
+    /// The delay in nanoseconds before retry `retry` (from 1), given the previous delay (for
+    /// decorrelated jitter), capped at `maximum`, drawing from `random` when jittered.
+    package func nanoseconds(beforeRetry retry: Int, previous: Int64, maximum: Int64, random: RandomSource) -> Int64 {
+        let raw: Double
+        let jitter: Jitter
+        switch self {
+        case .constant(let delay, let j):
+            raw = Double(delay.saturatingNanoseconds)
+            jitter = j
+        case .linear(let initial, let increment, let j):
+            raw = Double(initial.saturatingNanoseconds) + Double(increment.saturatingNanoseconds) * Double(retry - 1)
+            jitter = j
+        case .exponential(let initial, let multiplier, let j):
+            raw = Double(initial.saturatingNanoseconds) * pow(multiplier, retry - 1)
+            jitter = j
+        case .decorrelatedJitter(let base):
+            let low = base.saturatingNanoseconds
+            let high = max(low, Self.clamp(Double(max(previous, low)) * 3))
+            return min(maximum, random.uniform(low ... high))
+        }
+        let delay = min(maximum, Self.clamp(raw))
+        switch jitter {
+        case .none:
+            return delay
+        case .full:
+            return random.uniform(0 ... delay)
+        case .proportional(let fraction):
+            let spread = Self.clamp(Double(delay) * fraction)
+            let low = max(0, delay - spread)
+            return min(maximum, random.uniform(low ... delay.addingSaturating(spread)))
+        }
+    }
+
+    /// Checks the delays and jitter; throws naming `backoff` and the rule broken.
+    func validate() throws(BulwarkError) {
+        func invalid(_ rule: String) -> BulwarkError { .invalidConfiguration(field: "backoff", rule: rule) }
+        var jitter = Jitter.none
+        switch self {
+        case .constant(let delay, let j):
+            guard delay >= .zero else { throw invalid("delay must be at least 0 (got \(delay))") }
+            jitter = j
+        case .linear(let initial, let increment, let j):
+            guard initial >= .zero, increment >= .zero else { throw invalid("initial and increment must be at least 0") }
+            jitter = j
+        case .exponential(let initial, let multiplier, let j):
+            guard initial >= .zero else { throw invalid("initial must be at least 0 (got \(initial))") }
+            guard multiplier >= 1, multiplier.isFinite else { throw invalid("multiplier must be at least 1 (got \(multiplier))") }
+            jitter = j
+        case .decorrelatedJitter(let base):
+            guard base > .zero else { throw invalid("base must be longer than 0 (got \(base))") }
+        }
+        if case .proportional(let fraction) = jitter, !(fraction >= 0 && fraction <= 1) {
+            throw invalid("jitter fraction must be in 0 ... 1 (got \(fraction))")
+        }
+    }
+
+    private static func clamp(_ value: Double) -> Int64 {
+        value >= 9.2e18 ? .max : Int64(max(0, value))
+    }
+}
+
+/// `base` raised to a whole power, by squaring.
+private func pow(_ base: Double, _ exponent: Int) -> Double {
+    var result = 1.0
+    var base = base
+    var exponent = max(0, exponent)
+    while exponent > 0 {
+        if exponent & 1 == 1 { result *= base }
+        base *= base
+        exponent >>= 1
+    }
+    return result
+}
+
+/// Where jittered delays draw their randomness: the system's generator, or a seeded one that
+/// makes every delay of a test reproducible.
+///
+///     configuration.random = .seeded(42)
+public struct RandomSource: Sendable {
+    private let next: @Sendable () -> UInt64
+
+    /// A source drawing from `next`.
+    public init(_ next: @escaping @Sendable () -> UInt64) {
+        self.next = next
+    }
+
+    /// The system's cryptographically secure generator.
+    public static var system: RandomSource {
+        RandomSource {
+            var generator = SystemRandomNumberGenerator()
+            return generator.next()
+        }
+    }
+
+    /// A deterministic generator (SplitMix64) started from `seed`.
+    public static func seeded(_ seed: UInt64) -> RandomSource {
+        let state = LockedValue(seed)
+        return RandomSource {
+            state.withLock { state in
+                state &+= 0x9E37_79B9_7F4A_7C15
+                var z = state
+                z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
+                z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
+                return z ^ (z >> 31)
+            }
+        }
+    }
+
+    /// A number drawn uniformly from `range`.
+    func uniform(_ range: ClosedRange<Int64>) -> Int64 {
+        let width = UInt64(bitPattern: range.upperBound &- range.lowerBound)
+        if width == .max { return Int64(bitPattern: next()) }
+        var generator = Generator(draw: next)
+        return range.lowerBound &+ Int64(bitPattern: UInt64.random(in: 0 ... width, using: &generator))
+    }
+
+    private struct Generator: RandomNumberGenerator {
+        let draw: @Sendable () -> UInt64
+        mutating func next() -> UInt64 { draw() }
+    }
+}
+

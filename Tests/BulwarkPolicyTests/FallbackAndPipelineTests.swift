@@ -1,0 +1,169 @@
+import Bulwark
+import BulwarkTestKit
+import BulwarkTestSupport
+import Testing
+
+struct BadRequest: Error {}
+
+@Suite struct FallbackChainTests {
+    @Test func skipsAnOpenBreakerAndALimiterThatWouldDenyWithoutCallingThem() async throws {
+        let clock = ManualClock()
+        let breaker = try CircuitBreaker(configuration: CircuitBreakerConfiguration(), clock: clock)
+        breaker.transition(to: .open)
+        let limiter = try TokenBucketLimiter(capacity: 1, refill: 1, every: .seconds(10), clock: clock)
+        _ = try limiter.tryAcquire()
+        let calls = Journal<String>()
+        let chain = try FallbackChain<String>([
+            FallbackAlternative("a", policy: breaker) { _ in calls.append("a"); return "a" },
+            FallbackAlternative("b", policy: limiter) { _ in calls.append("b"); return "b" },
+            FallbackAlternative("c") { _ in calls.append("c"); return "c" },
+        ])
+        let recorder = EventRecorder()
+        chain.events.attach(recorder)
+        let result = try await chain.execute(ResilienceContext(operation: "chat"))
+        #expect(result.value == "c" && result.alternative == "c" && result.index == 2)
+        #expect(calls.all == ["c"])
+        #expect(try limiter.tryAcquire(cost: 0).remaining == 0)  // nothing was spent on "b"
+        #expect(recorder.kinds == [
+            .fallbackSkipped(alternative: "a", retryAfter: .seconds(60)),
+            .fallbackSkipped(alternative: "b", retryAfter: .seconds(10)),
+            .fallbackUsed(alternative: "c"),
+        ])
+    }
+
+    @Test func routesErrorsNextOrStop() async throws {
+        let calls = Journal<String>()
+        let chain = try FallbackChain<String>([
+            FallbackAlternative("limited") { _ in calls.append("limited"); throw BulwarkError.rateLimited(retryAfter: .seconds(3)) },
+            FallbackAlternative("bad") { _ in calls.append("bad"); throw BadRequest() },
+            FallbackAlternative("never") { _ in calls.append("never"); return "x" },
+        ], route: { $0 is BadRequest ? .stop : .next })
+        await #expect(throws: BadRequest.self) { try await chain.execute(ResilienceContext(operation: "chat")) }
+        #expect(calls.all == ["limited", "bad"])
+    }
+
+    @Test func whenAllFailOneErrorListsEveryAlternativeOrTheLastResortAnswers() async throws {
+        let alternatives = [
+            FallbackAlternative<String>("one") { _ in throw BulwarkError.rateLimited(retryAfter: .seconds(7)) },
+            FallbackAlternative<String>("two") { _ in throw BulwarkError.circuitOpen(retryAfter: .seconds(4)) },
+        ]
+        let chain = try FallbackChain(alternatives)
+        do {
+            _ = try await chain.execute(ResilienceContext(operation: "chat"))
+            Issue.record("expected a failure")
+        } catch let failure as FallbackFailure {
+            #expect(failure.attempts.map(\.alternative) == ["one", "two"])
+            #expect(failure.retryAfter == .seconds(4))
+            #expect(failure.description.contains("one: rate limited"))
+        }
+        let rescued = try FallbackChain(alternatives, lastResort: { failure, _ in "sorry (\(failure.attempts.count))" })
+        let result = try await rescued.execute(ResilienceContext(operation: "chat"))
+        #expect(result.value == "sorry (2)" && result.alternative == "last-resort")
+        #expect(result.passed.count == 2)
+    }
+
+    @Test func theStaticFallbackAnswersAndRefusesAnotherType() async throws {
+        let fallback = Fallback("canned")
+        let value = try await fallback.execute(ResilienceContext(operation: "x")) { _ -> String in throw BadRequest() }
+        #expect(value == "canned")
+        await #expect(throws: BulwarkError.self) {
+            try await fallback.execute(ResilienceContext(operation: "x")) { _ -> Int in throw BadRequest() }
+        }
+    }
+}
+
+@Suite struct PipelineTests {
+    @Test func policiesRunOutermostFirst() async throws {
+        let order = Journal<String>()
+        struct Tracing: ResiliencePolicy {
+            let name: String
+            let order: Journal<String>
+            func execute<Success: Sendable>(
+                _ context: ResilienceContext, _ operation: @Sendable (ResilienceContext) async throws -> Success
+            ) async throws -> Success {
+                order.append("\(name) in")
+                defer { order.append("\(name) out") }
+                return try await operation(context)
+            }
+        }
+        let pipeline = Pipeline {
+            Tracing(name: "a", order: order)
+            Tracing(name: "b", order: order)
+            Tracing(name: "c", order: order)
+        }
+        _ = try await pipeline.execute(ResilienceContext(operation: "x")) { _ in order.append("call") }
+        #expect(order.all == ["a in", "b in", "c in", "call", "c out", "b out", "a out"])
+        order.removeAll()
+        let dynamic = DynamicPipeline([Tracing(name: "a", order: order), Tracing(name: "b", order: order)])
+        _ = await dynamic.executeOutcome(ResilienceContext(operation: "x")) { _ in order.append("call"); return .success(1) }
+        #expect(order.all == ["a in", "b in", "call", "b out", "a out"])
+    }
+
+    @Test func anOpenCircuitIsARejectionValueThroughTheWholePipeline() async throws {
+        let clock = ManualClock()
+        let breaker = try CircuitBreaker(configuration: CircuitBreakerConfiguration(), clock: clock)
+        let pipeline = try Pipeline {
+            try Retry(configuration: RetryConfiguration(maximumAttempts: 1), clock: clock)
+            breaker
+            try TokenBucketLimiter(capacity: 10, refill: 10, every: .seconds(1), clock: clock)
+            try Bulkhead(limit: 2, clock: clock)
+        }
+        #expect(try await pipeline.execute(ResilienceContext(operation: "x")) { _ in 42 } == 42)
+        breaker.transition(to: .forcedOpen)
+        let outcome = await pipeline.executeOutcome(ResilienceContext(operation: "x"), catching: { _ in 42 })
+        guard case .rejected(.circuitOpen(nil)) = outcome else {
+            Issue.record("expected the breaker's refusal, got \(outcome)")
+            return
+        }
+        #expect(pipeline.readiness(for: ResilienceContext(operation: "x")) == .notReady(retryAfter: nil))
+    }
+
+    @Test func theRegistryReplacesAPipelineWithoutTouchingCallsInFlight() async throws {
+        let registry = PipelineRegistry()
+        let first = try Bulkhead(limit: 1, clock: ManualClock())
+        registry.register("chat", first)
+        let gate = AsyncGate()
+        let inFlight = Task {
+            try await registry.execute("chat", ResilienceContext(operation: "x")) { _ in
+                await gate.wait()
+                return "old"
+            }
+        }
+        await eventually { first.inFlight == 1 }
+        registry.register("chat", PassThrough())
+        #expect(try await registry.execute("chat", ResilienceContext(operation: "x")) { _ in "new" } == "new")
+        await gate.open()
+        #expect(try await inFlight.value == "old")
+        #expect(first.inFlight == 0)
+        await #expect(throws: BulwarkError.self) {
+            try await registry.execute("missing", ResilienceContext(operation: "x")) { _ in 1 }
+        }
+    }
+}
+
+@Suite struct LimiterEventTests {
+    @Test func limitersReportDenialsQueueingAndTimeouts() async throws {
+        let clock = ManualClock()
+        let limiter = try TokenBucketLimiter(capacity: 1, refill: 1, every: .seconds(10), queueLimit: 1, clock: clock)
+        let recorder = EventRecorder()
+        limiter.events.attach(recorder, as: "rpm")
+        _ = try limiter.tryAcquire()
+        _ = try limiter.tryAcquire()
+        let waiter = Task { try await limiter.acquire(cost: 1, deadline: .after(.seconds(5))) }
+        await eventually { limiter.waitingCount == 1 }
+        await #expect(throws: BulwarkError.queueFull(limit: 1)) { try await limiter.acquire(cost: 1) }
+        await clock.waitForSleepers(count: 1)
+        clock.advance(by: .seconds(5))
+        await #expect(throws: BulwarkError.waitTimedOut) { try await waiter.value }
+        #expect(recorder.kinds == [
+            .limiterDenied(cost: 1, retryAfter: .seconds(10)),
+            .limiterQueued(cost: 1, waiting: 0),
+            .limiterQueueFull(cost: 1, limit: 1),
+            .limiterWaitTimedOut(cost: 1),
+        ])
+        #expect(recorder.events.allSatisfy { $0.source == "rpm" })
+        limiter.events.detach()
+        _ = try limiter.tryAcquire()
+        #expect(recorder.events.count == 4)
+    }
+}

@@ -1,0 +1,169 @@
+import Bulwark
+import BulwarkTestKit
+import BulwarkTestSupport
+import Testing
+
+@Suite struct TimeoutTests {
+    @Test func anOperationThatHonoursCancellationEndsAtTheDeadline() async throws {
+        let clock = ManualClock()
+        let timeout = try Timeout(.seconds(5), clock: clock)
+        let recorder = EventRecorder()
+        timeout.events.attach(recorder)
+        let call = Task {
+            await timeout.executeOutcome(ResilienceContext(operation: "x")) { _ -> ExecutionOutcome<Int> in
+                await .catching {
+                    try await clock.sleep(untilNanoseconds: 60_000_000_000)
+                    return 1
+                }
+            }
+        }
+        await clock.waitForSleepers(count: 2)  // the operation and the timer
+        clock.advance(by: .seconds(5))
+        let outcome = await call.value
+        guard case .rejected(.timedOut(let after)) = outcome else {
+            Issue.record("expected a timeout, got \(outcome)")
+            return
+        }
+        #expect(after == .seconds(5))
+        #expect(recorder.kinds == [.timeoutFired(after: .seconds(5))])
+        #expect(!Task.isCancelled)  // the caller's task is not cancelled
+    }
+
+    @Test func aFastOperationIsNotTouched() async throws {
+        let timeout = try Timeout(.seconds(5), clock: ManualClock())
+        for value in 0 ..< 100 {
+            #expect(try await timeout.execute(ResilienceContext(operation: "x")) { _ in value } == value)
+        }
+    }
+
+    @Test func anOperationThatIgnoresCancellationKeepsItsLateResult() async throws {
+        let clock = ManualClock()
+        let timeout = try Timeout(.seconds(1), clock: clock)
+        let recorder = EventRecorder()
+        timeout.events.attach(recorder)
+        let call = Task {
+            try await timeout.execute(ResilienceContext(operation: "x")) { _ in
+                // Ignores cancellation: sleeps on in a task of its own.
+                await Task.detached { try? await clock.sleep(untilNanoseconds: 3_000_000_000) }.value
+                return "late"
+            }
+        }
+        await clock.waitForSleepers(count: 2)
+        clock.advance(by: .seconds(1))
+        await eventually { recorder.kinds.count == 0 && clock.sleeperCount == 1 }
+        clock.advance(by: .seconds(2))
+        #expect(try await call.value == "late")
+        #expect(recorder.kinds == [.timeoutFired(after: .seconds(1))])
+    }
+
+    @Test func manyCallsWithDifferentDeadlinesEachTimeOutAtTheirOwn() async throws {
+        let clock = ManualClock()
+        let timeouts = try [1, 3, 2].map { try Timeout(.seconds($0), clock: clock) }
+        let finished = Journal<Int>()
+        await withTaskGroup(of: Void.self) { group in
+            for (index, timeout) in timeouts.enumerated() {
+                group.addTask {
+                    let outcome = await timeout.executeOutcome(ResilienceContext(operation: "x")) { _ -> ExecutionOutcome<Int> in
+                        await .catching {
+                            try await clock.sleep(untilNanoseconds: 100_000_000_000)
+                            return 0
+                        }
+                    }
+                    if case .rejected(.timedOut) = outcome { finished.append(index) }
+                }
+            }
+            await clock.waitForSleepers(count: 6)
+            for _ in 0 ..< 3 {
+                clock.advance(by: .seconds(1))
+                let count = finished.all.count
+                await eventually { finished.all.count == count + 1 }
+            }
+        }
+        #expect(finished.all == [0, 2, 1])
+    }
+
+    @Test func concurrentCallsUnderOneTimeoutNeverLeak() async throws {
+        let timeout = try Timeout(.milliseconds(2))
+        let timedOut = Counter()
+        let succeeded = Counter()
+        await withTaskGroup(of: Void.self) { group in
+            for task in 0 ..< 8 {
+                group.addTask {
+                    for call in 0 ..< 300 {
+                        let slow = (task + call) % 10 == 0
+                        let outcome = await timeout.executeOutcome(ResilienceContext(operation: "x")) { _ -> ExecutionOutcome<Int> in
+                            await .catching {
+                                if slow { try await Task.sleep(for: .seconds(10)) }
+                                return 1
+                            }
+                        }
+                        switch outcome {
+                        case .success: succeeded.add(1)
+                        case .rejected(.timedOut): timedOut.add(1)
+                        default: Issue.record("unexpected \(outcome)")
+                        }
+                    }
+                }
+            }
+        }
+        #expect(timedOut.value == 240)
+        #expect(succeeded.value == 2160)
+    }
+
+    @Test func aZeroDurationIsRefusedByName() {
+        #expect(throws: BulwarkError.invalidConfiguration(field: "duration", rule: "must be longer than 0 (got 0.0 seconds)")) {
+            try Timeout(.zero)
+        }
+    }
+}
+
+@Suite struct HedgingTests {
+    @Test func aSlowFirstAttemptIsHedgedAndTheFirstSuccessWins() async throws {
+        let clock = ManualClock()
+        let hedging = try Hedging(configuration: HedgingConfiguration(maximumHedges: 2, delay: .seconds(1)), clock: clock)
+        let recorder = EventRecorder()
+        hedging.events.attach(recorder)
+        let cancelled = Journal<Int>()
+        let call = Task {
+            try await hedging.execute(ResilienceContext(operation: "x")) { context in
+                do {
+                    // Attempt 1 takes 10 s, attempt 2 takes 0.5 s.
+                    let takes: Int64 = context.attempt == 1 ? 10_000_000_000 : 500_000_000
+                    try await clock.sleep(untilNanoseconds: clock.nowNanoseconds + takes)
+                    return context.attempt
+                } catch {
+                    cancelled.append(context.attempt)
+                    throw error
+                }
+            }
+        }
+        await clock.waitForSleepers(count: 2)  // attempt 1 and the hedge timer
+        clock.advance(by: .seconds(1))
+        await clock.waitForSleepers(count: 3)  // attempt 1, attempt 2 and the next timer
+        clock.advance(by: .milliseconds(500))
+        #expect(try await call.value == 2)
+        #expect(cancelled.all == [1])
+        #expect(recorder.kinds == [.hedgeStarted(attempt: 2)])
+    }
+
+    @Test func aFailedAttemptStartsTheNextAtOnceAndAllFailingGivesTheFirstFailure() async throws {
+        let hedging = try Hedging(configuration: HedgingConfiguration(maximumHedges: 2, delay: .seconds(100)), clock: ManualClock())
+        let outcome = await hedging.executeOutcome(ResilienceContext(operation: "x")) { context -> ExecutionOutcome<Int> in
+            .failure(Flaky(attempt: context.attempt))
+        }
+        #expect(outcome.error as? Flaky == Flaky(attempt: 1))
+    }
+
+    @Test func hedgesDrawFromTheRetryBudget() async throws {
+        let clock = ManualClock()
+        var configuration = HedgingConfiguration(maximumHedges: 3, delay: .zero)
+        configuration.budget = try RetryBudget(ratio: 0, minimumPerSecond: 1, ttl: .seconds(1), clock: clock)
+        let hedging = try Hedging(configuration: configuration, clock: clock)
+        let attempts = Counter()
+        _ = await hedging.executeOutcome(ResilienceContext(operation: "x")) { context -> ExecutionOutcome<Int> in
+            attempts.add(1)
+            return .failure(Flaky(attempt: context.attempt))
+        }
+        #expect(attempts.value == 2)  // the reserve allows one hedge
+    }
+}
