@@ -35,8 +35,15 @@ let package = Package(
         .library(name: "BulwarkTimeout", targets: ["BulwarkTimeout"]),
         .library(name: "BulwarkFallback", targets: ["BulwarkFallback"]),
         .library(name: "BulwarkPipeline", targets: ["BulwarkPipeline"]),
+        .library(name: "BulwarkTelemetry", targets: ["BulwarkTelemetry"]),
         .library(name: "BulwarkTestKit", targets: ["BulwarkTestKit"]),
         .executable(name: "bulwark-demo", targets: ["BulwarkDemo"]),
+    ],
+    dependencies: [
+        // Telemetry only: a user who imports a limiter or a policy resolves none of these.
+        .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
+        .package(url: "https://github.com/apple/swift-metrics", from: "2.13.0"),
+        .package(url: "https://github.com/apple/swift-distributed-tracing", from: "1.7.3"),
     ],
     targets: [
         // The vocabulary: clocks, decisions, errors, context, the policy and limiter contracts,
@@ -61,6 +68,17 @@ let package = Package(
         .target(name: "BulwarkFallback", dependencies: ["BulwarkCore"]),
         // Any policies composed around a call, at compile time or from configuration.
         .target(name: "BulwarkPipeline", dependencies: ["BulwarkCore"]),
+        // Events to swift-log, swift-metrics and swift-distributed-tracing.
+        .target(
+            name: "BulwarkTelemetry",
+            dependencies: [
+                "BulwarkCore",
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "CoreMetrics", package: "swift-metrics"),
+                .product(name: "Tracing", package: "swift-distributed-tracing"),
+                .product(name: "Instrumentation", package: "swift-distributed-tracing"),
+            ]
+        ),
         // Test support users may want for their own pipelines: a manual clock.
         .target(name: "BulwarkTestKit", dependencies: ["BulwarkCore"]),
         // The umbrella: re-exports the in-process modules.
@@ -91,6 +109,15 @@ let package = Package(
         .testTarget(name: "BulwarkChainTests", dependencies: ["Bulwark", "BulwarkTestKit", "BulwarkTestSupport"]),
         .testTarget(name: "BulwarkCircuitBreakerTests", dependencies: ["BulwarkCircuitBreaker", "BulwarkTestKit", "BulwarkTestSupport"]),
         .testTarget(name: "BulwarkPolicyTests", dependencies: ["Bulwark", "BulwarkTestKit", "BulwarkTestSupport"]),
+        .testTarget(
+            name: "BulwarkTelemetryTests",
+            dependencies: [
+                "BulwarkTelemetry", "Bulwark", "BulwarkTestKit",
+                .product(name: "InMemoryLogging", package: "swift-log"),
+                .product(name: "MetricsTestKit", package: "swift-metrics"),
+                .product(name: "InMemoryTracing", package: "swift-distributed-tracing"),
+            ]
+        ),
         .testTarget(name: "BulwarkTests", dependencies: ["Bulwark", "BulwarkTestKit"]),
         // Every vector file of Tests/Vectors, run by every implementation.
         .testTarget(name: "BulwarkVectorTests", dependencies: ["Bulwark", "BulwarkTestKit"]),

@@ -1,0 +1,177 @@
+public import BulwarkCore
+public import CoreMetrics
+public import Logging
+public import Tracing
+import Instrumentation
+import ServiceContextModule
+
+/// Maps Bulwark's events to swift-log, swift-metrics and swift-distributed-tracing, following
+/// those libraries' rules for libraries: it never bootstraps a backend, takes an optional logger,
+/// metrics factory and tracer (the globals otherwise), creates each metric once, uses only bounded
+/// label values, and resolves the tracer on every event.
+///
+/// - **Logs**: one entry per event, named by ``ResilienceEvent/Kind/name``, with the policy's
+///   name, the operation and the event's figures as metadata; at `debug` for the routine
+///   (denials, queueing, retries scheduled, fallbacks used), `notice` for what an operator should
+///   know (retries refused, alternatives skipped or failed, budget debt), `warning` for a breaker
+///   opening and a timeout firing.
+/// - **Metrics**: `bulwark_events_total{source, event}` counts every event;
+///   `bulwark_circuit_state{source}` is a gauge of each breaker's state (0 closed, 1 half-open,
+///   2 open, 3 forced open, 4 disabled, 5 metrics-only); `bulwark_retry_delay{source}` times the
+///   retries scheduled. Labels are the names the application gave its policies and the fixed
+///   event names: never a partition key or an operation name, which are unbounded.
+/// - **Traces**: the event is added to the span active in the caller's task-local
+///   `ServiceContext`, if the tracer has one.
+///
+///     let telemetry = TelemetryObserver(logger: Logger(label: "gateway.resilience"))
+///     breaker.events.attach(telemetry, as: "openai")
+///     limiter.events.attach(telemetry, as: "openai.rpm")
+public final class TelemetryObserver: ResilienceObserver {
+    private let logger: Logger
+    private let factory: (any MetricsFactory)?
+    private let tracer: (any Tracer)?
+    private let prefix: String
+    private let counters = LockedValue<[CounterKey: Counter]>([:])
+    private let gauges = LockedValue<[String: Gauge]>([:])
+    private let timers = LockedValue<[String: Timer]>([:])
+
+    private struct CounterKey: Hashable {
+        var source: String
+        var event: String
+    }
+
+    /// Creates an observer.
+    ///
+    /// - Parameters:
+    ///   - logger: Where to log; a logger labelled `"bulwark"` on the global backend when `nil`.
+    ///   - factory: The metrics factory; the global `MetricsSystem.factory` when `nil`.
+    ///   - tracer: The tracer; `InstrumentationSystem.tracer`, read on every event, when `nil`.
+    ///   - prefix: The prefix of the metric labels.
+    public init(
+        logger: Logger? = nil, factory: (any MetricsFactory)? = nil, tracer: (any Tracer)? = nil, prefix: String = "bulwark"
+    ) {
+        self.logger = logger ?? Logger(label: "bulwark")
+        self.factory = factory
+        self.tracer = tracer
+        self.prefix = prefix
+    }
+
+    /// Logs, counts and traces the event.
+    public func observe(_ event: ResilienceEvent) {
+        let details = event.kind.details
+        log(event, details)
+        count(event)
+        trace(event, details)
+    }
+
+    private func log(_ event: ResilienceEvent, _ details: [(String, String)]) {
+        let level = event.kind.logLevel
+        guard logger.logLevel <= level else { return }
+        var metadata: Logger.Metadata = ["bulwark.source": "\(event.source)"]
+        if let context = event.context {
+            metadata["bulwark.operation"] = "\(context.operationName)"
+            metadata["bulwark.attempt"] = "\(context.attempt)"
+        }
+        for (key, value) in details { metadata["bulwark.\(key)"] = "\(value)" }
+        logger.log(level: level, "\(event.kind.name)", metadata: metadata)
+    }
+
+    private func count(_ event: ResilienceEvent) {
+        let name = event.kind.name
+        let counter = counters.withLock { counters in
+            let key = CounterKey(source: event.source, event: name)
+            if let counter = counters[key] { return counter }
+            let counter = Counter(label: "\(prefix)_events_total", dimensions: [("source", event.source), ("event", name)], factory: metricsFactory)
+            counters[key] = counter
+            return counter
+        }
+        counter.increment()
+        switch event.kind {
+        case .circuitStateChanged(_, let to):
+            gauge(for: event.source).record(to.code)
+        case .retryScheduled(_, let delay):
+            timer(for: event.source).recordNanoseconds(delay.saturatingNanoseconds)
+        default:
+            break
+        }
+    }
+
+    private func trace(_ event: ResilienceEvent, _ details: [(String, String)]) {
+        let tracer = self.tracer ?? InstrumentationSystem.tracer
+        guard let context = ServiceContext.current, let span = tracer.activeSpan(identifiedBy: context) else { return }
+        var attributes = SpanAttributes()
+        attributes["bulwark.source"] = event.source
+        for (key, value) in details { attributes["bulwark.\(key)"] = value }
+        span.addEvent(SpanEvent(name: "bulwark.\(event.kind.name)", attributes: attributes))
+    }
+
+    private var metricsFactory: any MetricsFactory {
+        factory ?? MetricsSystem.factory
+    }
+
+    private func gauge(for source: String) -> Gauge {
+        gauges.withLock { gauges in
+            if let gauge = gauges[source] { return gauge }
+            let gauge = Gauge(label: "\(prefix)_circuit_state", dimensions: [("source", source)], factory: metricsFactory)
+            gauges[source] = gauge
+            return gauge
+        }
+    }
+
+    private func timer(for source: String) -> Timer {
+        timers.withLock { timers in
+            if let timer = timers[source] { return timer }
+            let timer = Timer(label: "\(prefix)_retry_delay", dimensions: [("source", source)], factory: metricsFactory)
+            timers[source] = timer
+            return timer
+        }
+    }
+}
+
+extension CircuitState {
+    /// The gauge value of the state.
+    fileprivate var code: Int {
+        switch self {
+        case .closed: 0
+        case .halfOpen: 1
+        case .open: 2
+        case .forcedOpen: 3
+        case .disabled: 4
+        case .metricsOnly: 5
+        }
+    }
+}
+
+extension ResilienceEvent.Kind {
+    /// The level an operator wants this event logged at.
+    fileprivate var logLevel: Logger.Level {
+        switch self {
+        case .circuitStateChanged(_, let to) where to == .open || to == .forcedOpen: .warning
+        case .timeoutFired: .warning
+        case .circuitStateChanged, .retryRefused, .fallbackSkipped, .fallbackFailed, .budgetDebt, .limiterQueueFull: .notice
+        case .limiterDenied, .limiterQueued, .limiterWaitTimedOut, .circuitRejected, .retryScheduled, .hedgeStarted, .fallbackUsed: .debug
+        }
+    }
+
+    /// The event's figures as key–value pairs, for log metadata and span attributes.
+    fileprivate var details: [(String, String)] {
+        switch self {
+        case .limiterDenied(let cost, let retryAfter): [("cost", "\(cost)"), ("retry_after_ns", "\(retryAfter.saturatingNanoseconds)")]
+        case .limiterQueued(let cost, let waiting): [("cost", "\(cost)"), ("waiting", "\(waiting)")]
+        case .limiterQueueFull(let cost, let limit): [("cost", "\(cost)"), ("queue_limit", "\(limit)")]
+        case .limiterWaitTimedOut(let cost): [("cost", "\(cost)")]
+        case .circuitStateChanged(let from, let to): [("from", "\(from)"), ("to", "\(to)")]
+        case .circuitRejected(let state, let retryAfter):
+            [("state", "\(state)")] + (retryAfter.map { [("retry_after_ns", "\($0.saturatingNanoseconds)")] } ?? [])
+        case .retryScheduled(let attempt, let delay): [("next_attempt", "\(attempt)"), ("delay_ns", "\(delay.saturatingNanoseconds)")]
+        case .retryRefused(let attempt, let reason): [("next_attempt", "\(attempt)"), ("reason", "\(reason)")]
+        case .hedgeStarted(let attempt): [("attempt", "\(attempt)")]
+        case .fallbackSkipped(let alternative, let retryAfter):
+            [("alternative", alternative)] + (retryAfter.map { [("retry_after_ns", "\($0.saturatingNanoseconds)")] } ?? [])
+        case .fallbackFailed(let alternative, let stopped): [("alternative", alternative), ("stopped", "\(stopped)")]
+        case .fallbackUsed(let alternative): [("alternative", alternative)]
+        case .timeoutFired(let after): [("after_ns", "\(after.saturatingNanoseconds)")]
+        case .budgetDebt(let dimension, let debt): [("dimension", dimension), ("debt", "\(debt)")]
+        }
+    }
+}

@@ -1,0 +1,80 @@
+import Bulwark
+import BulwarkTelemetry
+import BulwarkTestKit
+import InMemoryLogging
+import InMemoryTracing
+import Logging
+import MetricsTestKit
+import Testing
+import Tracing
+
+@Suite struct TelemetryObserverTests {
+    let handler = InMemoryLogHandler()
+    let metrics = TestMetrics()
+    let tracer = InMemoryTracer()
+
+    func observer() -> TelemetryObserver {
+        var logger = Logger(label: "test") { _ in handler }
+        logger.logLevel = .debug
+        return TelemetryObserver(logger: logger, factory: metrics, tracer: tracer)
+    }
+
+    @Test func aBreakerOpeningIsLoggedCountedGaugedAndTraced() async throws {
+        let clock = ManualClock()
+        var configuration = CircuitBreakerConfiguration(failureRateThreshold: 50, minimumCalls: 2)
+        configuration.window = .count(2)
+        let breaker = try CircuitBreaker(configuration: configuration, clock: clock)
+        breaker.events.attach(observer(), as: "openai")
+        struct Down: Error {}
+        try await tracer.withSpan("chat") { _ in
+            for _ in 0 ..< 2 {
+                _ = try? await breaker.execute(ResilienceContext(operation: "chat")) { _ -> Int in throw Down() }
+            }
+            _ = try? await breaker.execute(ResilienceContext(operation: "chat")) { _ in 1 }
+        }
+
+        let opened = try #require(handler.entries.first { $0.message == "circuit.state_changed" })
+        #expect(opened.level == .warning)
+        #expect(opened.metadata["bulwark.source"] == "openai")
+        #expect(opened.metadata["bulwark.to"] == "open")
+        let rejected = try #require(handler.entries.first { $0.message == "circuit.rejected" })
+        #expect(rejected.metadata["bulwark.operation"] == "chat")
+
+        #expect(try metrics.expectCounter("bulwark_events_total", [("source", "openai"), ("event", "circuit.state_changed")]).values == [1])
+        #expect(try metrics.expectCounter("bulwark_events_total", [("source", "openai"), ("event", "circuit.rejected")]).values == [1])
+        #expect(try metrics.expectGauge("bulwark_circuit_state", [("source", "openai")]).lastValue == 2)
+
+        let span = try #require(tracer.finishedSpans.first)
+        #expect(span.events.map(\.name) == ["bulwark.circuit.state_changed", "bulwark.circuit.rejected"])
+    }
+
+    @Test func metricsAreCreatedOncePerSourceAndEvent() async throws {
+        let limiter = try TokenBucketLimiter(capacity: 1, refill: 1, every: .seconds(60), clock: ManualClock())
+        limiter.events.attach(observer(), as: "rpm")
+        _ = try limiter.tryAcquire()
+        for _ in 0 ..< 5 { _ = try limiter.tryAcquire() }
+        #expect(try metrics.expectCounter("bulwark_events_total", [("source", "rpm"), ("event", "limiter.denied")]).values.count == 5)
+        #expect(metrics.counters.count == 1)
+        #expect(handler.entries.allSatisfy { $0.level == .debug })
+    }
+
+    @Test func retriesAreTimedAndRefusalsLogged() async throws {
+        var configuration = RetryConfiguration(maximumAttempts: 2)
+        configuration.backoff = .constant(.zero)
+        let retry = try Retry(configuration: configuration, clock: ManualClock())
+        retry.events.attach(observer(), as: "retry")
+        struct Flaky: Error {}
+        _ = try? await retry.execute(ResilienceContext(operation: "x")) { _ -> Int in throw Flaky() }
+        #expect(try metrics.expectTimer("bulwark_retry_delay", [("source", "retry")]).values == [0])
+        #expect(handler.entries.map(\.message) == ["retry.scheduled"])
+    }
+
+    @Test func withoutAnActiveSpanNothingIsTraced() throws {
+        let limiter = try TokenBucketLimiter(capacity: 1, refill: 1, every: .seconds(60), clock: ManualClock())
+        limiter.events.attach(observer(), as: "rpm")
+        _ = try limiter.tryAcquire()
+        _ = try limiter.tryAcquire()
+        #expect(tracer.finishedSpans.isEmpty && tracer.activeSpans.isEmpty)
+        #expect(handler.entries.count == 1)
+    }
+}
