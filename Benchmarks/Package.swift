@@ -34,6 +34,10 @@ let package = Package(
         suite("Composites", ["BulwarkTokenBucket", "BulwarkChain", "BulwarkBudget", "BulwarkConcurrency"]),
         suite("Partitioned", ["BulwarkTokenBucket", "BulwarkPartitioned"]),
         suite("Contention", ["BulwarkTokenBucket"]),
+        suite("Policies", [
+            "BulwarkCircuitBreaker", "BulwarkRetry", "BulwarkTimeout", "BulwarkFallback", "BulwarkPipeline",
+            "BulwarkTokenBucket", "BulwarkConcurrency",
+        ]),
     ],
     swiftLanguageModes: [.v6]
 )

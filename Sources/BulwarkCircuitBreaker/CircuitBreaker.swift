@@ -91,9 +91,10 @@ public final class CircuitBreaker<C: NanosecondClock>: ResiliencePolicy {
     }
 
     /// Records how a call admitted with `permit` ended. A permit from before a state change is
-    /// ignored: its outcome belongs to a state that no longer exists.
+    /// ignored: its outcome belongs to a state that no longer exists. The permit is consumed: a
+    /// call is recorded once.
     @inlinable
-    public func record(_ permit: CircuitPermit, _ outcome: CallOutcome) {
+    public func record(_ permit: consuming CircuitPermit, _ outcome: CallOutcome) {
         let end = timesCalls ? clock.nowNanoseconds : 0
         finish(permit, outcome, at: end)
     }
@@ -134,17 +135,7 @@ public final class CircuitBreaker<C: NanosecondClock>: ResiliencePolicy {
     /// every probe out. Takes nothing.
     public func readiness(for context: ResilienceContext) -> Readiness {
         let now = clock.nowNanoseconds
-        return machine.withLock { machine -> Readiness in
-            switch machine.state {
-            case .open:
-                let remaining = machine.remainingOpen(at: now) ?? 0
-                return remaining > 0 ? .notReady(retryAfter: .nanoseconds(remaining)) : .ready
-            case .forcedOpen:
-                return .notReady(retryAfter: nil)
-            case .halfOpen, .closed, .disabled, .metricsOnly:
-                return .ready
-            }
-        }
+        return machine.withLock { $0.readiness(at: now) }
     }
 
     // MARK: Moving by hand
@@ -182,15 +173,14 @@ public final class CircuitBreaker<C: NanosecondClock>: ResiliencePolicy {
         switch permission {
         case .permitted(let generation):
             return CircuitPermit(generation: generation, startedAt: start)
-        case .refused(let retryAfter):
-            let state = self.machine.withLock { $0.state }
+        case .refused(let state, let retryAfter):
             events.emit(.circuitRejected(state: state, retryAfter: retryAfter.map { .nanoseconds($0) }), context: context)
             throw .circuitOpen(retryAfter: retryAfter.map { .nanoseconds($0) })
         }
     }
 
     @usableFromInline
-    func finish(_ permit: CircuitPermit, _ outcome: CallOutcome, at end: Int64) {
+    func finish(_ permit: consuming CircuitPermit, _ outcome: CallOutcome, at end: Int64) {
         var transitions = CircuitMachine.Transitions()
         let duration = timesCalls ? end - permit.startedAt : nil
         machine.withLock { machine in
@@ -240,7 +230,10 @@ extension CircuitState {
 }
 
 /// Leave to record one call's outcome: which generation of the breaker admitted it, and when.
-public struct CircuitPermit: Sendable, Hashable {
+///
+/// It cannot be copied, and ``CircuitBreaker/record(_:_:)`` consumes it, so a call's outcome is
+/// recorded at most once (a half-open probe cannot give its slot back twice).
+public struct CircuitPermit: ~Copyable, Sendable {
     @usableFromInline let generation: UInt64
     @usableFromInline let startedAt: Int64
 

@@ -42,7 +42,9 @@ public struct CircuitBreakerConfiguration: Sendable {
     public var window: Window = .count(100)
 
     /// The failure rate, in percent (0 < x ≤ 100), at or above which the breaker opens; `nil` to
-    /// judge by failure rate never. Default: 50.
+    /// judge by failure rate never. Default: 50. With no threshold at all (this, the slow-call
+    /// rate's and the consecutive failures' all `nil`), the breaker opens only by hand, and a
+    /// half-open breaker reopens on any failed probe.
     public var failureRateThreshold: Double? = 50
 
     /// The slow-call rate, in percent (0 < x ≤ 100), at or above which the breaker opens; `nil`
@@ -68,8 +70,8 @@ public struct CircuitBreakerConfiguration: Sendable {
     /// closes or opens again. Default: 10.
     public var halfOpenProbes: Int = 10
 
-    /// The longest the breaker stays half-open waiting for its probes before opening again;
-    /// `nil` (the default) to wait for them as long as it takes.
+    /// The longest the breaker stays half-open, counted from its first probe, waiting for its
+    /// probes to be judged before opening again; `nil` (the default) to wait as long as it takes.
     public var maximumHalfOpenDuration: Duration?
 
     /// Classifies what the operation threw. The default counts every error as a failure, except
@@ -156,7 +158,7 @@ extension CircuitBreakerConfiguration {
             windowSize = size
         case .time(let bucket, let count):
             guard count >= 1, count <= 1 << 16 else { throw invalid("window", "bucketCount must be in 1 ... \(1 << 16) (got \(count))") }
-            guard bucket > .zero else { throw invalid("window", "bucket must be longer than 0 (got \(bucket))") }
+            guard bucket >= .nanoseconds(1) else { throw invalid("window", "bucket must be at least 1 ns (got \(bucket))") }
             windowSize = count
             bucketNanoseconds = bucket.saturatingNanoseconds
         }
@@ -170,9 +172,6 @@ extension CircuitBreakerConfiguration {
         if let consecutiveFailureThreshold, consecutiveFailureThreshold < 1 {
             throw invalid("consecutiveFailureThreshold", "must be at least 1 (got \(consecutiveFailureThreshold))")
         }
-        if failureRateThreshold == nil, slowCallRateThreshold == nil, consecutiveFailureThreshold == nil {
-            throw invalid("failureRateThreshold", "or slowCallRateThreshold or consecutiveFailureThreshold must be set")
-        }
         switch openDuration {
         case .fixed(let duration):
             guard duration >= .zero else { throw invalid("openDuration", "must be at least 0 (got \(duration))") }
@@ -182,8 +181,8 @@ extension CircuitBreakerConfiguration {
             guard maximum >= initial else { throw invalid("openDuration", "maximum must be at least initial (got \(maximum))") }
         }
         guard halfOpenProbes >= 1 else { throw invalid("halfOpenProbes", "must be at least 1 (got \(halfOpenProbes))") }
-        if let maximumHalfOpenDuration, maximumHalfOpenDuration <= .zero {
-            throw invalid("maximumHalfOpenDuration", "must be longer than 0 (got \(maximumHalfOpenDuration))")
+        if let maximumHalfOpenDuration, maximumHalfOpenDuration < .nanoseconds(1) {
+            throw invalid("maximumHalfOpenDuration", "must be at least 1 ns (got \(maximumHalfOpenDuration))")
         }
         // Resilience4j's rule: a count window can never hold more calls than its size.
         let minimum = bucketNanoseconds == nil ? min(minimumCalls, windowSize) : minimumCalls

@@ -13,9 +13,9 @@ struct CircuitMachine: Sendable {
     enum Permission: Sendable {
         /// It may; record its outcome with this generation.
         case permitted(generation: UInt64)
-        /// It may not; calls pass again after this many nanoseconds, or `nil` when no time will
-        /// tell (forced open, or half-open with every probe out).
-        case refused(retryAfter: Int64?)
+        /// It may not, in `state`; calls pass again after this many nanoseconds, or `nil` when no
+        /// time will tell (forced open, or half-open with every probe out).
+        case refused(state: CircuitState, retryAfter: Int64?)
     }
 
     /// At most two transitions a step can make (half-open → open → half-open), without
@@ -40,7 +40,8 @@ struct CircuitMachine: Sendable {
     private(set) var openUntil: Int64 = 0
     /// How many times in a row the breaker opened without closing in between (from 1).
     private(set) var openings = 0
-    private var halfOpenSince: Int64 = 0
+    /// Half-open: when its first probe was permitted; the maximum half-open duration counts from it.
+    private var firstProbeAt: Int64?
     private var probesTaken = 0
     private var probes = CallWindow.Totals()
     /// Calls refused since the breaker was created.
@@ -60,23 +61,27 @@ struct CircuitMachine: Sendable {
         case .closed, .metricsOnly, .disabled:
             return .permitted(generation: generation)
         case .halfOpen where probesTaken < rules.halfOpenProbes:
+            if probesTaken == 0, firstProbeAt == nil { firstProbeAt = now }
             probesTaken += 1
             return .permitted(generation: generation)
         case .open:
             notPermittedCalls += 1
-            return .refused(retryAfter: openUntil - now)
+            return .refused(state: .open, retryAfter: openUntil - now)
         case .halfOpen, .forcedOpen:
             notPermittedCalls += 1
-            return .refused(retryAfter: nil)
+            return .refused(state: state, retryAfter: nil)
         }
     }
 
     /// Records the outcome of a call admitted in `generation`, which took `duration` nanoseconds
     /// (`nil` when calls are not timed), and judges the rules. `reading` gives the time: called
-    /// only for a time window or a transition, so an untimed closed breaker reads no clock.
+    /// only for a time window, a half-open or open state, or a transition, so an untimed closed
+    /// breaker reads no clock.
     mutating func record(
         _ outcome: CallOutcome, generation: UInt64, duration: Int64?, reading: () -> Int64, transitions: inout Transitions
     ) {
+        // A transition due by now happened before this result arrived, and makes it stale.
+        if state == .halfOpen || state == .open { advance(to: reading(), transitions: &transitions) }
         guard generation == self.generation else { return }  // admitted before a transition
         let slow = rules.slowCallRateThreshold != nil && (duration ?? 0) > rules.slowCallNanoseconds
         switch state {
@@ -135,7 +140,26 @@ struct CircuitMachine: Sendable {
 
     /// Closes with empty metrics and forgets past openings, whatever the state.
     mutating func reset(at now: Int64, transitions: inout Transitions) {
+        advance(to: now, transitions: &transitions)  // so the event names the state left
         close(at: now, transitions: &transitions)
+    }
+
+    /// Whether a call would be permitted at `now`, without changing anything: not ready while
+    /// open (with the rest of the open time), forced open, or half-open with every probe out.
+    func readiness(at now: Int64) -> Readiness {
+        var machine = self
+        var transitions = Transitions()
+        machine.advance(to: now, transitions: &transitions)
+        switch machine.state {
+        case .closed, .disabled, .metricsOnly:
+            return .ready
+        case .halfOpen:
+            return machine.probesTaken < rules.halfOpenProbes ? .ready : .notReady(retryAfter: nil)
+        case .open:
+            return .notReady(retryAfter: .nanoseconds(machine.openUntil - now))
+        case .forcedOpen:
+            return .notReady(retryAfter: nil)
+        }
     }
 
     /// The state and totals as they stand at `now` (a time window moved to `now`).
@@ -157,21 +181,32 @@ struct CircuitMachine: Sendable {
     }
 
     /// Whether `totals` hold at least `minimum` calls and a rate is at or above its threshold.
-    /// Exact for whole-number thresholds: `failures × 100 ≥ threshold × calls`.
     private func exceeds(_ totals: CallWindow.Totals, minimum: Int) -> Bool {
         guard totals.calls >= minimum, totals.calls > 0 else { return false }
-        let calls = Double(totals.calls)
-        if let threshold = rules.failureRateThreshold, Double(totals.failures) * 100 >= threshold * calls { return true }
-        if let threshold = rules.slowCallRateThreshold, Double(totals.slowCalls) * 100 >= threshold * calls { return true }
+        if let threshold = rules.failureRateThreshold, Self.reaches(totals.failures, of: totals.calls, threshold) { return true }
+        if let threshold = rules.slowCallRateThreshold, Self.reaches(totals.slowCalls, of: totals.calls, threshold) { return true }
         return false
+    }
+
+    /// `count × 100 ≥ threshold × calls`, exactly, for any threshold a `Double` holds.
+    ///
+    /// `count × 100` and `calls` are exact in a `Double` (both below 2^53). The product
+    /// `threshold × calls` may round, so its rounding error is recovered with a fused
+    /// multiply-add (`threshold × calls − product`, computed exactly), and the comparison is
+    /// `count × 100 − product ≥ error`, whose subtraction is exact whenever its sign is in doubt.
+    static func reaches(_ count: Int, of calls: Int, _ threshold: Double) -> Bool {
+        let left = Double(count * 100)
+        let product = threshold * Double(calls)
+        let error = (-product).addingProduct(threshold, Double(calls))
+        return left - product >= error
     }
 
     // MARK: Transitions
 
     /// Makes the transitions time has made due by `now`.
     private mutating func advance(to now: Int64, transitions: inout Transitions) {
-        if state == .halfOpen, probesTaken > 0, let maximum = rules.maximumHalfOpenNanoseconds {
-            let expiry = halfOpenSince.addingSaturating(maximum)
+        if state == .halfOpen, let firstProbeAt, let maximum = rules.maximumHalfOpenNanoseconds {
+            let expiry = firstProbeAt.addingSaturating(maximum)
             if now >= expiry { open(at: expiry, transitions: &transitions) }
         }
         if state == .open, now >= openUntil {
@@ -186,11 +221,10 @@ struct CircuitMachine: Sendable {
     }
 
     private mutating func enterHalfOpen(at now: Int64, transitions: inout Transitions) {
-        halfOpenSince = now
+        firstProbeAt = nil
         probesTaken = 0
         probes = CallWindow.Totals()
         consecutiveFailures = 0
-        if openings == 0 { openings = 1 }  // moved by hand: a failed probe counts as a re-opening
         begin(.halfOpen, transitions: &transitions)
     }
 

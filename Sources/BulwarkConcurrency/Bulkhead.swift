@@ -54,6 +54,14 @@ public final class Bulkhead<C: NanosecondClock>: ResiliencePolicy {
         )
     }
 
+    /// Takes `cost` (already validated) if it is free now and nobody waits. A concurrency limit does
+    /// not change with time, so no clock is read unless callers wait (serving them needs one).
+    @inlinable
+    func tryAdmit(_ cost: Int) -> (decision: RateLimitDecision, admittedAt: Int64) {
+        if let admitted = limiter.tryAdmitAtLastReading(cost: cost) { return admitted }
+        return limiter.tryAdmit(cost: cost, at: limiter.clock.nowNanoseconds)
+    }
+
     /// Takes `cost` units if they are free now and nobody waits; never waits.
     ///
     /// - Returns: The permit, or `nil` when the bulkhead is full.
@@ -61,7 +69,7 @@ public final class Bulkhead<C: NanosecondClock>: ResiliencePolicy {
     @inlinable
     public func tryAcquirePermit(cost: Int = 1) throws(BulwarkError) -> BulkheadPermit? {
         try validate(cost)
-        let (decision, admittedAt) = limiter.tryAdmit(cost: cost, at: limiter.clock.nowNanoseconds)
+        let (decision, admittedAt) = tryAdmit(cost)
         guard decision.isAllowed else {
             limiter.events.emit(.limiterDenied(cost: cost, retryAfter: decision.retryAfter))
             return nil
@@ -76,7 +84,7 @@ public final class Bulkhead<C: NanosecondClock>: ResiliencePolicy {
     @inlinable
     public func acquirePermit(cost: Int = 1, options: WaitOptions = WaitOptions()) async throws -> BulkheadPermit {
         try validate(cost)
-        let (decision, admittedAt) = limiter.tryAdmit(cost: cost, at: limiter.clock.nowNanoseconds)
+        let (decision, admittedAt) = tryAdmit(cost)
         if decision.isAllowed { return BulkheadPermit(owner: self, cost: cost, admittedAt: admittedAt) }
         let (_, waitedUntil) = try await limiter.admit(cost: cost, options: options)
         return BulkheadPermit(owner: self, cost: cost, admittedAt: waitedUntil)
@@ -108,36 +116,44 @@ public final class Bulkhead<C: NanosecondClock>: ResiliencePolicy {
         _ context: ResilienceContext,
         _ operation: @Sendable (ResilienceContext) async throws -> Success
     ) async throws -> Success {
-        try await withPermit(cost: context.cost, options: context.waitOptions) { try await operation(context) }
+        try await executeOutcome(context) { context in await .catching { try await operation(context) } }.get()
     }
 
     /// Runs `operation` holding the context's cost; a refusal is returned as a value, not thrown.
+    @inlinable
     public func executeOutcome<Success: Sendable>(
         _ context: ResilienceContext,
         _ operation: @Sendable (ResilienceContext) async -> ExecutionOutcome<Success>
     ) async -> ExecutionOutcome<Success> {
         let cost = context.cost
         guard cost >= 1, cost <= limit else { return .rejected(invalidCost(cost)) }
-        let admitted: Admitted
-        switch await limiter.admission(cost: cost, options: context.waitOptions) {
-        case .success(let admission): admitted = admission
-        case .rejected(let error): return .rejected(error)
-        case .failure(let error): return .failure(error)
+        let admittedAt: Int64
+        let immediate = tryAdmit(cost)
+        if _fastPath(immediate.decision.isAllowed) {
+            admittedAt = immediate.admittedAt
+        } else {
+            switch await limiter.admission(cost: cost, options: context.waitOptions) {
+            case .success(let admission): admittedAt = admission.admittedAt
+            case .rejected(let error): return .rejected(error)
+            case .failure(let error): return .failure(error)
+            }
         }
         let outcome = await operation(context)
-        release(cost, admittedAt: admitted.admittedAt)
+        release(cost, admittedAt: admittedAt)
         return outcome
     }
 
-    /// Not ready when the context's cost is not free now or callers are waiting.
+    /// Not ready when the context's cost is not free now, is not one a call may take (below 1 or
+    /// above the limit), or callers wait ahead of it.
     public func readiness(for context: ResilienceContext) -> Readiness {
-        limiter.readiness(for: context)
+        guard context.cost >= 1 else { return .notReady(retryAfter: nil) }
+        return limiter.readiness(for: context)
     }
 
     /// Gives `cost` units back and lets the next waiter in.
-    @usableFromInline
+    @inlinable
     func release(_ cost: Int, admittedAt: Int64) {
-        limiter.refund(cost, admittedAt: admittedAt, at: limiter.clock.nowNanoseconds)
+        limiter.refundAtLastReading(cost, admittedAt: admittedAt)
     }
 
     @usableFromInline

@@ -34,11 +34,19 @@ public struct Fallback<Value: Sendable>: ResiliencePolicy {
     }
 
     /// Runs `operation`; on a handled error, answers with the fallback's value.
+    @inlinable
     public func executeOutcome<Success: Sendable>(
         _ context: ResilienceContext,
         _ operation: @Sendable (ResilienceContext) async -> ExecutionOutcome<Success>
     ) async -> ExecutionOutcome<Success> {
         let outcome = await operation(context)
+        if case .success = outcome { return outcome }
+        return await recover(outcome, context)
+    }
+
+    /// Answers a failed outcome with the fallback's value when the error is handled.
+    @usableFromInline
+    func recover<Success: Sendable>(_ outcome: ExecutionOutcome<Success>, _ context: ResilienceContext) async -> ExecutionOutcome<Success> {
         guard let error = outcome.error, shouldHandle(error), !Task.isCancelled else { return outcome }
         guard Value.self == Success.self else {
             return .rejected(.invalidArgument(field: "Success", rule: "must be the fallback's type \(Value.self) (got \(Success.self))"))
@@ -57,6 +65,7 @@ public struct Fallback<Value: Sendable>: ResiliencePolicy {
     /// Runs `operation`; on a handled error, answers with the fallback's value.
     ///
     /// - Throws: An unhandled error of `operation`, or what the handler threw.
+    @inlinable
     public func execute<Success: Sendable>(
         _ context: ResilienceContext,
         _ operation: @Sendable (ResilienceContext) async throws -> Success

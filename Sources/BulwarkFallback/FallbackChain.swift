@@ -106,7 +106,8 @@ public struct FallbackFailure: Error, Sendable, CustomStringConvertible, RetryAf
 /// 2. otherwise it is called through its pipeline; a success is the answer, with the
 ///    alternative's name;
 /// 3. an error is **routed**: ``FallbackRoute/next`` (rate limited, unavailable, timed out: the
-///    default for every error but a cancellation and an invalid argument) moves on;
+///    default for every error but a cancellation and an invalid argument or configuration) moves
+///    on;
 ///    ``FallbackRoute/stop`` (a bad request, which fails the same everywhere) throws that error
 ///    at once.
 ///
@@ -141,7 +142,7 @@ public struct FallbackChain<Success: Sendable>: Sendable {
     ///     stop, everything else moves on.
     ///   - lastResort: What answers when every alternative failed, given their failures.
     /// - Throws: ``BulwarkError/invalidConfiguration(field:rule:)`` with no alternative and no
-    ///   last resort, or two alternatives of one name.
+    ///   last resort, two alternatives of one name, or one named ``lastResortName``.
     public init(
         _ alternatives: [FallbackAlternative<Success>],
         route: @escaping @Sendable (any Error) -> FallbackRoute = FallbackChain.defaultRoute,
@@ -150,8 +151,11 @@ public struct FallbackChain<Success: Sendable>: Sendable {
         guard !alternatives.isEmpty || lastResort != nil else {
             throw .invalidConfiguration(field: "alternatives", rule: "must hold at least one alternative or a last resort")
         }
-        var names = Set<String>()
+        var names: Set = [Self.lastResortName]
         for alternative in alternatives where !names.insert(alternative.name).inserted {
+            if alternative.name == Self.lastResortName {
+                throw .invalidConfiguration(field: "alternatives", rule: "must not use the name \"\(Self.lastResortName)\" (it names the last resort)")
+            }
             throw .invalidConfiguration(field: "alternatives", rule: "must have distinct names (\"\(alternative.name)\" is used twice)")
         }
         self.alternatives = alternatives
@@ -200,17 +204,16 @@ public struct FallbackChain<Success: Sendable>: Sendable {
         return FallbackResult(value: value, alternative: Self.lastResortName, index: alternatives.count, passed: passed)
     }
 
-    /// Not ready when no alternative is ready and there is no last resort; the soonest
-    /// alternative's retry-after.
+    /// Not ready when no alternative is ready and there is no last resort, with the soonest
+    /// retry-after any alternative gave (`nil` when none gave one), as ``FallbackFailure`` counts
+    /// it.
     public func readiness(for context: ResilienceContext) -> Readiness {
         guard lastResort == nil else { return .ready }
-        var soonest: Readiness?
+        var soonest: Duration?
         for alternative in alternatives {
-            let readiness = alternative.policy.readiness(for: context)
-            guard case .notReady(let retryAfter) = readiness else { return .ready }
-            if case .notReady(let best)? = soonest, let best, let retryAfter, best <= retryAfter { continue }
-            soonest = readiness
+            guard case .notReady(let retryAfter) = alternative.policy.readiness(for: context) else { return .ready }
+            if let retryAfter { soonest = min(soonest ?? retryAfter, retryAfter) }
         }
-        return soonest ?? .ready
+        return alternatives.isEmpty ? .ready : .notReady(retryAfter: soonest)
     }
 }

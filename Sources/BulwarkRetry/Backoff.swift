@@ -11,7 +11,8 @@ public enum Backoff: Sendable, Hashable {
     case constant(Duration, jitter: Jitter = .none)
     /// `initial`, then `initial + increment`, `initial + 2 × increment`, …
     case linear(initial: Duration, increment: Duration, jitter: Jitter = .none)
-    /// `initial`, then `initial × multiplier`, `initial × multiplier²`, …
+    /// `initial`, then `⌊initial × multiplier⌋`, then that × multiplier, truncated, …
+    /// (`multiplier` in 1 ... 1000).
     case exponential(initial: Duration, multiplier: Double = 2, jitter: Jitter = .none)
     /// AWS's decorrelated jitter: each delay is drawn uniformly from `base ... 3 × previous`
     /// (the first previous delay being `base`), then capped. Spreads a herd of clients apart
@@ -31,35 +32,54 @@ public enum Backoff: Sendable, Hashable {
 
     /// The delay in nanoseconds before retry `retry` (from 1), given the previous delay (for
     /// decorrelated jitter), capped at `maximum`, drawing from `random` when jittered.
+    ///
+    /// Integer arithmetic throughout: linear is `initial + increment × (retry − 1)` (saturating);
+    /// exponential is `d₁ = initial`, `dₖ₊₁ = ⌊dₖ × multiplier⌋`, each step exact (the multiplier
+    /// taken at its exact binary value, the product in 128 bits), truncated at every step as
+    /// Resilience4j's exponential interval function truncates. `Tests/Vectors/backoff.json` pins
+    /// both.
     package func nanoseconds(beforeRetry retry: Int, previous: Int64, maximum: Int64, random: RandomSource) -> Int64 {
-        let raw: Double
+        let delay: Int64
         let jitter: Jitter
         switch self {
-        case .constant(let delay, let j):
-            raw = Double(delay.saturatingNanoseconds)
+        case .constant(let constant, let j):
+            delay = min(maximum, constant.saturatingNanoseconds)
             jitter = j
         case .linear(let initial, let increment, let j):
-            raw = Double(initial.saturatingNanoseconds) + Double(increment.saturatingNanoseconds) * Double(retry - 1)
+            let (steps, overflow) = increment.saturatingNanoseconds.multipliedReportingOverflow(by: Int64(retry - 1))
+            delay = min(maximum, overflow ? .max : initial.saturatingNanoseconds.addingSaturating(steps))
             jitter = j
         case .exponential(let initial, let multiplier, let j):
-            raw = Double(initial.saturatingNanoseconds) * pow(multiplier, retry - 1)
+            delay = Self.exponential(initial.saturatingNanoseconds, multiplier, retry, cap: maximum)
             jitter = j
         case .decorrelatedJitter(let base):
-            let low = base.saturatingNanoseconds
-            let high = max(low, Self.clamp(Double(max(previous, low)) * 3))
-            return min(maximum, random.uniform(low ... high))
+            let low = min(maximum, base.saturatingNanoseconds)
+            let (tripled, overflow) = max(previous, low).multipliedReportingOverflow(by: 3)
+            let high = max(low, min(maximum, overflow ? .max : tripled))
+            return random.uniform(low ... high)
         }
-        let delay = min(maximum, Self.clamp(raw))
         switch jitter {
         case .none:
             return delay
         case .full:
             return random.uniform(0 ... delay)
         case .proportional(let fraction):
-            let spread = Self.clamp(Double(delay) * fraction)
-            let low = max(0, delay - spread)
-            return min(maximum, random.uniform(low ... delay.addingSaturating(spread)))
+            let spread = Int64(Double(delay) * fraction)
+            return min(maximum, random.uniform(max(0, delay - spread) ... delay.addingSaturating(spread)))
         }
+    }
+
+    /// `⌊…⌊⌊initial × m⌋ × m⌋ …⌋` (`retry − 1` times), at most `cap`: the multiplier is
+    /// `significand / 2^shift` exactly, so each step is a 128-bit product and a shift.
+    private static func exponential(_ initial: Int64, _ multiplier: Double, _ retry: Int, cap: Int64) -> Int64 {
+        let shift = 52 - Int(multiplier.exponent)
+        let significand = UInt128(multiplier.significandBitPattern | (1 << 52))
+        var delay = initial
+        for _ in 1 ..< max(1, retry) where delay < cap {
+            let product = (UInt128(delay) * significand) >> shift
+            delay = product > UInt128(Int64.max) ? .max : Int64(product)
+        }
+        return min(delay, cap)
     }
 
     /// Checks the delays and jitter; throws naming `backoff` and the rule broken.
@@ -75,7 +95,7 @@ public enum Backoff: Sendable, Hashable {
             jitter = j
         case .exponential(let initial, let multiplier, let j):
             guard initial >= .zero else { throw invalid("initial must be at least 0 (got \(initial))") }
-            guard multiplier >= 1, multiplier.isFinite else { throw invalid("multiplier must be at least 1 (got \(multiplier))") }
+            guard multiplier >= 1, multiplier <= 1000 else { throw invalid("multiplier must be in 1 ... 1000 (got \(multiplier))") }
             jitter = j
         case .decorrelatedJitter(let base):
             guard base > .zero else { throw invalid("base must be longer than 0 (got \(base))") }
@@ -84,23 +104,6 @@ public enum Backoff: Sendable, Hashable {
             throw invalid("jitter fraction must be in 0 ... 1 (got \(fraction))")
         }
     }
-
-    private static func clamp(_ value: Double) -> Int64 {
-        value >= 9.2e18 ? .max : Int64(max(0, value))
-    }
-}
-
-/// `base` raised to a whole power, by squaring.
-private func pow(_ base: Double, _ exponent: Int) -> Double {
-    var result = 1.0
-    var base = base
-    var exponent = max(0, exponent)
-    while exponent > 0 {
-        if exponent & 1 == 1 { result *= base }
-        base *= base
-        exponent >>= 1
-    }
-    return result
 }
 
 /// Where jittered delays draw their randomness: the system's generator, or a seeded one that

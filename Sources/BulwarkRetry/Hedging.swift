@@ -30,7 +30,9 @@ public struct HedgingConfiguration: Sendable {
 ///
 /// It trades extra load for tail latency, so each hedge is drawn from the retry budget when one
 /// is configured: under an outage, hedges stop with the retries. A failed attempt whose error
-/// ``HedgingConfiguration/shouldHedge`` accepts starts the next attempt at once. The first
+/// ``HedgingConfiguration/shouldHedge`` accepts starts the next attempt at once, even while
+/// others still run. No attempt starts after the context's deadline (a relative one is fixed when
+/// the call enters). The first
 /// success, or the first failure that should not be hedged, is the answer; the other attempts
 /// are cancelled and awaited before it is returned (structured: nothing outlives the call). When
 /// every attempt fails, the answer is the first attempt's failure, as in Polly.
@@ -72,16 +74,21 @@ public struct Hedging<C: NanosecondClock>: ResiliencePolicy {
         _ operation: @Sendable (ResilienceContext) async -> ExecutionOutcome<Success>
     ) async -> ExecutionOutcome<Success> {
         configuration.budget?.recordCall()
+        var context = context
+        // A relative deadline is fixed once, here: every attempt shares it, and none starts after it.
+        let deadline = context.deadline?.nanoseconds(resolvedAt: clock.nowNanoseconds)
+        if let deadline { context.deadline = .at(nanoseconds: deadline) }
         let delay = configuration.delay.saturatingNanoseconds
         let total = configuration.maximumHedges + 1
         let clock = clock
+        let attemptContext = context
         return await withoutActuallyEscaping(operation) { operation in
             await withTaskGroup(of: Event<Success>.self) { group in
                 var started = 0
                 var timerGeneration = 0
                 func start() {
                     started += 1
-                    var attemptContext = context
+                    var attemptContext = attemptContext
                     attemptContext.attempt = started
                     let attempt = started
                     group.addTask { .finished(attempt: attempt, await operation(attemptContext)) }
@@ -97,6 +104,10 @@ public struct Hedging<C: NanosecondClock>: ResiliencePolicy {
                 /// Starts another attempt if any is left and the budget allows it.
                 func hedge() -> Bool {
                     guard started < total, !Task.isCancelled else { return false }
+                    if let deadline, clock.nowNanoseconds > deadline {
+                        events.emit(.retryRefused(attempt: started + 1, reason: .deadline), context: context)
+                        return false
+                    }
                     if let budget = configuration.budget, !budget.tryWithdraw() {
                         events.emit(.retryRefused(attempt: started + 1, reason: .budgetExhausted), context: context)
                         return false
@@ -119,7 +130,8 @@ public struct Hedging<C: NanosecondClock>: ResiliencePolicy {
                             group.cancelAll()
                             return outcome
                         }
-                        if finished == started, !hedge() {
+                        // A hedgeable failure starts the next attempt at once, whoever still runs.
+                        if !hedge(), finished == started {
                             group.cancelAll()
                             return first ?? outcome
                         }

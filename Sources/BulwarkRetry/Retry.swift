@@ -80,7 +80,7 @@ public struct Retry<C: NanosecondClock>: ResiliencePolicy {
     /// Where the policy's events go: retries scheduled and retries refused.
     public let events = EventChannel(defaultName: "Retry")
 
-    @usableFromInline let maximumDelay: Int64
+    let maximumDelay: Int64
 
     /// Creates a retry policy.
     ///
@@ -99,6 +99,7 @@ public struct Retry<C: NanosecondClock>: ResiliencePolicy {
     }
 
     /// Runs `operation`, retrying as configured, and reports the last attempt's outcome.
+    @inlinable
     public func executeOutcome<Success: Sendable>(
         _ context: ResilienceContext,
         _ operation: @Sendable (ResilienceContext) async -> ExecutionOutcome<Success>
@@ -106,16 +107,28 @@ public struct Retry<C: NanosecondClock>: ResiliencePolicy {
         configuration.budget?.recordCall()
         var context = context
         // A relative deadline is fixed once, here, so every attempt shares it.
-        let deadline = context.deadline.map { $0.nanoseconds(resolvedAt: clock.nowNanoseconds) }
-        if let deadline { context.deadline = .at(nanoseconds: deadline) }
+        if let deadline = context.deadline {
+            context.deadline = .at(nanoseconds: deadline.nanoseconds(resolvedAt: clock.nowNanoseconds))
+        }
+        context.attempt = 1
+        let first = await operation(context)
+        if case .success = first, configuration.shouldRetryResult == nil { return first }
+        return await retrying(after: first, context, operation)
+    }
+
+    /// The attempts after the first, while the outcome asks for them.
+    @usableFromInline
+    func retrying<Success: Sendable>(
+        after first: ExecutionOutcome<Success>,
+        _ context: ResilienceContext,
+        _ operation: @Sendable (ResilienceContext) async -> ExecutionOutcome<Success>
+    ) async -> ExecutionOutcome<Success> {
+        var context = context
+        let deadline = context.deadline.map { $0.nanoseconds(resolvedAt: 0) }
+        var outcome = first
         var attempt = 1
         var previousDelay: Int64 = 0
-        while true {
-            context.attempt = attempt
-            let outcome = await operation(context)
-            guard _slowPath(wantsRetry(outcome)), attempt < configuration.maximumAttempts, !Task.isCancelled else {
-                return outcome
-            }
+        while wantsRetry(outcome), attempt < configuration.maximumAttempts, !Task.isCancelled {
             let delay: Int64
             if let retryAfter = (outcome.error as? any RetryAfterProviding)?.retryAfter {
                 delay = max(0, retryAfter.saturatingNanoseconds)
@@ -125,8 +138,7 @@ public struct Retry<C: NanosecondClock>: ResiliencePolicy {
                     beforeRetry: attempt, previous: previousDelay, maximum: maximumDelay, random: configuration.random
                 )
             }
-            let now = clock.nowNanoseconds
-            let wakeAt = now.addingSaturating(delay)
+            let wakeAt = clock.nowNanoseconds.addingSaturating(delay)
             if let deadline, wakeAt > deadline { return refuse(outcome, attempt + 1, .deadline, context) }
             if let budget = configuration.budget, !budget.tryWithdraw() {
                 return refuse(outcome, attempt + 1, .budgetExhausted, context)
@@ -139,13 +151,17 @@ public struct Retry<C: NanosecondClock>: ResiliencePolicy {
             }
             previousDelay = delay
             attempt += 1
+            context.attempt = attempt
+            outcome = await operation(context)
         }
+        return outcome
     }
 
     /// Runs `operation`, retrying as configured.
     ///
     /// - Throws: What the last attempt threw, or `CancellationError` when cancelled during a
     ///   backoff.
+    @inlinable
     public func execute<Success: Sendable>(
         _ context: ResilienceContext,
         _ operation: @Sendable (ResilienceContext) async throws -> Success
@@ -154,7 +170,6 @@ public struct Retry<C: NanosecondClock>: ResiliencePolicy {
     }
 
     /// Whether the outcome is one to retry (before counting attempts, deadline and budget).
-    @usableFromInline
     func wantsRetry<Success>(_ outcome: ExecutionOutcome<Success>) -> Bool {
         switch outcome {
         case .success(let value):

@@ -13,7 +13,7 @@ public import BulwarkCore
 ///     hedgingConfiguration.budget = budget
 ///
 /// Arithmetic is in integers: a call deposits `ratio × 1,000,000` units (rounded down), a retry
-/// withdraws 1,000,000, and the reserve is `minimumPerSecond × ttl in seconds` retries.
+/// withdraws 1,000,000, and the reserve is `⌊minimumPerSecond × ttl in seconds⌋` retries.
 public final class RetryBudget: Sendable {
     /// The share of calls that may be retried.
     public let ratio: Double
@@ -40,7 +40,8 @@ public final class RetryBudget: Sendable {
     /// Creates a budget on `clock`.
     ///
     /// - Throws: ``BulwarkError/invalidConfiguration(field:rule:)`` when `ratio` is not in
-    ///   0 ... 1000, `minimumPerSecond` is negative, or `ttl` is not between 10 ns and a year.
+    ///   0 ... 1000, `minimumPerSecond` is not in 0 ... 1,000,000 or its reserve over the ttl
+    ///   exceeds 10⁹ retries, or `ttl` is not between 10 ns and a year.
     public init<C: NanosecondClock>(
         ratio: Double = 0.2, minimumPerSecond: Int = 10, ttl: Duration = .seconds(10), clock: C
     ) throws(BulwarkError) {
@@ -53,12 +54,20 @@ public final class RetryBudget: Sendable {
         guard ttl >= .nanoseconds(10), ttl <= .seconds(31_536_000) else {
             throw .invalidConfiguration(field: "ttl", rule: "must be between 10 ns and a year (got \(ttl))")
         }
+        let ttlNanoseconds = ttl.saturatingNanoseconds
+        // The reserve, in retries, must stay an exact count of units.
+        let reserveRetries = Int64(clamping: Int128(minimumPerSecond) * Int128(ttlNanoseconds) / 1_000_000_000)
+        guard reserveRetries <= 1_000_000_000 else {
+            throw .invalidConfiguration(
+                field: "minimumPerSecond",
+                rule: "× ttl in seconds must be at most 1000000000 retries (got \(reserveRetries))"
+            )
+        }
         self.ratio = ratio
         self.minimumPerSecond = minimumPerSecond
         self.ttl = ttl
-        let ttlNanoseconds = ttl.saturatingNanoseconds
         deposit = Int64(ratio * Double(Self.unit))
-        reserve = Int64(minimumPerSecond) * Self.unit * ttlNanoseconds / 1_000_000_000
+        reserve = reserveRetries * Self.unit
         sliceNanoseconds = ttlNanoseconds / Int64(Self.slices)
         now = { clock.nowNanoseconds }
         let start = clock.nowNanoseconds / (ttlNanoseconds / Int64(Self.slices))

@@ -18,8 +18,10 @@ public import BulwarkCore
 /// **Cooperative cancellation.** At the deadline the operation's task is cancelled; Swift cannot
 /// stop code that ignores cancellation, and structured concurrency does not let the caller leave
 /// before its child ends. So:
-/// - an operation that stops and throws `CancellationError` (as `Task.sleep`, URLSession and
-///   AsyncHTTPClient do) ends the call at the deadline with ``BulwarkError/timedOut(after:)``;
+/// - an operation that stops and throws `CancellationError` (as `Task.sleep` and AsyncHTTPClient
+///   do) ends the call at the deadline with ``BulwarkError/timedOut(after:)``; one that throws an
+///   error of its own (URLSession's `URLError(.cancelled)`) ends it with that error, which a
+///   caller may map;
 /// - an operation that ignores cancellation holds the caller until it ends; if it then succeeds,
 ///   its value is returned (the work is done; discarding it helps nobody), and if it fails, its own
 ///   error is. A ``ResilienceEvent/Kind/timeoutFired(after:)`` event is emitted either way.
@@ -48,11 +50,11 @@ public final class Timeout<C: NanosecondClock>: ResiliencePolicy {
 
     /// Creates a timeout of `duration` on `clock`.
     ///
-    /// - Throws: ``BulwarkError/invalidConfiguration(field:rule:)`` when `duration` is not longer
-    ///   than 0.
+    /// - Throws: ``BulwarkError/invalidConfiguration(field:rule:)`` when `duration` is shorter than
+    ///   1 ns.
     public init(_ duration: Duration, clock: C) throws(BulwarkError) {
-        guard duration > .zero else {
-            throw .invalidConfiguration(field: "duration", rule: "must be longer than 0 (got \(duration))")
+        guard duration >= .nanoseconds(1) else {
+            throw .invalidConfiguration(field: "duration", rule: "must be at least 1 ns (got \(duration))")
         }
         self.duration = duration
         self.clock = clock
@@ -165,8 +167,8 @@ public final class Timeout<C: NanosecondClock>: ResiliencePolicy {
 extension Timeout where C == ContinuousClock {
     /// Creates a timeout of `duration` on `ContinuousClock`.
     ///
-    /// - Throws: ``BulwarkError/invalidConfiguration(field:rule:)`` when `duration` is not longer
-    ///   than 0.
+    /// - Throws: ``BulwarkError/invalidConfiguration(field:rule:)`` when `duration` is shorter than
+    ///   1 ns.
     public convenience init(_ duration: Duration) throws(BulwarkError) {
         try self.init(duration, clock: ContinuousClock())
     }

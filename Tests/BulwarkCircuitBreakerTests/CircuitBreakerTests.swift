@@ -1,4 +1,4 @@
-import BulwarkCircuitBreaker
+@testable import BulwarkCircuitBreaker
 import BulwarkCore
 import BulwarkTestKit
 import BulwarkTestSupport
@@ -55,6 +55,15 @@ func repeated(_ outcome: CallOutcome, _ count: Int) -> [CallOutcome] {
         harness.call(.success)  // 10 calls, 5 failures: 50 % >= 50 %
         #expect(harness.breaker.state == .open)
         #expect(harness.recorder.kinds == [.circuitStateChanged(from: .closed, to: .open)])
+    }
+
+    @Test func fractionalThresholdsAreComparedExactly() throws {
+        // 1 failure in 3 calls is 33.33… %: at or above a threshold of 100/3 exactly as a Double
+        // holds it (33.333333333333336), it is not.
+        #expect(!CircuitMachine.reaches(1, of: 3, 100.0 / 3))
+        #expect(CircuitMachine.reaches(1, of: 3, 33.333333333333329))
+        #expect(CircuitMachine.reaches(1, of: 2, 50))
+        #expect(!CircuitMachine.reaches(49, of: 100, 49.000000000000007))
     }
 
     @Test func staysClosedJustBelowTheThreshold() throws {
@@ -246,8 +255,29 @@ func repeated(_ outcome: CallOutcome, _ count: Int) -> [CallOutcome] {
         #expect(harness.breaker.state == .halfOpen)
         harness.breaker.record(probe, .failure)
         #expect(harness.breaker.state == .open)
-        let stale = try? harness.breaker.acquirePermit()
-        #expect(stale == nil)
+        #expect(harness.retryAfter == .some(.seconds(1)))
+    }
+
+    @Test func halfOpenWithEveryProbeOutIsNotReady() throws {
+        let harness = try opened(probes: 1)
+        let context = ResilienceContext(operation: "x")
+        #expect(harness.breaker.readiness(for: context) == .notReady(retryAfter: .seconds(30)))
+        harness.clock.advance(by: .seconds(30))
+        #expect(harness.breaker.readiness(for: context) == .ready)  // due to half-open: a probe would pass
+        let probe = try harness.breaker.acquirePermit()
+        #expect(harness.breaker.readiness(for: context) == .notReady(retryAfter: nil))
+        harness.breaker.record(probe, .success)
+        #expect(harness.breaker.readiness(for: context) == .ready)
+    }
+
+    @Test func aProbeResultAfterTheMaximumHalfOpenDurationIsStale() throws {
+        let harness = try opened(probes: 1) { $0.maximumHalfOpenDuration = .seconds(5) }
+        harness.clock.advance(by: .seconds(40))  // half-open from 30 s; the probe starts at 40 s
+        let probe = try harness.breaker.acquirePermit()
+        harness.clock.advance(by: .seconds(5))
+        harness.breaker.record(probe, .success)  // at 45 s: the half-open period ended at 45 s
+        #expect(harness.breaker.state == .open)
+        #expect(harness.breaker.metrics.remainingOpen == .seconds(30))
     }
 }
 

@@ -111,7 +111,7 @@ import Testing
     }
 
     @Test func aZeroDurationIsRefusedByName() {
-        #expect(throws: BulwarkError.invalidConfiguration(field: "duration", rule: "must be longer than 0 (got 0.0 seconds)")) {
+        #expect(throws: BulwarkError.invalidConfiguration(field: "duration", rule: "must be at least 1 ns (got 0.0 seconds)")) {
             try Timeout(.zero)
         }
     }
@@ -165,5 +165,55 @@ import Testing
             return .failure(Flaky(attempt: context.attempt))
         }
         #expect(attempts.value == 2)  // the reserve allows one hedge
+    }
+}
+
+@Suite struct HedgingFailureTests {
+    @Test func aFailureStartsTheNextAttemptAtOnceEvenWhileAnotherRuns() async throws {
+        let clock = ManualClock()
+        let hedging = try Hedging(configuration: HedgingConfiguration(maximumHedges: 2, delay: .seconds(1)), clock: clock)
+        let started = Journal<(attempt: Int, at: Int64)>()
+        let call = Task {
+            try await hedging.execute(ResilienceContext(operation: "x")) { context in
+                started.append((context.attempt, clock.nowNanoseconds))
+                switch context.attempt {
+                case 1:  // slow: answers at 10 s
+                    try await clock.sleep(untilNanoseconds: 10_000_000_000)
+                    return 1
+                case 2:  // fails at 1.5 s
+                    try await clock.sleep(untilNanoseconds: 1_500_000_000)
+                    throw Flaky(attempt: 2)
+                default:
+                    return context.attempt
+                }
+            }
+        }
+        await clock.waitForSleepers(count: 2)  // attempt 1 and the first timer
+        clock.advance(by: .seconds(1))  // attempt 2 starts
+        await clock.waitForSleepers(count: 3)  // attempts 1 and 2, and the second timer (at 2 s)
+        clock.advance(by: .milliseconds(500))  // attempt 2 fails: attempt 3 starts at 1.5 s, not 2 s
+        #expect(try await call.value == 3)
+        #expect(started.all.map(\.attempt) == [1, 2, 3])
+        #expect(started.all.last?.at == 1_500_000_000)
+    }
+}
+
+@Suite struct RetryBudgetValidationTests {
+    @Test func aReserveTooLargeIsRefusedByName() {
+        #expect {
+            _ = try RetryBudget(ratio: 0.2, minimumPerSecond: 1_000_000, ttl: .seconds(31_536_000), clock: ManualClock())
+        } throws: { error in
+            guard case BulwarkError.invalidConfiguration(let field, _) = error else { return false }
+            return field == "minimumPerSecond"
+        }
+    }
+
+    @Test func theFallbackChainReservesTheLastResortsName() {
+        #expect {
+            _ = try FallbackChain<Int>([FallbackAlternative("last-resort") { _ in 1 }])
+        } throws: { error in
+            guard case BulwarkError.invalidConfiguration(let field, _) = error else { return false }
+            return field == "alternatives"
+        }
     }
 }

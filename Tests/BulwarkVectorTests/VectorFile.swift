@@ -3,13 +3,14 @@ import Testing
 
 /// A JSON value of a vector file's configuration.
 enum JSONValue: Decodable, Sendable, Hashable {
-    case integer(Int64), string(String), array([JSONValue]), object([String: JSONValue]), null, bool(Bool)
+    case integer(Int64), double(Double), string(String), array([JSONValue]), object([String: JSONValue]), null, bool(Bool)
 
     init(from decoder: any Decoder) throws {
         let container = try decoder.singleValueContainer()
         if container.decodeNil() { self = .null }
         else if let value = try? container.decode(Bool.self) { self = .bool(value) }
         else if let value = try? container.decode(Int64.self) { self = .integer(value) }
+        else if let value = try? container.decode(Double.self) { self = .double(value) }
         else if let value = try? container.decode(String.self) { self = .string(value) }
         else if let value = try? container.decode([JSONValue].self) { self = .array(value) }
         else { self = .object(try container.decode([String: JSONValue].self)) }
@@ -20,6 +21,13 @@ enum JSONValue: Decodable, Sendable, Hashable {
     var int64: Int64 { if case .integer(let value) = self { value } else { fatalError("not an integer: \(self)") } }
     var optionalInt: Int? { if case .integer(let value) = self { Int(value) } else { nil } }
     var optionalInt64: Int64? { if case .integer(let value) = self { value } else { nil } }
+    var optionalDouble: Double? {
+        switch self {
+        case .double(let value): value
+        case .integer(let value): Double(value)
+        default: nil
+        }
+    }
     var string: String { if case .string(let value) = self { value } else { fatalError("not a string: \(self)") } }
     var array: [JSONValue] { if case .array(let value) = self { value } else { [] } }
 }

@@ -7,7 +7,8 @@ Swift code with exact rational arithmetic (fractions.Fraction), so the table che
 implementation (and later the Redis script) against a second opinion, not against itself.
 
 The models are in models.py (one class per algorithm, from the rules in README.md), the
-hand-written traces in cases.py; the random traces come from fixed seeds here.
+hand-written traces in cases.py; the random traces come from fixed seeds here. The circuit
+breaker (model, cases and seeded traces) is in breaker.py, the retry backoffs in backoff.py.
 
 Run: python3 Tests/Vectors/generate.py  (deterministic: the random traces use fixed seeds)
 """
@@ -15,6 +16,8 @@ import json
 import random
 from pathlib import Path
 
+import backoff
+import breaker
 from cases import DAY, HAND, MIN, S, A, C, F, R, case, tb
 from models import Budget, Chain, Driver, run
 
@@ -316,3 +319,5 @@ if __name__ == "__main__":
         write(algorithm, cases)
     write("chain", chain_file())
     write("budget", budget_file())
+    breaker.write()
+    backoff.write()

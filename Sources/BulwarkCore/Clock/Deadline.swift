@@ -3,7 +3,9 @@
 ///
 /// A deadline is either relative (``after(_:)``: resolved against the clock when the call enters
 /// Bulwark) or absolute (``at(nanoseconds:)`` or ``at(_:)``: a reading of a ``NanosecondClock``).
-/// Pipelines resolve a relative deadline once, at the entrance, so every stage shares one budget.
+/// A policy that runs the call more than once (retry, hedging) or in steps (a chain) resolves a
+/// relative deadline once, when the call enters it, and hands the absolute one on, so every attempt
+/// and every inner policy shares one budget; a single policy resolves it when it reads it.
 ///
 ///     let decision = try await limiter.acquire(cost: 1, deadline: .after(.seconds(5)))
 public struct Deadline: Sendable, Hashable, CustomStringConvertible {

@@ -36,6 +36,30 @@ extension InMemoryRateLimiter {
         }
     }
 
+    /// For limits that time does not change (a concurrency limit): takes `cost` at the latest
+    /// reading the state has seen, without reading the clock, when nobody waits; `nil` when
+    /// someone does (the caller then decides at a fresh reading, which serving the queue needs).
+    @inlinable
+    package func tryAdmitAtLastReading(cost: Int) -> (decision: RateLimitDecision, admittedAt: Int64)? {
+        state.withLock { state in
+            guard _fastPath(state.waiting.count == 0) else { return nil }
+            let now = state.algorithm.updatedAt
+            return (state.algorithm.tryConsume(cost, at: now), now)
+        }
+    }
+
+    /// For limits that time does not change: gives back `amount` at the latest reading the state
+    /// has seen when nobody waits; otherwise reads the clock and serves the queue as ``refund(_:admittedAt:at:)``.
+    @inlinable
+    package func refundAtLastReading(_ amount: Int, admittedAt: Int64) {
+        let done = state.withLock { state -> Bool in
+            guard _fastPath(state.waiting.count == 0) else { return false }
+            state.algorithm.refund(amount, admittedAt: admittedAt, at: state.algorithm.updatedAt)
+            return true
+        }
+        if !done { refund(amount, admittedAt: admittedAt, at: clock.nowNanoseconds) }
+    }
+
     /// Gives back `amount` of a cost admitted at `admittedAt`, and admits whoever that lets in.
     @inlinable
     package func refund(_ amount: Int, admittedAt: Int64, at now: Int64) {

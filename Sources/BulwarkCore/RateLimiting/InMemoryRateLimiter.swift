@@ -180,6 +180,7 @@ public final class InMemoryRateLimiter<Algorithm: RateLimitAlgorithm, C: Nanosec
 
     /// Like ``admit(cost:options:)``, with a refusal as a value rather than a thrown error (the
     /// no-throw entry points box nothing), and the events of the wait emitted.
+    @usableFromInline
     package func admission(
         cost: Int, options: WaitOptions
     ) async -> ExecutionOutcome<Admitted> {
@@ -225,12 +226,27 @@ public final class InMemoryRateLimiter<Algorithm: RateLimitAlgorithm, C: Nanosec
         }
     }
 
+    /// Waits for the context's cost (until the context's deadline), then runs `operation`.
+    ///
+    /// - Throws: What ``acquire(cost:options:)`` throws, or what `operation` threw.
+    @inlinable
+    public func execute<Success: Sendable>(
+        _ context: ResilienceContext,
+        _ operation: @Sendable (ResilienceContext) async throws -> Success
+    ) async throws -> Success {
+        if _fastPath(admitsAtOnce(context.cost)) { return try await operation(context) }
+        _ = try await admit(cost: context.cost, options: context.waitOptions)
+        return try await operation(context)
+    }
+
     /// Waits for the context's cost (until the context's deadline), then runs `operation`; a
     /// refusal is returned as a value, not thrown.
+    @inlinable
     public func executeOutcome<Success: Sendable>(
         _ context: ResilienceContext,
         _ operation: @Sendable (ResilienceContext) async -> ExecutionOutcome<Success>
     ) async -> ExecutionOutcome<Success> {
+        if _fastPath(admitsAtOnce(context.cost)) { return await operation(context) }
         switch await admission(cost: context.cost, options: context.waitOptions) {
         case .success: return await operation(context)
         case .rejected(let error): return .rejected(error)
@@ -238,9 +254,15 @@ public final class InMemoryRateLimiter<Algorithm: RateLimitAlgorithm, C: Nanosec
         }
     }
 
-    /// Not ready when the context's cost is not available now or callers are queued, with the
-    /// predicted wait as the retry-after (none for a concurrency limit, which time alone does
-    /// not free). Takes nothing.
+    /// Takes `cost` if it is valid, available now and nobody waits; the fast path of `execute`.
+    @inlinable
+    func admitsAtOnce(_ cost: Int) -> Bool {
+        cost >= 0 && cost <= limit && tryAdmit(cost: cost, at: clock.nowNanoseconds).decision.isAllowed
+    }
+
+    /// Not ready when the context's cost, behind the cost already queued, is not available now,
+    /// with the predicted wait as the retry-after (none for a concurrency limit, which time alone
+    /// does not free), or when the cost is one no call may take. Takes nothing.
     public func readiness(for context: ResilienceContext) -> Readiness {
         let cost = context.cost
         guard cost >= 0, cost <= limit else { return .notReady(retryAfter: nil) }
@@ -255,11 +277,12 @@ public final class InMemoryRateLimiter<Algorithm: RateLimitAlgorithm, C: Nanosec
 
 /// A cost the engine admitted: the decision, and the reading it was admitted at (what a refund
 /// of it must be told).
+@usableFromInline
 package struct Admitted: Sendable {
     /// The allowed decision.
-    package var decision: RateLimitDecision
+    @usableFromInline package var decision: RateLimitDecision
     /// The reading the cost was admitted at.
-    package var admittedAt: Int64
+    @usableFromInline package var admittedAt: Int64
 
     init(_ pair: (decision: RateLimitDecision, admittedAt: Int64)) {
         decision = pair.decision
