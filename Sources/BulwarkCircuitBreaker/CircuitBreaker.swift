@@ -37,8 +37,8 @@ public final class CircuitBreaker<C: NanosecondClock>: ResiliencePolicy {
 
     let machine: LockedValue<CircuitMachine>
     @usableFromInline let timesCalls: Bool
-    let classifyError: @Sendable (any Error) -> CallOutcome
-    let classifyResult: (@Sendable (any Sendable) -> CallOutcome)?
+    @usableFromInline let classifyError: @Sendable (any Error) -> CallOutcome
+    @usableFromInline let classifyResult: (@Sendable (any Sendable) -> CallOutcome)?
 
     /// Creates a closed breaker.
     ///
@@ -87,7 +87,11 @@ public final class CircuitBreaker<C: NanosecondClock>: ResiliencePolicy {
     @inlinable
     public func acquirePermit() throws(BulwarkError) -> CircuitPermit {
         let start = timesCalls ? clock.nowNanoseconds : 0
-        return try permit(startedAt: start, context: nil)
+        do {
+            return try permit(startedAt: start)
+        } catch {
+            throw refused(error, context: nil)
+        }
     }
 
     /// Records how a call admitted with `permit` ended. A permit from before a state change is
@@ -110,9 +114,9 @@ public final class CircuitBreaker<C: NanosecondClock>: ResiliencePolicy {
     ) async -> ExecutionOutcome<Success> {
         let permit: CircuitPermit
         do {
-            permit = try self.permit(startedAt: timesCalls ? clock.nowNanoseconds : 0, context: context)
+            permit = try self.permit(startedAt: timesCalls ? clock.nowNanoseconds : 0)
         } catch {
-            return .rejected(error)
+            return .rejected(refused(error, context: context))
         }
         let outcome = await operation(context)
         finish(permit, classify(outcome), at: timesCalls ? clock.nowNanoseconds : 0)
@@ -162,7 +166,7 @@ public final class CircuitBreaker<C: NanosecondClock>: ResiliencePolicy {
     // MARK: Internals
 
     @usableFromInline
-    func permit(startedAt start: Int64, context: ResilienceContext?) throws(BulwarkError) -> CircuitPermit {
+    func permit(startedAt start: Int64) throws(CircuitRefusal) -> CircuitPermit {
         var transitions = CircuitMachine.Transitions()
         let permission = machine.withLock { machine in
             // A closed breaker with a count window needs no time: read the clock only otherwise.
@@ -174,9 +178,15 @@ public final class CircuitBreaker<C: NanosecondClock>: ResiliencePolicy {
         case .permitted(let generation):
             return CircuitPermit(generation: generation, startedAt: start)
         case .refused(let state, let retryAfter):
-            events.emit(.circuitRejected(state: state, retryAfter: retryAfter.map { .nanoseconds($0) }), context: context)
-            throw .circuitOpen(retryAfter: retryAfter.map { .nanoseconds($0) })
+            throw CircuitRefusal(state: state, retryAfter: retryAfter.map { .nanoseconds($0) })
         }
+    }
+
+    /// The refusal as the caller sees it, reported to the observer.
+    @usableFromInline
+    func refused(_ refusal: CircuitRefusal, context: ResilienceContext?) -> BulwarkError {
+        events.emit(.circuitRejected(state: refusal.state, retryAfter: refusal.retryAfter), context: context)
+        return .circuitOpen(retryAfter: refusal.retryAfter)
     }
 
     @usableFromInline
@@ -193,7 +203,7 @@ public final class CircuitBreaker<C: NanosecondClock>: ResiliencePolicy {
     }
 
     /// How an outcome counts: a cancellation never counts; errors and results as configured.
-    @usableFromInline
+    @inlinable
     func classify<Success>(_ outcome: ExecutionOutcome<Success>) -> CallOutcome {
         switch outcome {
         case .success(let value):
@@ -242,6 +252,13 @@ public struct CircuitPermit: ~Copyable, Sendable {
         self.generation = generation
         self.startedAt = startedAt
     }
+}
+
+/// Why a breaker refused a call: its state, and when calls pass again.
+@usableFromInline
+struct CircuitRefusal: Error {
+    let state: CircuitState
+    let retryAfter: Duration?
 }
 
 /// A circuit breaker's figures at one moment.

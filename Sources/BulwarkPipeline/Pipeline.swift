@@ -36,12 +36,15 @@ public struct Pipeline<Stages: ResiliencePolicy>: ResiliencePolicy {
     }
 
     /// Runs `operation` through every policy, outermost first.
+    ///
+    /// The policies are chained through their no-throw entry points, so what the operation
+    /// throws is caught once, at the bottom, and thrown once, here, instead of at every layer.
     @inlinable
     public func execute<Success: Sendable>(
         _ context: ResilienceContext,
         _ operation: @Sendable (ResilienceContext) async throws -> Success
     ) async throws -> Success {
-        try await stages.execute(context, operation)
+        try await stages.executeOutcome(context) { context in await .catching { try await operation(context) } }.get()
     }
 
     /// Runs `operation` through every policy and reports how it ended, never throwing: a refusal
@@ -101,13 +104,14 @@ public struct Composed<Outer: ResiliencePolicy, Inner: ResiliencePolicy>: Resili
         self.inner = inner
     }
 
-    /// Runs `operation` through `inner`, itself run through `outer`.
+    /// Runs `operation` through `inner`, itself run through `outer`, through their no-throw
+    /// entry points (an error is caught once and thrown once).
     @inlinable
     public func execute<Success: Sendable>(
         _ context: ResilienceContext,
         _ operation: @Sendable (ResilienceContext) async throws -> Success
     ) async throws -> Success {
-        try await outer.execute(context) { context in try await inner.execute(context, operation) }
+        try await executeOutcome(context) { context in await .catching { try await operation(context) } }.get()
     }
 
     /// Runs `operation` through `inner`, itself run through `outer`, never throwing.

@@ -38,6 +38,7 @@ public enum Backoff: Sendable, Hashable {
     /// taken at its exact binary value, the product in 128 bits), truncated at every step as
     /// Resilience4j's exponential interval function truncates. `Tests/Vectors/backoff.json` pins
     /// both.
+    @usableFromInline
     package func nanoseconds(beforeRetry retry: Int, previous: Int64, maximum: Int64, random: RandomSource) -> Int64 {
         let delay: Int64
         let jitter: Jitter

@@ -80,7 +80,7 @@ public struct Retry<C: NanosecondClock>: ResiliencePolicy {
     /// Where the policy's events go: retries scheduled and retries refused.
     public let events = EventChannel(defaultName: "Retry")
 
-    let maximumDelay: Int64
+    @usableFromInline let maximumDelay: Int64
 
     /// Creates a retry policy.
     ///
@@ -117,7 +117,7 @@ public struct Retry<C: NanosecondClock>: ResiliencePolicy {
     }
 
     /// The attempts after the first, while the outcome asks for them.
-    @usableFromInline
+    @inlinable
     func retrying<Success: Sendable>(
         after first: ExecutionOutcome<Success>,
         _ context: ResilienceContext,
@@ -128,7 +128,7 @@ public struct Retry<C: NanosecondClock>: ResiliencePolicy {
         var outcome = first
         var attempt = 1
         var previousDelay: Int64 = 0
-        while wantsRetry(outcome), attempt < configuration.maximumAttempts, !Task.isCancelled {
+        while attempt < configuration.maximumAttempts, wantsRetry(outcome), !Task.isCancelled {
             let delay: Int64
             if let retryAfter = (outcome.error as? any RetryAfterProviding)?.retryAfter {
                 delay = max(0, retryAfter.saturatingNanoseconds)
@@ -170,6 +170,7 @@ public struct Retry<C: NanosecondClock>: ResiliencePolicy {
     }
 
     /// Whether the outcome is one to retry (before counting attempts, deadline and budget).
+    @usableFromInline
     func wantsRetry<Success>(_ outcome: ExecutionOutcome<Success>) -> Bool {
         switch outcome {
         case .success(let value):
@@ -181,7 +182,8 @@ public struct Retry<C: NanosecondClock>: ResiliencePolicy {
         }
     }
 
-    private func refuse<Success>(
+    @usableFromInline
+    func refuse<Success>(
         _ outcome: ExecutionOutcome<Success>, _ attempt: Int, _ reason: ResilienceEvent.RetryRefusal, _ context: ResilienceContext
     ) -> ExecutionOutcome<Success> {
         events.emit(.retryRefused(attempt: attempt, reason: reason), context: context)

@@ -38,7 +38,7 @@ public final class Timeout<C: NanosecondClock>: ResiliencePolicy {
     /// Where the policy's events go: timeouts that fired.
     public let events = EventChannel(defaultName: "Timeout")
 
-    private let nanoseconds: Int64
+    @usableFromInline let nanoseconds: Int64
     private let watch = LockedValue(Watch())
 
     private struct Watch {
@@ -67,16 +67,21 @@ public final class Timeout<C: NanosecondClock>: ResiliencePolicy {
 
     /// Runs `operation` in a child task cancelled at the deadline; a time-out is
     /// ``ExecutionOutcome/rejected(_:)`` with ``BulwarkError/timedOut(after:)``.
+    @inlinable
     public func executeOutcome<Success: Sendable>(
         _ context: ResilienceContext,
         _ operation: @Sendable (ResilienceContext) async -> ExecutionOutcome<Success>
     ) async -> ExecutionOutcome<Success> {
         let deadline = clock.nowNanoseconds.addingSaturating(nanoseconds)
-        let (outcome, fired) = await withoutActuallyEscaping(operation) { operation in
-            async let watched = self.run(operation, context, until: deadline)
-            return await watched
-        }
+        async let watched = run(operation, context, until: deadline)
+        let (outcome, fired) = await watched
         guard _slowPath(fired) else { return outcome }
+        return timedOut(outcome, context)
+    }
+
+    /// The outcome of a call whose deadline fired: a cancellation it caused becomes a time-out.
+    @usableFromInline
+    func timedOut<Success: Sendable>(_ outcome: ExecutionOutcome<Success>, _ context: ResilienceContext) -> ExecutionOutcome<Success> {
         events.emit(.timeoutFired(after: duration), context: context)
         if case .failure(let error) = outcome, error is CancellationError, !Task.isCancelled {
             return .rejected(.timedOut(after: duration))
@@ -88,6 +93,7 @@ public final class Timeout<C: NanosecondClock>: ResiliencePolicy {
     ///
     /// - Throws: ``BulwarkError/timedOut(after:)`` when the operation was cancelled at the
     ///   deadline, or what it threw.
+    @inlinable
     public func execute<Success: Sendable>(
         _ context: ResilienceContext,
         _ operation: @Sendable (ResilienceContext) async throws -> Success
@@ -96,7 +102,8 @@ public final class Timeout<C: NanosecondClock>: ResiliencePolicy {
     }
 
     /// In the child task: watched from start to end; says whether the deadline fired.
-    private func run<Success: Sendable>(
+    @inlinable
+    func run<Success: Sendable>(
         _ operation: @Sendable (ResilienceContext) async -> ExecutionOutcome<Success>,
         _ context: ResilienceContext,
         until deadline: Int64
@@ -108,7 +115,8 @@ public final class Timeout<C: NanosecondClock>: ResiliencePolicy {
         return (outcome, await disarm(slot))
     }
 
-    private func arm(_ task: UnsafeCurrentTask, until deadline: Int64) -> Int {
+    @usableFromInline
+    func arm(_ task: UnsafeCurrentTask, until deadline: Int64) -> Int {
         watch.withLock { watch in
             let slot = watch.calls.arm(task, until: deadline)
             if let timer = watch.timer, timer.wakeAt <= deadline { return slot }
@@ -124,7 +132,8 @@ public final class Timeout<C: NanosecondClock>: ResiliencePolicy {
 
     /// Stops watching a call (waiting while the timer is cancelling it, so its task outlives the
     /// cancellation); says whether its deadline fired.
-    private func disarm(_ slot: Int) async -> Bool {
+    @usableFromInline
+    func disarm(_ slot: Int) async -> Bool {
         while true {
             let fired = watch.withLock { watch -> Bool? in
                 watch.calls.isFiring(slot) ? nil : watch.calls.disarm(slot)
@@ -135,20 +144,28 @@ public final class Timeout<C: NanosecondClock>: ResiliencePolicy {
     }
 
     /// The timer: sleeps until the earliest deadline watched, cancels every call due, and goes on
-    /// until nobody is watched or a newer timer replaced it.
+    /// until it wakes with nobody watched or a newer timer replaced it.
+    ///
+    /// It sleeps out the time it was started for even if its calls end first, so that calls
+    /// arriving meanwhile (their deadlines later) find it running and start no task of their own.
     private func runTimer(generation: UInt64) async {
+        var woken = false
         while true {
             let wakeAt = watch.withLock { watch -> Int64? in
-                guard watch.generation == generation else { return nil }
-                guard let earliest = watch.calls.earliest else {
+                guard watch.generation == generation, let timer = watch.timer else { return nil }
+                if let earliest = watch.calls.earliest {
+                    watch.timer?.wakeAt = earliest
+                    return earliest
+                }
+                if woken {
                     watch.timer = nil
                     return nil
                 }
-                watch.timer?.wakeAt = earliest
-                return earliest
+                return timer.wakeAt
             }
             guard let wakeAt else { return }
             try? await clock.sleep(untilNanoseconds: wakeAt)
+            woken = true
             let now = clock.nowNanoseconds
             var due: [(slot: Int, task: UnsafeCurrentTask)] = []
             watch.withLock { watch in
