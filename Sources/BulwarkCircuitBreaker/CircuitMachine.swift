@@ -195,6 +195,7 @@ struct CircuitMachine: Sendable {
     /// multiply-add (`threshold × calls − product`, computed exactly), and the comparison is
     /// `count × 100 − product ≥ error`, whose subtraction is exact whenever its sign is in doubt.
     static func reaches(_ count: Int, of calls: Int, _ threshold: Double) -> Bool {
+        guard count > 0 else { return false }  // every threshold is above 0
         let left = Double(count * 100)
         let product = threshold * Double(calls)
         let error = (-product).addingProduct(threshold, Double(calls))

@@ -1,7 +1,9 @@
 // Peer harness for Go's limiters on their always-permit paths, single thread:
-// golang.org/x/time/rate Limiter.Allow() and github.com/juju/ratelimit Bucket.TakeAvailable(1).
+// golang.org/x/time/rate Limiter.Allow() and github.com/juju/ratelimit Bucket.TakeAvailable(1);
+// and for Go's circuit breaker on its success path: gopkg.in/eapache/go-resiliency.v1/breaker
+// Breaker.Run(f) on a closed breaker, f a trivial call that succeeds.
 //
-// Prints one line per limiter on stdout:  <label>\t<median ns/op>
+// Prints one line per peer on stdout:  <label>\t<median ns/op>
 // Per-round detail and a checksum go to stderr. Exits 1 if any timed call is refused.
 //
 // Env: PEERS_ROUNDS (default 5), PEERS_ROUND_SECONDS (default 1.0).
@@ -16,6 +18,7 @@ import (
 
 	"github.com/juju/ratelimit"
 	"golang.org/x/time/rate"
+	"gopkg.in/eapache/go-resiliency.v1/breaker"
 )
 
 func envFloat(name string, def float64) float64 {
@@ -48,6 +51,21 @@ func runTakeAvailable(bucket *ratelimit.Bucket, n int) (time.Duration, int) {
 	start := time.Now()
 	for i := 0; i < n; i++ {
 		if bucket.TakeAvailable(1) == 1 {
+			permitted++
+		}
+	}
+	return time.Since(start), permitted
+}
+
+// runBreaker calls Run with a trivial succeeding function n times and returns the elapsed time
+// and how many calls ran and returned nil (an open breaker would return ErrBreakerOpen).
+//
+//go:noinline
+func runBreaker(b *breaker.Breaker, n int) (time.Duration, int) {
+	permitted := 0
+	start := time.Now()
+	for i := 0; i < n; i++ {
+		if b.Run(func() error { return nil }) == nil {
 			permitted++
 		}
 	}
@@ -111,4 +129,11 @@ func main() {
 	bucket := ratelimit.NewBucketWithRate(1e12, 1<<30)
 	fmt.Fprintf(os.Stderr, "go-juju-ratelimit-takeavailable: bucket rate %.4g tokens/s, capacity %d\n", bucket.Rate(), bucket.Capacity())
 	measure("go-juju-ratelimit-takeavailable", func(n int) (time.Duration, int) { return runTakeAvailable(bucket, n) })
+
+	// A closed circuit breaker around a call that always succeeds: 5 errors (within the timeout)
+	// would open it, 1 success closes it from half-open, 60 s timeout (pybreaker's defaults). On
+	// success from closed, Run loads the state atomically, runs the function under a deferred
+	// recover, and returns without taking its lock.
+	cb := breaker.New(5, 1, 60*time.Second)
+	measure("go-eapache-breaker-run", func(n int) (time.Duration, int) { return runBreaker(cb, n) })
 }

@@ -13,6 +13,7 @@ let package = Package(
             dependencies: [
                 .product(name: "BulwarkTokenBucket", package: "Bulwark"),
                 .product(name: "BulwarkSlidingWindow", package: "Bulwark"),
+                .product(name: "BulwarkCircuitBreaker", package: "Bulwark"),
             ]
         ),
     ],

@@ -1,6 +1,7 @@
 // Our side of Benchmarks/Peers/run: `tryAcquire` on the always-permitted path, timed exactly like
 // the Go, Guava and Python harnesses (calibrate to a 100 ms batch, then rounds of about one
 // second; the median round is reported as `label<TAB>ns/op`).
+import BulwarkCircuitBreaker
 import BulwarkSlidingWindow
 import BulwarkTokenBucket
 #if canImport(Glibc)
@@ -89,3 +90,46 @@ measure("bulwark-sliding-window-log-tryacquire", slidingWindowLog)
 if let probe = try? slidingWindowLog.tryAcquire(cost: 0) {
     log("bulwark-sliding-window-log-tryacquire: \(probe.limit - probe.remaining) admitted in the last 1 ms window (limit \(probe.limit))")
 }
+
+// The circuit breaker, the peer of eapache/go-resiliency's `Run` and pybreaker's `call`: a closed
+// breaker (Bulwark's defaults: a count window of 100 calls) wrapping a call that succeeds, through
+// `execute` (async, the call's outcome recorded).
+@inline(never)
+func succeed(_ context: ResilienceContext) async throws -> Int { 1 }
+
+@inline(never)
+func runBreaker(_ breaker: CircuitBreaker<ContinuousClock>, count: Int) async -> (Int64, Int) {
+    let clock = ContinuousClock()
+    let context = ResilienceContext(operation: "peer")
+    var succeeded = 0
+    let start = clock.nowNanoseconds
+    for _ in 0 ..< count {
+        if let value = try? await breaker.execute(context, succeed) { succeeded &+= value }
+    }
+    return (clock.nowNanoseconds - start, succeeded)
+}
+
+func measureBreaker(_ label: String) async throws {
+    let breaker = try CircuitBreaker(configuration: CircuitBreakerConfiguration(), clock: ContinuousClock())
+    var count = 1 << 16
+    var elapsed: Int64 = 0
+    while true {
+        (elapsed, _) = await runBreaker(breaker, count: count)
+        if elapsed >= 100_000_000 { break }
+        count *= 2
+    }
+    count = max(1, Int(Double(count) * roundSeconds * 1e9 / Double(elapsed)))
+    var perOperation: [Double] = []
+    for round in 1 ... rounds {
+        let (nanoseconds, succeeded) = await runBreaker(breaker, count: count)
+        guard succeeded == count, breaker.state == .closed else {
+            fatalError("\(label): \(succeeded) of \(count) calls succeeded, state \(breaker.state): not on the success path")
+        }
+        perOperation.append(Double(nanoseconds) / Double(count))
+        log("\(label) round \(round): \(count) ops, \(perOperation.last!) ns/op")
+    }
+    let median = perOperation.sorted()[perOperation.count / 2]
+    print("\(label)\t\((median * 10).rounded() / 10)")
+}
+
+try await measureBreaker("bulwark-circuit-breaker-closed-success")
