@@ -1,4 +1,4 @@
-// bulwark-demo: one scenario per family of Bulwark's limiters, each on a virtual clock, so that
+// bulwark-demo: one scenario per family of Bulwark's limiters and policies, each on a virtual clock, so that
 // minutes of simulated traffic run in well under a second and every run prints the same report.
 //
 //     swift run bulwark-demo                 # every scenario
@@ -12,6 +12,7 @@ let scenarios: [(name: String, title: String, run: () async throws -> Void)] = [
     ("bulkhead", "Bulkhead: five model calls in flight, FIFO against LIFO", bulkheadScenario),
     ("tenants", "Keys and chains: global, tenant and user limits, a VIP group, a flooding user", tenantsScenario),
     ("budget", "Token budget: three API keys, requests and input and output tokens per minute", budgetScenario),
+    ("outage", "A provider down and back: breaker, fallback chain, half-open probes, retry budget", outageScenario),
 ]
 
 let requested = Set(CommandLine.arguments.dropFirst())
