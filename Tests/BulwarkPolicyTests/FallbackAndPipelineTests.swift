@@ -5,7 +5,7 @@ import Testing
 
 struct BadRequest: Error {}
 
-@Suite struct FallbackChainTests {
+@Suite(.timeLimit(.minutes(1))) struct FallbackChainTests {
     @Test func skipsAnOpenBreakerAndALimiterThatWouldDenyWithoutCallingThem() async throws {
         let clock = ManualClock()
         let breaker = try CircuitBreaker(configuration: CircuitBreakerConfiguration(), clock: clock)
@@ -72,7 +72,7 @@ struct BadRequest: Error {}
     }
 }
 
-@Suite struct PipelineTests {
+@Suite(.timeLimit(.minutes(1))) struct PipelineTests {
     @Test func policiesRunOutermostFirst() async throws {
         let order = Journal<String>()
         struct Tracing: ResiliencePolicy {
@@ -141,7 +141,7 @@ struct BadRequest: Error {}
     }
 }
 
-@Suite struct LimiterEventTests {
+@Suite(.timeLimit(.minutes(1))) struct LimiterEventTests {
     @Test func limitersReportDenialsQueueingAndTimeouts() async throws {
         let clock = ManualClock()
         let limiter = try TokenBucketLimiter(capacity: 1, refill: 1, every: .seconds(10), queueLimit: 1, clock: clock)

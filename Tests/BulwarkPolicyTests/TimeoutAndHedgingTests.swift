@@ -3,7 +3,7 @@ import BulwarkTestKit
 import BulwarkTestSupport
 import Testing
 
-@Suite struct TimeoutTests {
+@Suite(.timeLimit(.minutes(1))) struct TimeoutTests {
     @Test func anOperationThatHonoursCancellationEndsAtTheDeadline() async throws {
         let clock = ManualClock()
         let timeout = try Timeout(.seconds(5), clock: clock)
@@ -117,7 +117,7 @@ import Testing
     }
 }
 
-@Suite struct HedgingTests {
+@Suite(.timeLimit(.minutes(1))) struct HedgingTests {
     @Test func aSlowFirstAttemptIsHedgedAndTheFirstSuccessWins() async throws {
         let clock = ManualClock()
         let hedging = try Hedging(configuration: HedgingConfiguration(maximumHedges: 2, delay: .seconds(1)), clock: clock)
@@ -168,7 +168,7 @@ import Testing
     }
 }
 
-@Suite struct HedgingFailureTests {
+@Suite(.timeLimit(.minutes(1))) struct HedgingFailureTests {
     @Test func aFailureStartsTheNextAttemptAtOnceEvenWhileAnotherRuns() async throws {
         let clock = ManualClock()
         let hedging = try Hedging(configuration: HedgingConfiguration(maximumHedges: 2, delay: .seconds(1)), clock: clock)
@@ -198,7 +198,7 @@ import Testing
     }
 }
 
-@Suite struct RetryBudgetValidationTests {
+@Suite(.timeLimit(.minutes(1))) struct RetryBudgetValidationTests {
     @Test func aReserveTooLargeIsRefusedByName() {
         #expect {
             _ = try RetryBudget(ratio: 0.2, minimumPerSecond: 1_000_000, ttl: .seconds(31_536_000), clock: ManualClock())

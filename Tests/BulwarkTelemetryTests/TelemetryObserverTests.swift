@@ -8,7 +8,7 @@ import MetricsTestKit
 import Testing
 import Tracing
 
-@Suite struct TelemetryObserverTests {
+@Suite(.timeLimit(.minutes(1))) struct TelemetryObserverTests {
     let handler = InMemoryLogHandler()
     let metrics = TestMetrics()
     let tracer = InMemoryTracer()
