@@ -40,7 +40,8 @@ let package = Package(
         .executable(name: "bulwark-demo", targets: ["BulwarkDemo"]),
     ],
     dependencies: [
-        // Telemetry only: a user who imports a limiter or a policy resolves none of these.
+        // Telemetry only: SwiftPM fetches these for every user of the package but builds them only
+        // for those who use BulwarkTelemetry.
         .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
         .package(url: "https://github.com/apple/swift-metrics", from: "2.13.0"),
         .package(url: "https://github.com/apple/swift-distributed-tracing", from: "1.7.3"),

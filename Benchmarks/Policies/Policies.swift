@@ -115,6 +115,30 @@ let benchmarks: @Sendable () -> Void = {
         ])
     }
 
+    // A fallback chain: the first alternative serves; or its breaker is open and it is skipped.
+    Benchmark("Fallback chain: the first alternative serves") { benchmark in
+        let chain = try FallbackChain<Int>([
+            FallbackAlternative("primary", policy: try breaker(), operation: work),
+            FallbackAlternative("secondary", policy: try breaker(), operation: work),
+        ])
+        let context = ResilienceContext(operation: "call")
+        for _ in benchmark.scaledIterations {
+            blackHole(try await chain.execute(context).index)
+        }
+    }
+    Benchmark("Fallback chain: the first is skipped (breaker open), the second serves") { benchmark in
+        let open = try breaker()
+        open.transition(to: .forcedOpen)
+        let chain = try FallbackChain<Int>([
+            FallbackAlternative("primary", policy: open, operation: work),
+            FallbackAlternative("secondary", policy: try breaker(), operation: work),
+        ])
+        let context = ResilienceContext(operation: "call")
+        for _ in benchmark.scaledIterations {
+            blackHole(try await chain.execute(context).index)
+        }
+    }
+
     // An open circuit refusing.
     Benchmark("Open circuit: executeOutcome (no throw)") { benchmark in
         let breaker = try breaker()

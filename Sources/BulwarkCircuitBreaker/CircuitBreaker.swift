@@ -138,8 +138,10 @@ public final class CircuitBreaker<C: NanosecondClock>: ResiliencePolicy {
     /// Not ready while open (with the rest of the open time), forced open, or half-open with
     /// every probe out. Takes nothing.
     public func readiness(for context: ResilienceContext) -> Readiness {
-        let now = clock.nowNanoseconds
-        return machine.withLock { $0.readiness(at: now) }
+        machine.withLock { machine in
+            // Closed, disabled, metrics-only: ready, with no clock to read.
+            machine.state.measuresCalls ? .ready : machine.readiness(at: clock.nowNanoseconds)
+        }
     }
 
     // MARK: Moving by hand
@@ -219,6 +221,7 @@ public final class CircuitBreaker<C: NanosecondClock>: ResiliencePolicy {
     func emit(_ transitions: CircuitMachine.Transitions) {
         if let (from, to) = transitions.first { events.emit(.circuitStateChanged(from: from, to: to)) }
         if let (from, to) = transitions.second { events.emit(.circuitStateChanged(from: from, to: to)) }
+        if let (from, to) = transitions.third { events.emit(.circuitStateChanged(from: from, to: to)) }
     }
 }
 

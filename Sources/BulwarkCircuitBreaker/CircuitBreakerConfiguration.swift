@@ -76,7 +76,8 @@ public struct CircuitBreakerConfiguration: Sendable {
 
     /// Classifies what the operation threw. The default counts every error as a failure, except
     /// Bulwark's own refusals from inner policies (rate limited, queue full, wait timed out, an
-    /// inner circuit open, invalid arguments), which are ``CallOutcome/ignored``. A cancellation
+    /// inner circuit open, invalid arguments or configuration), which are ``CallOutcome/ignored``;
+    /// an inner timeout (``BulwarkError/timedOut(after:)``) is a failure. A cancellation
     /// is always ignored, whatever this says.
     public var classifyError: @Sendable (any Error) -> CallOutcome = CircuitBreakerConfiguration.defaultErrorClassifier
 

@@ -18,14 +18,21 @@ struct CircuitMachine: Sendable {
         case refused(state: CircuitState, retryAfter: Int64?)
     }
 
-    /// At most two transitions a step can make (half-open → open → half-open), without
-    /// allocating.
+    /// The transitions one step makes, without allocating: at most three (time may move a
+    /// half-open breaker to open and on to half-open, then a move by hand or a reset adds one).
     struct Transitions: Sendable {
         private(set) var first: (from: CircuitState, to: CircuitState)?
         private(set) var second: (from: CircuitState, to: CircuitState)?
+        private(set) var third: (from: CircuitState, to: CircuitState)?
 
         mutating func append(_ from: CircuitState, _ to: CircuitState) {
-            if first == nil { first = (from, to) } else { second = (from, to) }
+            if first == nil {
+                first = (from, to)
+            } else if second == nil {
+                second = (from, to)
+            } else {
+                third = (from, to)
+            }
         }
 
         var isEmpty: Bool { first == nil }

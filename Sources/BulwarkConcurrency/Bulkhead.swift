@@ -132,7 +132,7 @@ public final class Bulkhead<C: NanosecondClock>: ResiliencePolicy {
         if _fastPath(immediate.decision.isAllowed) {
             admittedAt = immediate.admittedAt
         } else {
-            switch await limiter.admission(cost: cost, options: context.waitOptions) {
+            switch await limiter.admission(cost: cost, options: context.waitOptions, context: context) {
             case .success(let admission): admittedAt = admission.admittedAt
             case .rejected(let error): return .rejected(error)
             case .failure(let error): return .failure(error)

@@ -12,15 +12,42 @@ public struct FallbackAlternative<Success: Sendable>: Sendable {
     /// The call this alternative makes.
     public let operation: @Sendable (ResilienceContext) async throws -> Success
 
-    /// Creates an alternative.
-    public init(
+    /// The call through the policy, built where the policy's type is known, so that it runs
+    /// specialised for it rather than through `any ResiliencePolicy`.
+    @usableFromInline let run: @Sendable (ResilienceContext) async -> ExecutionOutcome<Success>
+    @usableFromInline let readiness: @Sendable (ResilienceContext) -> Readiness
+
+    /// Creates an alternative guarded by `policy`.
+    @inlinable
+    public init<Policy: ResiliencePolicy>(
         _ name: String,
-        policy: any ResiliencePolicy = PassThrough(),
+        policy: Policy,
         operation: @escaping @Sendable (ResilienceContext) async throws -> Success
     ) {
         self.name = name
         self.policy = policy
         self.operation = operation
+        run = { context in await policy.executeOutcome(context) { context in await .catching { try await operation(context) } } }
+        readiness = { context in policy.readiness(for: context) }
+    }
+
+    /// Creates an alternative guarded by a policy known only at run time (from configuration).
+    @_disfavoredOverload
+    public init(
+        _ name: String,
+        policy: any ResiliencePolicy,
+        operation: @escaping @Sendable (ResilienceContext) async throws -> Success
+    ) {
+        self.name = name
+        self.policy = policy
+        self.operation = operation
+        run = { context in await policy.executeOutcome(context) { context in await .catching { try await operation(context) } } }
+        readiness = { context in policy.readiness(for: context) }
+    }
+
+    /// Creates an alternative with no policy of its own (a cache, a static answer).
+    public init(_ name: String, operation: @escaping @Sendable (ResilienceContext) async throws -> Success) {
+        self.init(name, policy: PassThrough(), operation: operation)
     }
 }
 
@@ -43,6 +70,14 @@ public struct FallbackResult<Success: Sendable>: Sendable {
     public let index: Int
     /// The alternatives skipped or failed before it, in order.
     public let passed: [FallbackFailure.Attempt]
+
+    @usableFromInline
+    init(value: Success, alternative: String, index: Int, passed: [FallbackFailure.Attempt]) {
+        self.value = value
+        self.alternative = alternative
+        self.index = index
+        self.passed = passed
+    }
 }
 
 /// The error of a fallback chain whose every alternative was skipped or failed: each one's
@@ -57,6 +92,12 @@ public struct FallbackFailure: Error, Sendable, CustomStringConvertible, RetryAf
         public let alternative: String
         /// Why it did not serve.
         public let reason: Reason
+
+        @usableFromInline
+        init(alternative: String, reason: Reason) {
+            self.alternative = alternative
+            self.reason = reason
+        }
 
         /// `"<name>: <reason>"`.
         public var description: String {
@@ -79,6 +120,11 @@ public struct FallbackFailure: Error, Sendable, CustomStringConvertible, RetryAf
 
     /// Every alternative, in the chain's order.
     public let attempts: [Attempt]
+
+    @usableFromInline
+    init(attempts: [Attempt]) {
+        self.attempts = attempts
+    }
 
     /// The soonest retry-after any alternative gave (skipped, or failed with a retry-after).
     public var retryAfter: Duration? {
@@ -115,10 +161,10 @@ public struct FallbackFailure: Error, Sendable, CustomStringConvertible, RetryAf
 /// lookup) answers if there is one; otherwise one ``FallbackFailure`` lists every alternative's
 /// reason. Every step is an event.
 ///
-///     let chain = FallbackChain([
+///     let chain = try FallbackChain([
 ///         FallbackAlternative("openai", policy: openAI) { _ in try await openAIClient.chat(request) },
 ///         FallbackAlternative("anthropic", policy: anthropic) { _ in try await anthropicClient.chat(request) },
-///     ], lastResort: { _ in .cannedApology })
+///     ], lastResort: { _, _ in .cannedApology })
 ///     let result = try await chain.execute(ResilienceContext(operation: "chat"))
 ///     print("served by \(result.alternative)")
 public struct FallbackChain<Success: Sendable>: Sendable {
@@ -132,14 +178,14 @@ public struct FallbackChain<Success: Sendable>: Sendable {
     /// Where the chain's events go: alternatives skipped, failed and used.
     public let events = EventChannel(defaultName: "Fallback")
 
-    private let lastResort: (@Sendable (FallbackFailure, ResilienceContext) async throws -> Success)?
+    @usableFromInline let lastResort: (@Sendable (FallbackFailure, ResilienceContext) async throws -> Success)?
 
     /// Creates a chain.
     ///
     /// - Parameters:
     ///   - alternatives: The alternatives, in order.
     ///   - route: Where to go after an error; by default a cancellation and an invalid argument
-    ///     stop, everything else moves on.
+    ///     or configuration stop, everything else moves on.
     ///   - lastResort: What answers when every alternative failed, given their failures.
     /// - Throws: ``BulwarkError/invalidConfiguration(field:rule:)`` with no alternative and no
     ///   last resort, two alternatives of one name, or one named ``lastResortName``.
@@ -177,25 +223,28 @@ public struct FallbackChain<Success: Sendable>: Sendable {
     /// - Throws: The error of an alternative routed to ``FallbackRoute/stop``,
     ///   ``FallbackFailure`` when every alternative failed and there is no last resort (or what
     ///   the last resort threw), or `CancellationError`.
+    @inlinable
     public func execute(_ context: ResilienceContext) async throws -> FallbackResult<Success> {
         var passed: [FallbackFailure.Attempt] = []
-        for (index, alternative) in alternatives.enumerated() {
+        for index in alternatives.indices {
             try Task.checkCancellation()
-            if case .notReady(let retryAfter) = alternative.policy.readiness(for: context) {
-                events.emit(.fallbackSkipped(alternative: alternative.name, retryAfter: retryAfter), context: context)
-                passed.append(.init(alternative: alternative.name, reason: .skipped(retryAfter: retryAfter)))
+            if case .notReady(let retryAfter) = alternatives[index].readiness(context) {
+                let name = alternatives[index].name
+                events.emit(.fallbackSkipped(alternative: name, retryAfter: retryAfter), context: context)
+                passed.append(.init(alternative: name, reason: .skipped(retryAfter: retryAfter)))
                 continue
             }
-            do {
-                let value = try await alternative.policy.execute(context, alternative.operation)
-                events.emit(.fallbackUsed(alternative: alternative.name), context: context)
-                return FallbackResult(value: value, alternative: alternative.name, index: index, passed: passed)
-            } catch {
-                let stop = route(error) == .stop
-                events.emit(.fallbackFailed(alternative: alternative.name, stopped: stop), context: context)
-                if stop { throw error }
-                passed.append(.init(alternative: alternative.name, reason: .failed(error)))
+            let outcome = await alternatives[index].run(context)
+            let name = alternatives[index].name
+            if case .success(let value) = outcome {
+                events.emit(.fallbackUsed(alternative: name), context: context)
+                return FallbackResult(value: value, alternative: name, index: index, passed: passed)
             }
+            let error = outcome.error ?? CancellationError()
+            let stop = route(error) == .stop
+            events.emit(.fallbackFailed(alternative: name, stopped: stop), context: context)
+            if stop { throw error }
+            passed.append(.init(alternative: name, reason: .failed(error)))
         }
         let failure = FallbackFailure(attempts: passed)
         guard let lastResort else { throw failure }
@@ -211,7 +260,7 @@ public struct FallbackChain<Success: Sendable>: Sendable {
         guard lastResort == nil else { return .ready }
         var soonest: Duration?
         for alternative in alternatives {
-            guard case .notReady(let retryAfter) = alternative.policy.readiness(for: context) else { return .ready }
+            guard case .notReady(let retryAfter) = alternative.readiness(context) else { return .ready }
             if let retryAfter { soonest = min(soonest ?? retryAfter, retryAfter) }
         }
         return alternatives.isEmpty ? .ready : .notReady(retryAfter: soonest)

@@ -111,6 +111,29 @@ public final class LockFreeGCRALimiter<C: NanosecondClock>: ResiliencePolicy {
         update { rules.charged($0, by: amount, time: $1) }
     }
 
+    /// Not ready when the context's cost would be denied now (a probe, which takes nothing, shows
+    /// less remaining than the cost, or the cost is invalid); the retry-after is then not given.
+    public func readiness(for context: ResilienceContext) -> Readiness {
+        guard let probe = try? tryAcquire(cost: 0), context.cost >= 0 else { return .notReady(retryAfter: nil) }
+        return probe.remaining >= context.cost ? .ready : .notReady(retryAfter: nil)
+    }
+
+    /// Takes the context's cost if it is available now, then runs `operation`; never waits. A
+    /// denial is ``ExecutionOutcome/rejected(_:)`` with the exact retry-after, unboxed.
+    public func executeOutcome<Success: Sendable>(
+        _ context: ResilienceContext,
+        _ operation: @Sendable (ResilienceContext) async -> ExecutionOutcome<Success>
+    ) async -> ExecutionOutcome<Success> {
+        let decision: RateLimitDecision
+        do {
+            decision = try tryAcquire(cost: context.cost)
+        } catch {
+            return .rejected(error)
+        }
+        guard decision.isAllowed else { return .rejected(.rateLimited(retryAfter: decision.retryAfter)) }
+        return await operation(context)
+    }
+
     /// Takes the context's cost if it is available now, then runs `operation`; never waits.
     ///
     /// - Throws: ``BulwarkError/rateLimited(retryAfter:)`` when denied, with the exact retry-after.

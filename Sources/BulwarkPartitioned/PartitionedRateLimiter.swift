@@ -248,6 +248,17 @@ extension PartitionedRateLimiter where C == ContinuousClock {
 }
 
 extension PartitionedRateLimiter: ResiliencePolicy where Key == String {
+    /// Not ready when the context has no partition key, or a probe of its key's partition (which
+    /// takes nothing and creates no partition) shows less remaining than the context's cost; the
+    /// retry-after is then not given.
+    public func readiness(for context: ResilienceContext) -> Readiness {
+        guard let key = context.partitionKey, context.cost >= 0,
+              let probe = try? tryAdmit(key, cost: 0, at: clock.nowNanoseconds).decision else {
+            return .notReady(retryAfter: nil)
+        }
+        return probe.remaining >= context.cost ? .ready : .notReady(retryAfter: nil)
+    }
+
     /// Waits for the context's cost on the partition of its `partitionKey` (until the context's
     /// deadline), then runs `operation`.
     ///

@@ -2,8 +2,9 @@ public import BulwarkCore
 
 /// Policies composed at run time, outermost first: a pipeline assembled from configuration.
 ///
-/// It behaves as a ``Pipeline`` of the same policies, with one existential call per policy
-/// (a few nanoseconds each) since their types are only known at run time.
+/// It behaves as a ``Pipeline`` of the same policies (chained through their no-throw entry
+/// points), but their generic code runs unspecialised, since their types are only known at run
+/// time: about 340 ns per policy measured, against a few for the builder's.
 ///
 ///     var stages: [any ResiliencePolicy] = [try Retry(configuration: retry)]
 ///     if settings.breakerEnabled { stages.append(try CircuitBreaker(configuration: breaker)) }
@@ -22,7 +23,7 @@ public struct DynamicPipeline: ResiliencePolicy {
         _ context: ResilienceContext,
         _ operation: @Sendable (ResilienceContext) async throws -> Success
     ) async throws -> Success {
-        try await run(from: 0, context, operation)
+        try await runOutcome(from: 0, context) { context in await .catching { try await operation(context) } }.get()
     }
 
     /// Runs `operation` through every policy, never throwing.
@@ -36,15 +37,6 @@ public struct DynamicPipeline: ResiliencePolicy {
     /// Ready when every policy is.
     public func readiness(for context: ResilienceContext) -> Readiness {
         stages.reduce(.ready) { $0.combined(with: $1.readiness(for: context)) }
-    }
-
-    private func run<Success: Sendable>(
-        from index: Int,
-        _ context: ResilienceContext,
-        _ operation: @Sendable (ResilienceContext) async throws -> Success
-    ) async throws -> Success {
-        guard index < stages.count else { return try await operation(context) }
-        return try await stages[index].execute(context) { context in try await run(from: index + 1, context, operation) }
     }
 
     private func runOutcome<Success: Sendable>(

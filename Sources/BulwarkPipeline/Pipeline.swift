@@ -18,7 +18,7 @@ public import BulwarkCore
 /// 6. **bulkhead** — holds a slot only for the call itself, not for time spent queued above;
 /// 7. **per-attempt timeout** — bounds one attempt, so a hung attempt is retried.
 ///
-///     let pipeline = Pipeline {
+///     let pipeline = try Pipeline {
 ///         try Retry(configuration: RetryConfiguration(maximumAttempts: 3))
 ///         try CircuitBreaker(configuration: CircuitBreakerConfiguration())
 ///         try TokenBucketLimiter(capacity: 40, refill: 40, every: .seconds(60))

@@ -25,8 +25,8 @@ public enum Backoff: Sendable, Hashable {
         case none
         /// Drawn uniformly from `0 ... delay` (AWS's "full jitter").
         case full
-        /// Drawn uniformly from `delay × (1 − fraction) ... delay × (1 + fraction)`, `fraction`
-        /// in 0 ... 1 (Polly's ±25 % is 0.25).
+        /// Drawn uniformly from `delay − ⌊delay × fraction⌋ ... delay + ⌊delay × fraction⌋`, at
+        /// most the maximum delay, `fraction` in 0 ... 1 (Polly's ±25 % is 0.25).
         case proportional(Double)
     }
 

@@ -31,8 +31,8 @@ public struct HedgingConfiguration: Sendable {
 /// It trades extra load for tail latency, so each hedge is drawn from the retry budget when one
 /// is configured: under an outage, hedges stop with the retries. A failed attempt whose error
 /// ``HedgingConfiguration/shouldHedge`` accepts starts the next attempt at once, even while
-/// others still run. No attempt starts after the context's deadline (a relative one is fixed when
-/// the call enters). The first
+/// others still run. No hedge starts after the context's deadline (a relative one is fixed when
+/// the call enters; the first attempt always starts). The first
 /// success, or the first failure that should not be hedged, is the answer; the other attempts
 /// are cancelled and awaited before it is returned (structured: nothing outlives the call). When
 /// every attempt fails, the answer is the first attempt's failure, as in Polly.

@@ -58,15 +58,15 @@ public final class TelemetryObserver: ResilienceObserver {
 
     /// Logs, counts and traces the event.
     public func observe(_ event: ResilienceEvent) {
-        let details = event.kind.details
-        log(event, details)
+        log(event)
         count(event)
-        trace(event, details)
+        trace(event)
     }
 
-    private func log(_ event: ResilienceEvent, _ details: [(String, String)]) {
+    private func log(_ event: ResilienceEvent) {
         let level = event.kind.logLevel
         guard logger.logLevel <= level else { return }
+        let details = event.kind.details
         var metadata: Logger.Metadata = ["bulwark.source": "\(event.source)"]
         if let context = event.context {
             metadata["bulwark.operation"] = "\(context.operationName)"
@@ -96,9 +96,10 @@ public final class TelemetryObserver: ResilienceObserver {
         }
     }
 
-    private func trace(_ event: ResilienceEvent, _ details: [(String, String)]) {
+    private func trace(_ event: ResilienceEvent) {
         let tracer = self.tracer ?? InstrumentationSystem.tracer
         guard let context = ServiceContext.current, let span = tracer.activeSpan(identifiedBy: context) else { return }
+        let details = event.kind.details
         var attributes = SpanAttributes()
         attributes["bulwark.source"] = event.source
         for (key, value) in details { attributes["bulwark.\(key)"] = value }

@@ -13,7 +13,9 @@ public import BulwarkCore
 /// call: every call of one policy is watched by a single timer task, which sleeps until the
 /// earliest deadline of a heap of calls in flight (O(log n) to arm and disarm, no allocation once
 /// warm) and cancels the calls whose deadline has passed. Calls of one duration arrive in deadline
-/// order, so the timer wakes about once per ``duration``, not once per call.
+/// order, so the timer wakes about once per ``duration``, not once per call. The timer sleeps out
+/// the time it was started for even when its calls end first, so a `Timeout` and its timer task
+/// outlive the last call by at most ``duration``.
 ///
 /// **Cooperative cancellation.** At the deadline the operation's task is cancelled; Swift cannot
 /// stop code that ignores cancellation, and structured concurrency does not let the caller leave
@@ -59,10 +61,6 @@ public final class Timeout<C: NanosecondClock>: ResiliencePolicy {
         self.duration = duration
         self.clock = clock
         self.nanoseconds = duration.saturatingNanoseconds
-    }
-
-    deinit {
-        watch.withLock { $0.timer?.task.cancel() }
     }
 
     /// Runs `operation` in a child task cancelled at the deadline; a time-out is

@@ -3,8 +3,9 @@ public import Synchronization
 /// Where a policy sends its events: the observer attached to it, if any, and the name it reports
 /// under.
 ///
-/// Every Bulwark policy and limiter has one, as `events`. Attaching and detaching are safe while
-/// calls run. With no observer attached, ``emit(_:context:)`` is one relaxed atomic load and a
+/// Every Bulwark policy and limiter that makes decisions has one, as `events` (a pipeline and
+/// `PassThrough` make none of their own: attach to the policies they compose; a success quota
+/// reports through its budget's). Attaching and detaching are safe while calls run. With no observer attached, ``emit(_:context:)`` is one relaxed atomic load and a
 /// branch: the event is not even built (its argument is an autoclosure), so nothing is allocated.
 ///
 ///     let breaker = try CircuitBreaker(configuration: .init(failureRateThreshold: 50))

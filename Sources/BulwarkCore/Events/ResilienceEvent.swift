@@ -73,8 +73,9 @@ public struct ResilienceEvent: Sendable, CustomStringConvertible {
     /// What happened.
     public var kind: Kind
 
-    /// The call the event is about, when the policy knew it (`nil` for a limiter's
-    /// `tryAcquire`, which takes no context).
+    /// The call the event is about, when the policy was given it: `nil` for the calls that take
+    /// no context (a limiter's `tryAcquire` and `acquire`, a partitioned limiter's, the lock-free
+    /// GCRA's, a breaker's `acquirePermit`, a manual transition).
     public var context: ResilienceContext?
 
     /// Creates an event.

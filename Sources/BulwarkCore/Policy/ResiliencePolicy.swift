@@ -14,9 +14,11 @@
 /// `@Sendable` so that policies which must run it in a child task (a timeout that cancels it) can.
 ///
 /// Two more requirements have defaults that any policy may keep: ``executeOutcome(_:_:)``, the
-/// no-throw form that reports a refusal as a value (Bulwark's policies implement it natively, so
-/// a refusal allocates nothing), and ``readiness(for:)``, which a fallback chain asks before
-/// trying an alternative.
+/// no-throw form that reports a refusal as a value, and ``readiness(for:)``, which a fallback
+/// chain asks before trying an alternative. The engine's limiters, the bulkhead, the lock-free
+/// GCRA, the circuit breaker, retry, hedging, timeout, fallback and pipelines implement
+/// `executeOutcome` natively, so their refusals allocate nothing; the partitioned limiter, chains,
+/// budgets and quotas take the default, which catches a thrown (boxed) refusal.
 public protocol ResiliencePolicy: Sendable {
     /// Runs `operation` under this policy.
     ///
@@ -34,8 +36,7 @@ public protocol ResiliencePolicy: Sendable {
     /// Runs `operation` under this policy and reports how it ended as a value, never throwing.
     ///
     /// A refusal is ``ExecutionOutcome/rejected(_:)``; the operation reports its own outcome. The
-    /// default runs ``execute(_:_:)`` and catches; Bulwark's policies answer natively, so their
-    /// refusals box nothing.
+    /// default runs ``execute(_:_:)`` and catches what it throws.
     func executeOutcome<Success: Sendable>(
         _ context: ResilienceContext,
         _ operation: @Sendable (ResilienceContext) async -> ExecutionOutcome<Success>

@@ -182,7 +182,7 @@ public final class InMemoryRateLimiter<Algorithm: RateLimitAlgorithm, C: Nanosec
     /// no-throw entry points box nothing), and the events of the wait emitted.
     @usableFromInline
     package func admission(
-        cost: Int, options: WaitOptions
+        cost: Int, options: WaitOptions, context: ResilienceContext? = nil
     ) async -> ExecutionOutcome<Admitted> {
         guard cost >= 0, cost <= limit else { return .rejected(invalidCost(cost)) }
         let now = clock.nowNanoseconds
@@ -204,7 +204,7 @@ public final class InMemoryRateLimiter<Algorithm: RateLimitAlgorithm, C: Nanosec
                     enqueue(request, continuation: continuation, into: &state)
                 }
                 for resumption in resumptions { resumption.resume() }
-                if let queuedBehind { events.emit(.limiterQueued(cost: cost, waiting: queuedBehind)) }
+                if let queuedBehind { events.emit(.limiterQueued(cost: cost, waiting: queuedBehind), context: context) }
             }
         } onCancel: {
             withdraw(id)
@@ -213,15 +213,15 @@ public final class InMemoryRateLimiter<Algorithm: RateLimitAlgorithm, C: Nanosec
         case .admitted(let decision, let admittedAt):
             return .success(Admitted((decision, admittedAt)))
         case .rejected(let retryAfter):
-            events.emit(.limiterDenied(cost: cost, retryAfter: .nanoseconds(retryAfter)))
+            events.emit(.limiterDenied(cost: cost, retryAfter: .nanoseconds(retryAfter)), context: context)
             return .rejected(.rateLimited(retryAfter: .nanoseconds(retryAfter)))
         case .timedOut:
-            events.emit(.limiterWaitTimedOut(cost: cost))
+            events.emit(.limiterWaitTimedOut(cost: cost), context: context)
             return .rejected(.waitTimedOut)
         case .cancelled:
             return .failure(CancellationError())
         case .queueFull(let limit):
-            events.emit(.limiterQueueFull(cost: cost, limit: limit))
+            events.emit(.limiterQueueFull(cost: cost, limit: limit), context: context)
             return .rejected(.queueFull(limit: limit))
         }
     }
@@ -235,8 +235,11 @@ public final class InMemoryRateLimiter<Algorithm: RateLimitAlgorithm, C: Nanosec
         _ operation: @Sendable (ResilienceContext) async throws -> Success
     ) async throws -> Success {
         if _fastPath(admitsAtOnce(context.cost)) { return try await operation(context) }
-        _ = try await admit(cost: context.cost, options: context.waitOptions)
-        return try await operation(context)
+        switch await admission(cost: context.cost, options: context.waitOptions, context: context) {
+        case .success: return try await operation(context)
+        case .rejected(let error): throw error
+        case .failure(let error): throw error
+        }
     }
 
     /// Waits for the context's cost (until the context's deadline), then runs `operation`; a
@@ -247,7 +250,7 @@ public final class InMemoryRateLimiter<Algorithm: RateLimitAlgorithm, C: Nanosec
         _ operation: @Sendable (ResilienceContext) async -> ExecutionOutcome<Success>
     ) async -> ExecutionOutcome<Success> {
         if _fastPath(admitsAtOnce(context.cost)) { return await operation(context) }
-        switch await admission(cost: context.cost, options: context.waitOptions) {
+        switch await admission(cost: context.cost, options: context.waitOptions, context: context) {
         case .success: return await operation(context)
         case .rejected(let error): return .rejected(error)
         case .failure(let error): return .failure(error)
