@@ -68,7 +68,14 @@ let package = Package(
         .target(name: "BulwarkTimeout", dependencies: ["BulwarkCore"]),
         .target(name: "BulwarkFallback", dependencies: ["BulwarkCore"]),
         // Any policies composed around a call, at compile time or from configuration.
-        .target(name: "BulwarkPipeline", dependencies: ["BulwarkCore"]),
+        // (Its configuration, read from a file, builds the common stages, so it knows them.)
+        .target(
+            name: "BulwarkPipeline",
+            dependencies: [
+                "BulwarkCore", "BulwarkCircuitBreaker", "BulwarkRetry", "BulwarkTimeout", "BulwarkTokenBucket",
+                "BulwarkConcurrency",
+            ]
+        ),
         // Events to swift-log, swift-metrics and swift-distributed-tracing.
         .target(
             name: "BulwarkTelemetry",

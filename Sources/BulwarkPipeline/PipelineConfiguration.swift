@@ -1,0 +1,129 @@
+public import BulwarkCircuitBreaker
+public import BulwarkConcurrency
+public import BulwarkCore
+public import BulwarkRetry
+public import BulwarkTimeout
+public import BulwarkTokenBucket
+
+/// A pipeline described as data, outermost stage first: what an application reads from a
+/// configuration file (it is `Codable`) and turns into a ``DynamicPipeline`` with ``build(clock:observer:name:)``.
+///
+/// Durations are seconds (fractions allowed). Every field is checked when the pipeline is built;
+/// a bad one throws ``BulwarkError/invalidConfiguration(field:rule:)`` whose field names the
+/// stage, as `stages[2].retry.maximumAttempts`.
+///
+///     {"stages": [
+///        {"timeout": {"seconds": 60}},
+///        {"retry": {"maximumAttempts": 3, "initialDelaySeconds": 0.2, "maximumDelaySeconds": 10}},
+///        {"circuitBreaker": {"failureRatePercent": 50, "minimumCalls": 20, "windowCalls": 100,
+///                            "openSeconds": 30, "halfOpenProbes": 5}},
+///        {"rateLimiter": {"capacity": 40, "refill": 40, "periodSeconds": 60}},
+///        {"bulkhead": {"limit": 5}},
+///        {"timeout": {"seconds": 20}}
+///     ]}
+///
+///     let configuration = try JSONDecoder().decode(PipelineConfiguration.self, from: data)
+///     registry.register("openai.chat", try configuration.build(clock: ContinuousClock(), name: "openai.chat"))
+public struct PipelineConfiguration: Codable, Sendable, Hashable {
+    /// One stage of a configured pipeline.
+    public enum Stage: Codable, Sendable, Hashable {
+        /// A ``Timeout`` of `seconds`.
+        case timeout(seconds: Double)
+        /// A ``Retry``: exponential backoff (doubling) from `initialDelaySeconds`, capped at
+        /// `maximumDelaySeconds`, with full jitter when `jitter` is true.
+        case retry(maximumAttempts: Int, initialDelaySeconds: Double? = nil, maximumDelaySeconds: Double? = nil, jitter: Bool? = nil)
+        /// A ``CircuitBreaker`` over the last `windowCalls` calls.
+        case circuitBreaker(
+            failureRatePercent: Double? = nil, minimumCalls: Int? = nil, windowCalls: Int? = nil,
+            openSeconds: Double? = nil, halfOpenProbes: Int? = nil
+        )
+        /// A token-bucket rate limiter of `capacity`, refilled `refill` every `periodSeconds`.
+        case rateLimiter(capacity: Int, refill: Int? = nil, periodSeconds: Double, queueLimit: Int? = nil)
+        /// A ``Bulkhead`` of `limit`.
+        case bulkhead(limit: Int, queueLimit: Int? = nil)
+
+        /// The stage's kind, as its JSON key.
+        public var kind: String {
+            switch self {
+            case .timeout: "timeout"
+            case .retry: "retry"
+            case .circuitBreaker: "circuitBreaker"
+            case .rateLimiter: "rateLimiter"
+            case .bulkhead: "bulkhead"
+            }
+        }
+    }
+
+    /// The stages, outermost first.
+    public var stages: [Stage]
+
+    /// Creates a configuration of `stages`, outermost first.
+    public init(stages: [Stage]) {
+        self.stages = stages
+    }
+
+    /// Builds the pipeline on `clock`, attaching `observer` (when given) to every stage under
+    /// `"<name>.<kind>"` (`"openai.chat.retry"`).
+    ///
+    /// - Throws: ``BulwarkError/invalidConfiguration(field:rule:)`` naming the stage and field.
+    public func build<C: NanosecondClock>(
+        clock: C, observer: (any ResilienceObserver)? = nil, name: String = "pipeline"
+    ) throws(BulwarkError) -> DynamicPipeline {
+        var policies: [any ResiliencePolicy] = []
+        for (index, stage) in stages.enumerated() {
+            let prefix = "stages[\(index)].\(stage.kind)"
+            do throws(BulwarkError) {
+                let (policy, events) = try Self.make(stage, clock: clock)
+                if let observer { events.attach(observer, as: "\(name).\(stage.kind)") }
+                policies.append(policy)
+            } catch {
+                guard case .invalidConfiguration(let field, let rule) = error else { throw error }
+                throw .invalidConfiguration(field: "\(prefix).\(field)", rule: rule)
+            }
+        }
+        return DynamicPipeline(policies)
+    }
+
+    /// One stage's policy and its event channel.
+    private static func make<C: NanosecondClock>(
+        _ stage: Stage, clock: C
+    ) throws(BulwarkError) -> (any ResiliencePolicy, EventChannel) {
+        switch stage {
+        case .timeout(let seconds):
+            let timeout = try Timeout(try duration(seconds, "seconds"), clock: clock)
+            return (timeout, timeout.events)
+        case .retry(let attempts, let initial, let maximum, let jitter):
+            var configuration = RetryConfiguration(maximumAttempts: attempts)
+            configuration.backoff = .exponential(
+                initial: try duration(initial ?? 0.2, "initialDelaySeconds"), multiplier: 2, jitter: jitter == true ? .full : .none
+            )
+            configuration.maximumDelay = try duration(maximum ?? 30, "maximumDelaySeconds")
+            let retry = try Retry(configuration: configuration, clock: clock)
+            return (retry, retry.events)
+        case .circuitBreaker(let failureRate, let minimumCalls, let windowCalls, let openSeconds, let probes):
+            var configuration = CircuitBreakerConfiguration(failureRateThreshold: failureRate ?? 50, minimumCalls: minimumCalls ?? 100)
+            configuration.window = .count(windowCalls ?? 100)
+            configuration.openDuration = .fixed(try duration(openSeconds ?? 60, "openSeconds"))
+            configuration.halfOpenProbes = probes ?? 10
+            let breaker = try CircuitBreaker(configuration: configuration, clock: clock)
+            return (breaker, breaker.events)
+        case .rateLimiter(let capacity, let refill, let period, let queueLimit):
+            let limiter = try TokenBucketLimiter(
+                capacity: capacity, refill: refill ?? capacity, every: try duration(period, "periodSeconds"),
+                queueLimit: queueLimit ?? 1024, clock: clock
+            )
+            return (limiter, limiter.events)
+        case .bulkhead(let limit, let queueLimit):
+            let bulkhead = try Bulkhead(limit: limit, queueLimit: queueLimit ?? 1024, clock: clock)
+            return (bulkhead, bulkhead.events)
+        }
+    }
+
+    /// `seconds` as a duration, or an error naming `field` when it is negative or not finite.
+    private static func duration(_ seconds: Double, _ field: String) throws(BulwarkError) -> Duration {
+        guard seconds.isFinite, seconds >= 0, seconds <= 1e9 else {
+            throw .invalidConfiguration(field: field, rule: "must be a number of seconds in 0 ... 1e9 (got \(seconds))")
+        }
+        return .nanoseconds(Int64((seconds * 1e9).rounded()))
+    }
+}
