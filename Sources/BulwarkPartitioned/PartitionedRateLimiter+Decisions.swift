@@ -43,18 +43,40 @@ extension PartitionedRateLimiter {
     /// Like ``acquire(_:cost:options:)``, and says at which reading the cost was admitted.
     @usableFromInline
     package func admit(_ key: Key, cost: Int, options: WaitOptions) async throws -> (decision: RateLimitDecision, admittedAt: Int64) {
-        let immediate = try tryAdmit(key, cost: cost, at: clock.nowNanoseconds)
-        if immediate.decision.isAllowed { return immediate }
-        let hash = Table.hash(of: key)
-        let engine = try shard(for: hash).withLock { shard throws(BulwarkError) in try promote(key, hash: hash, in: &shard) }
-        do {
-            let admitted = try await engine.admit(cost: cost, options: options)
-            leave(key, hash: hash, engine)
-            return admitted
-        } catch {
-            leave(key, hash: hash, engine)
-            throw error
+        switch await admission(key, cost: cost, options: options, context: nil) {
+        case .success(let admitted): return (admitted.decision, admitted.admittedAt)
+        case .rejected(let error): throw error
+        case .failure(let error): throw error
         }
+    }
+
+    /// Like ``admit(_:cost:options:)``, with a refusal as a value (unboxed), and the refusal
+    /// reported to this limiter's observer.
+    package func admission(
+        _ key: Key, cost: Int, options: WaitOptions, context: ResilienceContext?
+    ) async -> ExecutionOutcome<Admitted> {
+        let outcome = await waitingAdmission(key, cost: cost, options: options, context: context)
+        if case .rejected(let error) = outcome, events.isObserved {
+            events.emitRefusal(error, cost: cost, context: context)
+        }
+        return outcome
+    }
+
+    private func waitingAdmission(
+        _ key: Key, cost: Int, options: WaitOptions, context: ResilienceContext?
+    ) async -> ExecutionOutcome<Admitted> {
+        let hash = Table.hash(of: key)
+        let engine: InMemoryRateLimiter<Algorithm, C>
+        do throws(BulwarkError) {
+            let immediate = try tryAdmit(key, cost: cost, at: clock.nowNanoseconds)
+            if immediate.decision.isAllowed { return .success(Admitted(immediate)) }
+            engine = try shard(for: hash).withLock { shard throws(BulwarkError) in try promote(key, hash: hash, in: &shard) }
+        } catch {
+            return .rejected(error)
+        }
+        let outcome = await engine.admission(cost: cost, options: options, context: context)
+        leave(key, hash: hash, engine)
+        return outcome
     }
 
     /// Gives back `amount` of a cost admitted to `key` at `admittedAt`. A partition already

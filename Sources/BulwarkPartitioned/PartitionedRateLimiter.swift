@@ -153,12 +153,7 @@ public final class PartitionedRateLimiter<Key: Hashable & Sendable, Algorithm: R
     ///   ``BulwarkError/invalidArgument(field:rule:)`` for a bad cost or group.
     @discardableResult
     public func acquire(_ key: Key, cost: Int = 1, options: WaitOptions = WaitOptions()) async throws -> RateLimitDecision {
-        do {
-            return try await admit(key, cost: cost, options: options).decision
-        } catch {
-            events.emitRefusal(error, cost: cost)
-            throw error
-        }
+        try await admit(key, cost: cost, options: options).decision
     }
 
     /// Drops every partition equivalent to a fresh one now; returns how many it dropped. O(n).
@@ -268,10 +263,22 @@ extension PartitionedRateLimiter: ResiliencePolicy where Key == String {
         _ context: ResilienceContext,
         _ operation: @Sendable (ResilienceContext) async throws -> Success
     ) async throws -> Success {
+        try await executeOutcome(context) { context in await .catching { try await operation(context) } }.get()
+    }
+
+    /// Waits for the context's cost on the partition of its `partitionKey` (until the context's
+    /// deadline), then runs `operation`; a refusal (or a missing key) is returned as a value.
+    public func executeOutcome<Success: Sendable>(
+        _ context: ResilienceContext,
+        _ operation: @Sendable (ResilienceContext) async -> ExecutionOutcome<Success>
+    ) async -> ExecutionOutcome<Success> {
         guard let key = context.partitionKey else {
-            throw BulwarkError.invalidArgument(field: "partitionKey", rule: "must be set for a partitioned limiter")
+            return .rejected(.invalidArgument(field: "partitionKey", rule: "must be set for a partitioned limiter"))
         }
-        try await acquire(key, cost: context.cost, options: context.waitOptions)
-        return try await operation(context)
+        switch await admission(key, cost: context.cost, options: context.waitOptions, context: context) {
+        case .success: return await operation(context)
+        case .rejected(let error): return .rejected(error)
+        case .failure(let error): return .failure(error)
+        }
     }
 }

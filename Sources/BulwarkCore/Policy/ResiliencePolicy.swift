@@ -16,8 +16,8 @@
 /// Two more requirements have defaults that any policy may keep: ``executeOutcome(_:_:)``, the
 /// no-throw form that reports a refusal as a value, and ``readiness(for:)``, which a fallback
 /// chain asks before trying an alternative. The engine's limiters, the bulkhead, the lock-free
-/// GCRA, the circuit breaker, retry, hedging, timeout, fallback and pipelines implement
-/// `executeOutcome` natively, so their refusals allocate nothing; the partitioned limiter, chains,
+/// GCRA, the partitioned limiter, the circuit breaker, retry, hedging, timeout, fallback and
+/// pipelines implement `executeOutcome` natively, so their refusals allocate nothing; chains,
 /// budgets and quotas take the default, which catches a thrown (boxed) refusal.
 public protocol ResiliencePolicy: Sendable {
     /// Runs `operation` under this policy.

@@ -287,7 +287,8 @@ package struct Admitted: Sendable {
     /// The reading the cost was admitted at.
     @usableFromInline package var admittedAt: Int64
 
-    init(_ pair: (decision: RateLimitDecision, admittedAt: Int64)) {
+    @usableFromInline
+    package init(_ pair: (decision: RateLimitDecision, admittedAt: Int64)) {
         decision = pair.decision
         admittedAt = pair.admittedAt
     }
