@@ -25,7 +25,7 @@ public import BulwarkCore
 ///     let reply = try await breaker.execute(ResilienceContext(operation: "chat")) { _ in
 ///         try await provider.chat(request)
 ///     }
-public final class CircuitBreaker<C: NanosecondClock>: ResiliencePolicy {
+public final class CircuitBreaker<C: NanosecondClock>: OutcomePolicy {
     /// The configuration the breaker was created with.
     public let configuration: CircuitBreakerConfiguration
 
@@ -121,18 +121,6 @@ public final class CircuitBreaker<C: NanosecondClock>: ResiliencePolicy {
         let outcome = await operation(context)
         finish(permit, classify(outcome), at: timesCalls ? clock.nowNanoseconds : 0)
         return outcome
-    }
-
-    /// Runs `operation` if the breaker lets it and records how it ended.
-    ///
-    /// - Throws: ``BulwarkError/circuitOpen(retryAfter:)`` when the breaker refuses the call, or
-    ///   what `operation` threw.
-    @inlinable
-    public func execute<Success: Sendable>(
-        _ context: ResilienceContext,
-        _ operation: @Sendable (ResilienceContext) async throws -> Success
-    ) async throws -> Success {
-        try await executeOutcome(context) { context in await .catching { try await operation(context) } }.get()
     }
 
     /// Not ready while open (with the rest of the open time), forced open, or half-open with

@@ -14,7 +14,7 @@ public import BulwarkCore
 ///     let reply = try await provider.withPermit(options: .init(deadline: .after(.seconds(10)))) {
 ///         try await client.chat(request)
 ///     }
-public final class Bulkhead<C: NanosecondClock>: ResiliencePolicy {
+public final class Bulkhead<C: NanosecondClock>: OutcomePolicy {
     /// The engine running the concurrency limit.
     @usableFromInline let limiter: InMemoryRateLimiter<ConcurrencyLimit, C>
 
@@ -108,15 +108,6 @@ public final class Bulkhead<C: NanosecondClock>: ResiliencePolicy {
             permit.release()
             throw error
         }
-    }
-
-    /// Runs `operation` holding the context's cost, waiting until the context's deadline.
-    @inlinable
-    public func execute<Success: Sendable>(
-        _ context: ResilienceContext,
-        _ operation: @Sendable (ResilienceContext) async throws -> Success
-    ) async throws -> Success {
-        try await executeOutcome(context) { context in await .catching { try await operation(context) } }.get()
     }
 
     /// Runs `operation` holding the context's cost; a refusal is returned as a value, not thrown.

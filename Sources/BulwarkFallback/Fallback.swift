@@ -11,7 +11,7 @@ public import BulwarkCore
 ///
 ///     let fallback = Fallback<String>(handling: { $0 is BulwarkError }) { _, _ in "Sorry, try again soon." }
 ///     let reply: String = try await fallback.execute(context) { _ in try await provider.chat(request) }
-public struct Fallback<Value: Sendable>: ResiliencePolicy {
+public struct Fallback<Value: Sendable>: OutcomePolicy {
     /// Where the policy's events go: each time the fallback value is used.
     public let events = EventChannel(defaultName: "Fallback")
 
@@ -62,14 +62,4 @@ public struct Fallback<Value: Sendable>: ResiliencePolicy {
         }
     }
 
-    /// Runs `operation`; on a handled error, answers with the fallback's value.
-    ///
-    /// - Throws: An unhandled error of `operation`, or what the handler threw.
-    @inlinable
-    public func execute<Success: Sendable>(
-        _ context: ResilienceContext,
-        _ operation: @Sendable (ResilienceContext) async throws -> Success
-    ) async throws -> Success {
-        try await executeOutcome(context) { context in await .catching { try await operation(context) } }.get()
-    }
 }

@@ -25,7 +25,7 @@ public import Synchronization
 ///
 ///     let limiter = try LockFreeGCRALimiter(rate: 1_000, per: .seconds(1), burst: 50)
 ///     if !(try limiter.tryAcquire()).isAllowed { /* 429 */ }
-public final class LockFreeGCRALimiter<C: NanosecondClock>: ResiliencePolicy {
+public final class LockFreeGCRALimiter<C: NanosecondClock>: OutcomePolicy {
     /// The arithmetic and configuration; its own state is not used.
     @usableFromInline let rules: GCRA
     /// The TAT in units after ``origin``; `Int64.min` while one caller moves the origin.
@@ -132,18 +132,6 @@ public final class LockFreeGCRALimiter<C: NanosecondClock>: ResiliencePolicy {
         }
         guard decision.isAllowed else { return .rejected(.rateLimited(retryAfter: decision.retryAfter)) }
         return await operation(context)
-    }
-
-    /// Takes the context's cost if it is available now, then runs `operation`; never waits.
-    ///
-    /// - Throws: ``BulwarkError/rateLimited(retryAfter:)`` when denied, with the exact retry-after.
-    public func execute<Success: Sendable>(
-        _ context: ResilienceContext,
-        _ operation: @Sendable (ResilienceContext) async throws -> Success
-    ) async throws -> Success {
-        let decision = try tryAcquire(cost: context.cost)
-        guard decision.isAllowed else { throw BulwarkError.rateLimited(retryAfter: decision.retryAfter) }
-        return try await operation(context)
     }
 
     @usableFromInline

@@ -242,7 +242,7 @@ extension PartitionedRateLimiter where C == ContinuousClock {
     }
 }
 
-extension PartitionedRateLimiter: ResiliencePolicy where Key == String {
+extension PartitionedRateLimiter: ResiliencePolicy, OutcomePolicy where Key == String {
     /// Not ready when the context has no partition key, or a probe of its key's partition (which
     /// takes nothing and creates no partition) shows less remaining than the context's cost; the
     /// retry-after is then not given.
@@ -252,18 +252,6 @@ extension PartitionedRateLimiter: ResiliencePolicy where Key == String {
             return .notReady(retryAfter: nil)
         }
         return probe.remaining >= context.cost ? .ready : .notReady(retryAfter: nil)
-    }
-
-    /// Waits for the context's cost on the partition of its `partitionKey` (until the context's
-    /// deadline), then runs `operation`.
-    ///
-    /// - Throws: ``BulwarkError/invalidArgument(field:rule:)`` when the context has no partition
-    ///   key, and what ``acquire(_:cost:options:)`` throws.
-    public func execute<Success: Sendable>(
-        _ context: ResilienceContext,
-        _ operation: @Sendable (ResilienceContext) async throws -> Success
-    ) async throws -> Success {
-        try await executeOutcome(context) { context in await .catching { try await operation(context) } }.get()
     }
 
     /// Waits for the context's cost on the partition of its `partitionKey` (until the context's

@@ -9,21 +9,13 @@ public import BulwarkCore
 ///     var stages: [any ResiliencePolicy] = [try Retry(configuration: retry)]
 ///     if settings.breakerEnabled { stages.append(try CircuitBreaker(configuration: breaker)) }
 ///     let pipeline = DynamicPipeline(stages)
-public struct DynamicPipeline: ResiliencePolicy {
+public struct DynamicPipeline: OutcomePolicy {
     /// The policies, outermost first.
     public let stages: [any ResiliencePolicy]
 
     /// Composes `stages`, outermost first.
     public init(_ stages: [any ResiliencePolicy]) {
         self.stages = stages
-    }
-
-    /// Runs `operation` through every policy, outermost first.
-    public func execute<Success: Sendable>(
-        _ context: ResilienceContext,
-        _ operation: @Sendable (ResilienceContext) async throws -> Success
-    ) async throws -> Success {
-        try await runOutcome(from: 0, context) { context in await .catching { try await operation(context) } }.get()
     }
 
     /// Runs `operation` through every policy, never throwing.

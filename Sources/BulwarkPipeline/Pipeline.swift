@@ -25,7 +25,7 @@ public import BulwarkCore
 ///         try Timeout(.seconds(30))
 ///     }
 ///     let reply = try await pipeline.execute(context) { _ in try await provider.chat(request) }
-public struct Pipeline<Stages: ResiliencePolicy>: ResiliencePolicy {
+public struct Pipeline<Stages: ResiliencePolicy>: OutcomePolicy {
     /// The composed policies.
     public let stages: Stages
 
@@ -33,18 +33,6 @@ public struct Pipeline<Stages: ResiliencePolicy>: ResiliencePolicy {
     @inlinable
     public init(@PipelineBuilder _ build: () throws -> Stages) rethrows {
         stages = try build()
-    }
-
-    /// Runs `operation` through every policy, outermost first.
-    ///
-    /// The policies are chained through their no-throw entry points, so what the operation
-    /// throws is caught once, at the bottom, and thrown once, here, instead of at every layer.
-    @inlinable
-    public func execute<Success: Sendable>(
-        _ context: ResilienceContext,
-        _ operation: @Sendable (ResilienceContext) async throws -> Success
-    ) async throws -> Success {
-        try await stages.executeOutcome(context) { context in await .catching { try await operation(context) } }.get()
     }
 
     /// Runs `operation` through every policy and reports how it ended, never throwing: a refusal
@@ -91,7 +79,7 @@ public enum PipelineBuilder {
 }
 
 /// Two policies, one inside the other: what the ``PipelineBuilder`` nests.
-public struct Composed<Outer: ResiliencePolicy, Inner: ResiliencePolicy>: ResiliencePolicy {
+public struct Composed<Outer: ResiliencePolicy, Inner: ResiliencePolicy>: OutcomePolicy {
     /// The policy that sees the call first.
     public let outer: Outer
     /// The policy `outer` runs the call through.
@@ -102,16 +90,6 @@ public struct Composed<Outer: ResiliencePolicy, Inner: ResiliencePolicy>: Resili
     public init(outer: Outer, inner: Inner) {
         self.outer = outer
         self.inner = inner
-    }
-
-    /// Runs `operation` through `inner`, itself run through `outer`, through their no-throw
-    /// entry points (an error is caught once and thrown once).
-    @inlinable
-    public func execute<Success: Sendable>(
-        _ context: ResilienceContext,
-        _ operation: @Sendable (ResilienceContext) async throws -> Success
-    ) async throws -> Success {
-        try await executeOutcome(context) { context in await .catching { try await operation(context) } }.get()
     }
 
     /// Runs `operation` through `inner`, itself run through `outer`, never throwing.

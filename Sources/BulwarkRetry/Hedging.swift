@@ -41,7 +41,7 @@ public struct HedgingConfiguration: Sendable {
 ///
 ///     let hedging = try Hedging(configuration: HedgingConfiguration(maximumHedges: 1, delay: .seconds(1)))
 ///     let reply = try await hedging.execute(context) { _ in try await provider.chat(request) }
-public struct Hedging<C: NanosecondClock>: ResiliencePolicy {
+public struct Hedging<C: NanosecondClock>: OutcomePolicy {
     /// The configuration the policy was created with.
     public let configuration: HedgingConfiguration
     /// The clock the delays run on.
@@ -140,17 +140,6 @@ public struct Hedging<C: NanosecondClock>: ResiliencePolicy {
                 return first ?? .failure(CancellationError())
             }
         }
-    }
-
-    /// Runs `operation`, hedging as configured.
-    ///
-    /// - Throws: The answer's error: the first non-hedgeable failure, or the first attempt's
-    ///   when every attempt failed.
-    public func execute<Success: Sendable>(
-        _ context: ResilienceContext,
-        _ operation: @Sendable (ResilienceContext) async throws -> Success
-    ) async throws -> Success {
-        try await executeOutcome(context) { context in await .catching { try await operation(context) } }.get()
     }
 
     private func shouldHedge<Success>(_ outcome: ExecutionOutcome<Success>) -> Bool {

@@ -72,7 +72,7 @@ public struct RetryConfiguration: Sendable {
 ///     let reply = try await retry.execute(ResilienceContext(operation: "chat")) { context in
 ///         try await provider.chat(request, attempt: context.attempt)
 ///     }
-public struct Retry<C: NanosecondClock>: ResiliencePolicy {
+public struct Retry<C: NanosecondClock>: OutcomePolicy {
     /// The configuration the policy was created with.
     public let configuration: RetryConfiguration
     /// The clock backoffs sleep on and deadlines are read on.
@@ -155,18 +155,6 @@ public struct Retry<C: NanosecondClock>: ResiliencePolicy {
             outcome = await operation(context)
         }
         return outcome
-    }
-
-    /// Runs `operation`, retrying as configured.
-    ///
-    /// - Throws: What the last attempt threw, or `CancellationError` when cancelled during a
-    ///   backoff.
-    @inlinable
-    public func execute<Success: Sendable>(
-        _ context: ResilienceContext,
-        _ operation: @Sendable (ResilienceContext) async throws -> Success
-    ) async throws -> Success {
-        try await executeOutcome(context) { context in await .catching { try await operation(context) } }.get()
     }
 
     /// Whether the outcome is one to retry (before counting attempts, deadline and budget).

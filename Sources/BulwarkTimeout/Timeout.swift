@@ -32,7 +32,7 @@ public import BulwarkCore
 ///
 ///     let timeout = try Timeout(.seconds(30))
 ///     let reply = try await timeout.execute(context) { _ in try await provider.chat(request) }
-public final class Timeout<C: NanosecondClock>: ResiliencePolicy {
+public final class Timeout<C: NanosecondClock>: OutcomePolicy {
     /// How long the operation may run.
     public let duration: Duration
     /// The clock deadlines are read and slept on.
@@ -85,18 +85,6 @@ public final class Timeout<C: NanosecondClock>: ResiliencePolicy {
             return .rejected(.timedOut(after: duration))
         }
         return outcome
-    }
-
-    /// Runs `operation` within ``duration``.
-    ///
-    /// - Throws: ``BulwarkError/timedOut(after:)`` when the operation was cancelled at the
-    ///   deadline, or what it threw.
-    @inlinable
-    public func execute<Success: Sendable>(
-        _ context: ResilienceContext,
-        _ operation: @Sendable (ResilienceContext) async throws -> Success
-    ) async throws -> Success {
-        try await executeOutcome(context) { context in await .catching { try await operation(context) } }.get()
     }
 
     /// In the child task: watched from start to end; says whether the deadline fired.

@@ -10,7 +10,6 @@ Per-round detail and a checksum go to stderr.
 Env: PEERS_ROUNDS (default 5), PEERS_ROUND_SECONDS (default 1.0).
 """
 
-import os
 import sys
 import time
 
@@ -19,20 +18,10 @@ from limits import RateLimitItemPerSecond
 from limits.storage import MemoryStorage
 from limits.strategies import MovingWindowRateLimiter
 
+from timing import log, measure
+
 LABEL = "python-limits-moving-window-hit"
 KEY = "peer-harness"
-
-
-def env_float(name, default):
-    try:
-        value = float(os.environ.get(name, ""))
-    except ValueError:
-        return default
-    return value if value > 0 else default
-
-
-def log(line):
-    print(line, file=sys.stderr, flush=True)
 
 
 def run(limiter, item, n):
@@ -53,9 +42,6 @@ def logged_entries(storage, item):
 
 
 def main():
-    rounds = int(env_float("PEERS_ROUNDS", 5))
-    target = env_float("PEERS_ROUND_SECONDS", 1.0)
-
     # A one-second window (the shortest `limits` offers) with a limit no round can reach.
     storage = MemoryStorage()
     limiter = MovingWindowRateLimiter(storage)
@@ -70,30 +56,13 @@ def main():
     while time.perf_counter_ns() < warm_end:
         checksum += run(limiter, item, 1000)[1]
 
-    # Calibrate: grow n until one batch takes >= 100 ms.
-    n = 1 << 10
-    while True:
-        elapsed, permitted = run(limiter, item, n)
-        checksum += permitted
-        if elapsed >= 100_000_000:
-            break
-        n *= 2
-    n = max(1, int(n * target * 1e9 / elapsed))
-
-    per_op = []
-    for r in range(rounds):
-        elapsed, permitted = run(limiter, item, n)
-        checksum += permitted
+    def check(permitted, n):
         if permitted != n:
-            log(f"python harness: only {permitted} of {n} calls were permitted; limiter not on the always-permit path")
-            sys.exit(1)
-        per_op.append(elapsed / n)
-        log(f"{LABEL} round {r + 1}: {n} ops, {per_op[-1]:.1f} ns/op, {logged_entries(storage, item)} entries logged")
-    ordered = sorted(per_op)
-    m = len(ordered) // 2
-    median = ordered[m] if len(ordered) % 2 == 1 else (ordered[m - 1] + ordered[m]) / 2
-    log(f"{LABEL} best {ordered[0]:.1f} ns/op, median {median:.1f} ns/op, checksum {checksum}")
-    print(f"{LABEL}\t{median:.1f}", flush=True)
+            return f"only {permitted} of {n} calls were permitted; limiter not on the always-permit path"
+        return None
+
+    measure(LABEL, lambda n: run(limiter, item, n), check,
+            round_detail=lambda: f", {logged_entries(storage, item)} entries logged", checksum=checksum)
 
 
 if __name__ == "__main__":

@@ -11,25 +11,14 @@ Env: PEERS_ROUNDS (default 5), PEERS_ROUND_SECONDS (default 1.0).
 """
 
 import importlib.metadata
-import os
 import sys
 import time
 
 import pybreaker
 
+from timing import log, measure
+
 LABEL = "python-pybreaker-call"
-
-
-def env_float(name, default):
-    try:
-        value = float(os.environ.get(name, ""))
-    except ValueError:
-        return default
-    return value if value > 0 else default
-
-
-def log(line):
-    print(line, file=sys.stderr, flush=True)
 
 
 def succeed():
@@ -49,40 +38,18 @@ def run(breaker, n):
 
 
 def main():
-    rounds = int(env_float("PEERS_ROUNDS", 5))
-    target = env_float("PEERS_ROUND_SECONDS", 1.0)
-
     breaker = pybreaker.CircuitBreaker(fail_max=5, reset_timeout=60)
     log(f"{LABEL}: pybreaker {importlib.metadata.version('pybreaker')}, Python {sys.version.split()[0]}, "
         f"state {breaker.current_state}, fail_max {breaker.fail_max}, reset_timeout {breaker.reset_timeout}")
-    checksum = 0
 
-    # Warm up and calibrate: grow n until one batch takes >= 100 ms.
-    n = 1 << 10
-    while True:
-        elapsed, permitted = run(breaker, n)
-        checksum += permitted
-        if elapsed >= 100_000_000:
-            break
-        n *= 2
-    n = max(1, int(n * target * 1e9 / elapsed))
-
-    per_op = []
-    for r in range(rounds):
-        elapsed, permitted = run(breaker, n)
-        checksum += permitted
+    def check(permitted, n):
         if permitted != n or breaker.current_state != pybreaker.STATE_CLOSED:
-            log(f"python harness: only {permitted} of {n} calls succeeded (breaker {breaker.current_state}); "
-                "breaker not on the closed success path")
-            sys.exit(1)
-        per_op.append(elapsed / n)
-        log(f"{LABEL} round {r + 1}: {n} ops, {per_op[-1]:.1f} ns/op")
-    ordered = sorted(per_op)
-    m = len(ordered) // 2
-    median = ordered[m] if len(ordered) % 2 == 1 else (ordered[m - 1] + ordered[m]) / 2
-    log(f"{LABEL} best {ordered[0]:.1f} ns/op, median {median:.1f} ns/op, "
-        f"fail counter {breaker.fail_counter}, checksum {checksum}")
-    print(f"{LABEL}\t{median:.1f}", flush=True)
+            return (f"only {permitted} of {n} calls succeeded (breaker {breaker.current_state}); "
+                    "breaker not on the closed success path")
+        return None
+
+    measure(LABEL, lambda n: run(breaker, n), check,
+            final_detail=lambda: f", fail counter {breaker.fail_counter}")
 
 
 if __name__ == "__main__":

@@ -63,3 +63,25 @@ extension ResiliencePolicy {
         .ready
     }
 }
+
+/// A policy whose native entry point is the no-throw ``ResiliencePolicy/executeOutcome(_:_:)``:
+/// its throwing `execute` is derived from it, catching what the operation throws once and
+/// throwing the outcome's error.
+///
+/// Bulwark's policies conform to it. A conformer implements `executeOutcome` itself: left to the
+/// protocol's default (which runs `execute`), the two would call each other.
+public protocol OutcomePolicy: ResiliencePolicy {}
+
+extension OutcomePolicy {
+    /// Runs `operation` through ``ResiliencePolicy/executeOutcome(_:_:)`` and throws the error of
+    /// an outcome that is not a success.
+    ///
+    /// - Throws: The policy's refusal (a ``BulwarkError``), or what `operation` threw.
+    @inlinable
+    public func execute<Success: Sendable>(
+        _ context: ResilienceContext,
+        _ operation: @Sendable (ResilienceContext) async throws -> Success
+    ) async throws -> Success {
+        try await executeOutcome(context) { context in await .catching { try await operation(context) } }.get()
+    }
+}
