@@ -127,8 +127,8 @@ struct EngineExtensionTests {
         let removedTop = order.remove(id: 5)
         #expect(removedOnce && !removedTwice && removedTop)
         #expect(order.next(at: 0)?.id == 4 && order.count == 3)
-        #expect(order.queuedCostAhead(ofNewcomerCosting: 1, totalQueuedCost: 3) == 0)
-        #expect(FIFOWaitOrder().queuedCostAhead(ofNewcomerCosting: 1, totalQueuedCost: 3) == 3)
+        #expect(order.queuedCostAhead(of: WaitTicket(id: 9, cost: 1, priority: .normal, partitionKey: nil, enqueuedAt: 0), totalQueuedCost: 3) == 0)
+        #expect(FIFOWaitOrder().queuedCostAhead(of: WaitTicket(id: 9, cost: 1, priority: .normal, partitionKey: nil, enqueuedAt: 0), totalQueuedCost: 3) == 3)
     }
 
     @Test("a refund lets a waiter in at once; a charge delays the head")

@@ -26,25 +26,26 @@ extension InMemoryRateLimiter {
         }
         // The prediction: the wait behind what the order puts ahead of this caller. Int64.max
         // means time alone cannot tell (a concurrency limit), and never refuses anyone.
-        let ahead = state.waiting.costAhead(ofNewcomerCosting: ticket.cost)
+        let ahead = state.waiting.costAhead(of: ticket)
         let predicted = state.algorithm.nanosecondsUntilAdmitted(queuedAhead: ahead, cost: ticket.cost, at: now)
         if predicted != .max, let maximumWaitNanoseconds, predicted > maximumWaitNanoseconds {
             return answer(.rejected(retryAfter: predicted))
         }
-        if request.deadline <= now {
+        if ticket.deadline <= now {
             return answer(.timedOut)
         }
-        if predicted != .max, request.rejectEarly, now.addingSaturating(predicted) > request.deadline {
+        let rejectEarly = request.rejectEarly || state.waiting.rejectsUnreachableDeadlines
+        if predicted != .max, rejectEarly, now.addingSaturating(predicted) > ticket.deadline {
             return answer(.rejected(retryAfter: predicted))
         }
         if state.waiting.count >= queueLimit {
             return answer(.queueFull(limit: queueLimit))
         }
         let behind = state.waiting.count
-        state.waiting.enqueue(ticket, deadline: request.deadline, continuation: continuation, at: now)
+        state.waiting.enqueue(ticket, continuation: continuation, at: now)
         resumptions += state.drain(at: now)  // a newcomer the order serves first may be admitted now
         arm(&state, now: now)
-        return (resumptions, state.waiting.waiter(id: ticket.id) == nil ? nil : behind)
+        return (resumptions, state.waiting.contains(id: ticket.id) ? behind : nil)
     }
 
     /// Removes a cancelled waiter (if it is still queued) and re-examines the queue.
@@ -56,7 +57,7 @@ extension InMemoryRateLimiter {
         let resumptions = state.withLock { state -> [Resumption] in
             var resumptions = state.drain(at: now)
             if let waiter = state.waiting.remove(id: id) {
-                resumptions.append(Resumption(continuation: waiter.continuation, outcome: .cancelled))
+                resumptions.append(Resumption(continuation: waiter.payload, outcome: .cancelled))
                 resumptions += state.drain(at: now)
             }
             arm(&state, now: now)
@@ -85,8 +86,7 @@ extension InMemoryRateLimiter {
     private func timerFired(generation: UInt64) {
         let now = clock.nowNanoseconds
         let resumptions = state.withLock { state -> [Resumption] in
-            guard state.waiting.timer?.generation == generation else { return [] }
-            state.waiting.timer = nil
+            guard state.waiting.timer.fired(generation: generation) else { return [] }
             let resumptions = state.drain(at: now)
             arm(&state, now: now)
             return resumptions
@@ -96,33 +96,16 @@ extension InMemoryRateLimiter {
 
     /// Makes sure a timer wakes at the next moment the queue can change, and none while it is empty.
     func arm(_ state: inout State, now: Int64) {
-        guard let fireAt = state.nextEvent(at: now), fireAt < .max else {
-            state.waiting.timer?.task.cancel()
-            state.waiting.timer = nil
-            return
-        }
-        if let timer = state.waiting.timer, timer.fireAt <= fireAt { return }
-        state.waiting.timer?.task.cancel()
-        state.waiting.timerGeneration &+= 1
-        let generation = state.waiting.timerGeneration
-        let task = Task { [self] in
-            do {
-                try await clock.sleep(untilNanoseconds: fireAt)
-            } catch where Task.isCancelled {
-                return  // a newer timer or an empty queue replaced this one
-            } catch {
-                // A clock that fails to sleep: look at the queue now rather than never.
-            }
+        state.waiting.timer.arm(at: state.nextEvent(at: now), clock: clock) { [self] generation in
             timerFired(generation: generation)
         }
-        state.waiting.timer = WaitingRoom.Timer(generation: generation, fireAt: fireAt, task: task)
     }
 }
 
 /// What `acquire` hands the waiting room.
 struct WaitRequest {
+    /// The waiter, with its deadline.
     var ticket: WaitTicket
-    var deadline: Int64
     var rejectEarly: Bool
 }
 
@@ -142,19 +125,18 @@ extension InMemoryRateLimiter.State {
             let ready = max(head.enqueuedAt, time.addingSaturating(algorithm.nanosecondsUntilAvailable(head.cost, at: time)))
             let deadline = waiting.earliestDeadline
             if ready <= deadline {
-                guard ready <= now, let waiter = waiting.waiter(id: head.id) else { break }
+                guard ready <= now else { break }
                 let decision = algorithm.tryConsume(head.cost, at: ready)
-                guard decision.isAllowed else { break }  // an algorithm contradicting itself: stop
-                waiting.remove(id: head.id)
+                guard decision.isAllowed, let waiter = waiting.removeServed(id: head.id) else {
+                    break  // an algorithm contradicting itself: stop
+                }
                 let outcome = WaitOutcome.admitted(decision, at: algorithm.updatedAt)
-                resumptions.append(Resumption(continuation: waiter.continuation, outcome: outcome))
+                resumptions.append(Resumption(continuation: waiter.payload, outcome: outcome))
                 time = ready
             } else {
                 guard deadline <= now else { break }
-                for id in waiting.expired(at: deadline) {
-                    if let waiter = waiting.remove(id: id) {
-                        resumptions.append(Resumption(continuation: waiter.continuation, outcome: .timedOut))
-                    }
+                while let waiter = waiting.removeExpired(at: deadline) {
+                    resumptions.append(Resumption(continuation: waiter.payload, outcome: .timedOut))
                 }
                 time = deadline
             }

@@ -195,9 +195,10 @@ public final class InMemoryRateLimiter<Algorithm: RateLimitAlgorithm, C: Nanosec
         }
         let id = nextWaiterID.wrappingAdd(1, ordering: .relaxed).newValue
         let ticket = WaitTicket(
-            id: id, cost: cost, priority: options.priority, partitionKey: options.partitionKey, enqueuedAt: now
+            id: id, cost: cost, priority: options.priority, partitionKey: options.partitionKey, enqueuedAt: now,
+            deadline: deadline
         )
-        let request = WaitRequest(ticket: ticket, deadline: deadline, rejectEarly: options.rejectEarly)
+        let request = WaitRequest(ticket: ticket, rejectEarly: options.rejectEarly)
         let outcome = await withTaskCancellationHandler {
             await withUnsafeContinuation { continuation in
                 let (resumptions, queuedBehind) = state.withLock { state in

@@ -1,6 +1,6 @@
-/// One waiter, as the waiting order sees it.
+/// One waiter, or one queued item, as a waiting order sees it.
 public struct WaitTicket: Sendable, Hashable {
-    /// Unique among the limiter's waiters.
+    /// Unique among the queue's tickets.
     public var id: UInt64
     /// What the waiter asks for.
     public var cost: Int
@@ -10,52 +10,77 @@ public struct WaitTicket: Sendable, Hashable {
     public var partitionKey: String?
     /// When it joined the queue, in clock nanoseconds.
     public var enqueuedAt: Int64
+    /// The latest moment it may be served, in clock nanoseconds; `Int64.max` for none.
+    public var deadline: Int64
 
     /// Creates a ticket.
-    public init(id: UInt64, cost: Int, priority: Priority, partitionKey: String?, enqueuedAt: Int64) {
+    public init(
+        id: UInt64, cost: Int, priority: Priority, partitionKey: String?, enqueuedAt: Int64, deadline: Int64 = .max
+    ) {
         self.id = id
         self.cost = cost
         self.priority = priority
         self.partitionKey = partitionKey
         self.enqueuedAt = enqueuedAt
+        self.deadline = deadline
     }
 }
 
-/// The order in which a limiter's queue serves its waiters: the pluggable part of the waiting room.
+/// The order in which a queue serves its tickets: the pluggable part of the waiting room, and of
+/// the job queues.
 ///
-/// The limiter serves only the waiter ``next(at:)`` names: when that waiter cannot be admitted yet,
+/// A limiter serves only the ticket ``next(at:)`` names: when that waiter cannot be admitted yet,
 /// nobody behind it is, so the order alone decides who may overtake whom. ``FIFOWaitOrder`` serves
-/// strictly by arrival, ``LIFOWaitOrder`` newest first; priority (with ageing) and weighted-fair
-/// orders plug in here too.
+/// strictly by arrival, ``LIFOWaitOrder`` newest first; `BulwarkQueues` adds priority with ageing,
+/// weighted fair and earliest-deadline-first orders.
 ///
-/// An order only arranges tickets: the limiter keeps the waiters, their deadlines and their
-/// continuations, and calls the order under its lock.
+/// An order only arranges tickets: the queue keeps the waiters (or items), their deadlines and
+/// their continuations, and calls the order under its lock. Every operation of Bulwark's orders
+/// takes O(log n) time or better.
 public protocol WaitOrder: Sendable {
     /// How many tickets the order holds.
     var count: Int { get }
 
-    /// Adds a ticket.
+    /// Adds a ticket; its id is not in the order already.
     mutating func enqueue(_ ticket: WaitTicket)
 
     /// The ticket to serve next at the clock reading `now`, without removing it.
     func next(at now: Int64) -> WaitTicket?
 
-    /// Removes the ticket with the given id (served, timed out or cancelled); returns whether it
-    /// was there.
+    /// Removes a ticket that leaves without being served (timed out, cancelled, dropped); returns
+    /// whether it was there.
     @discardableResult
     mutating func remove(id: UInt64) -> Bool
 
-    /// How much of the queued cost would be served before a newcomer costing `cost` arriving now:
-    /// the basis of the wait predicted for it (its retry-after, and early rejection).
+    /// Removes the ticket ``next(at:)`` named, because it was served. The default calls
+    /// ``remove(id:)``; an order that keeps accounts of what it served (the fair order) tells the
+    /// two apart.
+    mutating func removeServed(id: UInt64)
+
+    /// How much of the queued cost would be served before `newcomer`, arriving now: the basis of
+    /// the wait predicted for it (its retry-after, and early rejection).
     ///
     /// The default is all of it (`totalQueuedCost`), which is right for first-in-first-out; an
     /// order that lets newcomers overtake answers less.
-    func queuedCostAhead(ofNewcomerCosting cost: Int, totalQueuedCost: Int) -> Int
+    func queuedCostAhead(of newcomer: WaitTicket, totalQueuedCost: Int) -> Int
+
+    /// Whether a newcomer whose predicted admission falls after its deadline is refused at once,
+    /// with the predicted wait as its retry-after, whatever it asked
+    /// (``WaitOptions/rejectEarly``). `false` by default; a deadline-aware order says `true`.
+    var rejectsUnreachableDeadlines: Bool { get }
 }
 
 extension WaitOrder {
+    /// Removes the served ticket like any other.
+    public mutating func removeServed(id: UInt64) {
+        remove(id: id)
+    }
+
     /// Everything queued is ahead of a newcomer.
-    public func queuedCostAhead(ofNewcomerCosting cost: Int, totalQueuedCost: Int) -> Int {
+    public func queuedCostAhead(of newcomer: WaitTicket, totalQueuedCost: Int) -> Int {
         totalQueuedCost
     }
+
+    /// Only callers that ask for it are refused early.
+    public var rejectsUnreachableDeadlines: Bool { false }
 }
