@@ -12,7 +12,7 @@ let swiftSettings: [SwiftSetting] = [
 let inProcessModules: [Target.Dependency] = [
     "BulwarkCore", "BulwarkTokenBucket", "BulwarkLeakyBucket", "BulwarkGCRA", "BulwarkFixedWindow",
     "BulwarkSlidingWindow", "BulwarkConcurrency", "BulwarkPartitioned", "BulwarkChain", "BulwarkBudget",
-    "BulwarkCircuitBreaker", "BulwarkRetry", "BulwarkTimeout", "BulwarkFallback", "BulwarkPipeline",
+    "BulwarkCircuitBreaker", "BulwarkRetry", "BulwarkTimeout", "BulwarkFallback", "BulwarkPipeline", "BulwarkQueues",
 ]
 
 let package = Package(
@@ -35,6 +35,8 @@ let package = Package(
         .library(name: "BulwarkTimeout", targets: ["BulwarkTimeout"]),
         .library(name: "BulwarkFallback", targets: ["BulwarkFallback"]),
         .library(name: "BulwarkPipeline", targets: ["BulwarkPipeline"]),
+        .library(name: "BulwarkQueues", targets: ["BulwarkQueues"]),
+        .library(name: "BulwarkScheduler", targets: ["BulwarkScheduler"]),
         .library(name: "BulwarkTelemetry", targets: ["BulwarkTelemetry"]),
         .library(name: "BulwarkTestKit", targets: ["BulwarkTestKit"]),
         .executable(name: "bulwark-demo", targets: ["BulwarkDemo"]),
@@ -45,6 +47,8 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
         .package(url: "https://github.com/apple/swift-metrics", from: "2.13.0"),
         .package(url: "https://github.com/apple/swift-distributed-tracing", from: "1.7.3"),
+        // The scheduler only: it runs as a Service.
+        .package(url: "https://github.com/swift-server/swift-service-lifecycle", from: "2.13.0"),
     ],
     targets: [
         // The vocabulary: clocks, decisions, errors, context, the policy and limiter contracts,
@@ -74,6 +78,16 @@ let package = Package(
             dependencies: [
                 "BulwarkCore", "BulwarkCircuitBreaker", "BulwarkRetry", "BulwarkTimeout", "BulwarkTokenBucket",
                 "BulwarkConcurrency",
+            ]
+        ),
+        // Waiting orders (priority, fair, deadline), queues of jobs, and the dead-letter queue.
+        .target(name: "BulwarkQueues", dependencies: ["BulwarkCore"]),
+        // Jobs run by N workers through a pipeline, as a swift-service-lifecycle Service.
+        .target(
+            name: "BulwarkScheduler",
+            dependencies: [
+                "BulwarkCore", "BulwarkQueues",
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ]
         ),
         // Events to swift-log, swift-metrics and swift-distributed-tracing.
@@ -124,6 +138,19 @@ let package = Package(
                 .product(name: "InMemoryLogging", package: "swift-log"),
                 .product(name: "MetricsTestKit", package: "swift-metrics"),
                 .product(name: "InMemoryTracing", package: "swift-distributed-tracing"),
+            ]
+        ),
+        .testTarget(
+            name: "BulwarkQueuesTests",
+            dependencies: ["Bulwark", "BulwarkTestKit", "BulwarkTestSupport", "bulwark-journal-writer"]
+        ),
+        // The child process the journal's crash test kills mid-write.
+        .executableTarget(name: "bulwark-journal-writer", dependencies: ["BulwarkQueues"], path: "Tests/JournalWriter"),
+        .testTarget(
+            name: "BulwarkSchedulerTests",
+            dependencies: [
+                "BulwarkScheduler", "Bulwark", "BulwarkTestKit", "BulwarkTestSupport",
+                .product(name: "ServiceLifecycleTestKit", package: "swift-service-lifecycle"),
             ]
         ),
         .testTarget(name: "BulwarkTests", dependencies: ["Bulwark", "BulwarkTestKit"]),

@@ -14,3 +14,4 @@
 @_exported public import BulwarkSlidingWindow
 @_exported public import BulwarkTimeout
 @_exported public import BulwarkTokenBucket
+@_exported public import BulwarkQueues

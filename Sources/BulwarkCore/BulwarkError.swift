@@ -32,6 +32,10 @@ public enum BulwarkError: Error, Sendable, Hashable, CustomStringConvertible, Re
     /// An argument of a call broke a rule. `field` names the argument, `rule` says what it must be.
     case invalidArgument(field: String, rule: String)
 
+    /// The queue or scheduler is shutting down: it takes no new work, and work it handed back
+    /// was not run.
+    case shutDown
+
     /// A sentence describing the error.
     public var description: String {
         switch self {
@@ -51,6 +55,8 @@ public enum BulwarkError: Error, Sendable, Hashable, CustomStringConvertible, Re
             "invalid configuration: \(field) \(rule)"
         case .invalidArgument(let field, let rule):
             "invalid argument: \(field) \(rule)"
+        case .shutDown:
+            "shut down: the work was not run"
         }
     }
 }

@@ -72,8 +72,8 @@ public final class InMemoryRateLimiter<Algorithm: RateLimitAlgorithm, C: Nanosec
     ///   - maximumWait: The longest any caller may wait (see ``maximumWait``); `nil` for no bound.
     ///   - clock: The clock to read and to sleep on.
     /// - Throws: ``BulwarkError/invalidConfiguration(field:rule:)`` for a configuration the
-    ///   algorithm rejects, a `queueLimit` that is negative or too large for the limit, or a
-    ///   negative `maximumWait`.
+    ///   algorithm rejects, a `queueLimit` that is negative or too large for the limit, an order
+    ///   that is not empty, or a negative `maximumWait`.
     public convenience init(
         configuration: Algorithm.Configuration,
         queueLimit: Int = 1024,
@@ -103,6 +103,9 @@ public final class InMemoryRateLimiter<Algorithm: RateLimitAlgorithm, C: Nanosec
                 field: "queueLimit",
                 rule: "× the limit \(algorithm.limit) must be at most \(Int.max / 2) (got \(queueLimit))"
             )
+        }
+        guard order.count == 0 else {
+            throw .invalidConfiguration(field: "order", rule: "must be empty (holds \(order.count) tickets)")
         }
         if let maximumWait, maximumWait < .zero {
             throw .invalidConfiguration(field: "maximumWait", rule: "must be at least 0 (got \(maximumWait))")

@@ -20,7 +20,9 @@ package struct CostTree<Key: Comparable & Sendable>: Sendable {
     private var nodes: [Node] = []
     private var free: [Int32] = []
     private var root: Int32 = -1
-    private var seed: UInt64 = 0x9E37_79B9_7F4A_7C15
+    /// The heap priorities' generator, seeded per tree so no sequence of keys can be chosen
+    /// against it.
+    private var seed = UInt64.random(in: 1 ... .max)
     /// How many keys the tree holds.
     package private(set) var count = 0
 
