@@ -13,6 +13,15 @@ package func eventually(_ condition: () -> Bool, sourceLocation: SourceLocation 
     Issue.record("condition never became true", sourceLocation: sourceLocation)
 }
 
+/// Yields until the asynchronous `condition` holds.
+package func eventuallyAsync(_ condition: () async -> Bool, sourceLocation: SourceLocation = #_sourceLocation) async {
+    for _ in 0 ..< 200_000 {
+        if await condition() { return }
+        await Task.yield()
+    }
+    Issue.record("condition never became true", sourceLocation: sourceLocation)
+}
+
 /// Records the order in which things happen, from any task.
 package final class Journal<Entry: Sendable>: Sendable {
     fileprivate let entries = LockedValue<[Entry]>([])
