@@ -1,4 +1,4 @@
-// swift-tools-version: 6.1
+// swift-tools-version: 6.2
 import PackageDescription
 
 /// Upcoming features turned on for every target, in one place.
@@ -42,12 +42,12 @@ let package = Package(
         .executable(name: "bulwark-demo", targets: ["BulwarkDemo"]),
     ],
     dependencies: [
-        // Telemetry only: SwiftPM fetches these for every user of the package but builds them only
-        // for those who use BulwarkTelemetry.
+        // The integrations only (telemetry, the scheduler, the demo): SwiftPM fetches these for
+        // every user of the package but builds them only for those who use those modules.
+        // swift-service-lifecycle 2.13 needs swift-tools 6.2, hence this package's.
         .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
         .package(url: "https://github.com/apple/swift-metrics", from: "2.13.0"),
         .package(url: "https://github.com/apple/swift-distributed-tracing", from: "1.7.3"),
-        // The scheduler only: it runs as a Service.
         .package(url: "https://github.com/swift-server/swift-service-lifecycle", from: "2.13.0"),
     ],
     targets: [
@@ -108,7 +108,11 @@ let package = Package(
 
         .executableTarget(
             name: "BulwarkDemo",
-            dependencies: ["Bulwark", "BulwarkTestKit"],
+            dependencies: [
+                "Bulwark", "BulwarkTestKit", "BulwarkScheduler",
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
             path: "Playgrounds/Demo"
         ),
 

@@ -34,6 +34,7 @@ let package = Package(
         suite("Composites", ["BulwarkTokenBucket", "BulwarkChain", "BulwarkBudget", "BulwarkConcurrency"]),
         suite("Partitioned", ["BulwarkTokenBucket", "BulwarkPartitioned"]),
         suite("Contention", ["BulwarkTokenBucket"]),
+        suite("Queues", ["BulwarkQueues"]),
         suite("Policies", [
             "BulwarkCircuitBreaker", "BulwarkRetry", "BulwarkTimeout", "BulwarkFallback", "BulwarkPipeline",
             "BulwarkTokenBucket", "BulwarkConcurrency",

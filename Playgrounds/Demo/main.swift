@@ -13,6 +13,7 @@ let scenarios: [(name: String, title: String, run: () async throws -> Void)] = [
     ("tenants", "Keys and chains: global, tenant and user limits, a VIP group, a flooding user", tenantsScenario),
     ("budget", "Token budget: three API keys, requests and input and output tokens per minute", budgetScenario),
     ("outage", "A provider down and back: breaker, fallback chain, half-open probes, retry budget", outageScenario),
+    ("scheduler", "Work scheduler: three tenants, one flooding, a VIP, deadlines, dead letters replayed", schedulerScenario),
 ]
 
 let requested = Set(CommandLine.arguments.dropFirst())

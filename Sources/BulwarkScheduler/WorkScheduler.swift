@@ -27,8 +27,14 @@ import Synchronization
 ///   If ``run()`` is cancelled instead, running jobs see the cancellation and what is queued is
 ///   handed back.
 ///
-/// There is no background task: the workers, and the task that writes dead letters, are child
-/// tasks of ``run()``. Jobs submitted before ``run()`` starts wait in the queue.
+/// The workers, and the task that writes dead letters, are child tasks of ``run()``; the only
+/// other task is the job queue's expiry timer, which sleeps while queued jobs have deadlines.
+/// Jobs submitted before ``run()`` starts wait in the queue. Run it once.
+///
+/// To replay dead letters, ``enqueue(_:priority:partitionKey:cost:deadline:)`` them (a letter is
+/// removed once its job is queued again, and a new failure makes a new letter); replaying through
+/// ``submit(_:priority:partitionKey:cost:deadline:)`` keeps the letter until the job succeeds,
+/// and a failure adds a second one.
 ///
 ///     let scheduler = try WorkScheduler<Prompt, Completion, ContinuousClock>(
 ///         workers: 8, order: try FairWaitOrder(), pipeline: Pipeline { retry; breaker },
@@ -80,8 +86,10 @@ public final class WorkScheduler<Job: Codable & Sendable, Output: Sendable, C: N
     private let queue: JobQueue<Item, C>
     private let pipeline: any ResiliencePolicy
     private let handler: Handler
-    private let letters: AsyncStream<Letter>
-    private let letterSink: AsyncStream<Letter>.Continuation
+    /// Letters waiting to be written, and the signal that wakes the writer.
+    private let pendingLetters = LockedValue<[Letter]>([])
+    private let letterSignals: AsyncStream<Void>
+    private let letterSignal: AsyncStream<Void>.Continuation
     private let counts = LockedValue(Statistics())
 
     /// Work for the dead-letter queue, produced where no `await` is possible.
@@ -118,8 +126,9 @@ public final class WorkScheduler<Job: Codable & Sendable, Output: Sendable, C: N
         guard workers >= 1 else {
             throw .invalidConfiguration(field: "workers", rule: "must be at least 1 (got \(workers))")
         }
-        (letters, letterSink) = AsyncStream.makeStream(of: Letter.self)
-        let sink = letterSink
+        (letterSignals, letterSignal) = AsyncStream.makeStream(of: Void.self, bufferingPolicy: .bufferingNewest(1))
+        let pending = pendingLetters
+        let signal = letterSignal
         let counts = counts
         queue = try JobQueue(order: order, capacity: capacity, overflow: overflow, clock: clock) { item, reason in
             counts.withLock { reason == .expired ? ($0.expired += 1) : ($0.dropped += 1) }
@@ -127,7 +136,8 @@ public final class WorkScheduler<Job: Codable & Sendable, Output: Sendable, C: N
             if let reply = item.job.reply {
                 reply.resolve(.failure(error))
             } else {
-                sink.yield(Letter(item: item, error: error, attempts: 0))
+                pending.withLock { $0.append(Letter(item: item, error: error, attempts: 0)) }
+                signal.yield()
             }
         }
         self.workers = workers
@@ -160,8 +170,9 @@ public final class WorkScheduler<Job: Codable & Sendable, Output: Sendable, C: N
         let result = await withTaskCancellationHandler {
             await withUnsafeContinuation { (continuation: UnsafeContinuation<Result<Output, any Error>, Never>) in
                 reply.attach(continuation)
+                guard !Task.isCancelled else { return reply.resolve(.failure(CancellationError())) }
                 do {
-                    let item = Item(job: job, submittedAt: DeadLetterQueue<Job>.unixNanoseconds(), reply: reply)
+                    let item = Item(job: job, submittedAt: deadLetters.wallClock(), reply: reply)
                     let id = try queue.enqueue(item, priority: priority, partitionKey: partitionKey, cost: cost, deadline: deadline)
                     if reply.queued(as: id), queue.cancel(id: id) != nil {
                         reply.resolve(.failure(CancellationError()))  // cancelled before it was queued
@@ -188,7 +199,7 @@ public final class WorkScheduler<Job: Codable & Sendable, Output: Sendable, C: N
     public func enqueue(
         _ job: Job, priority: Priority = .normal, partitionKey: String? = nil, cost: Int = 1, deadline: Deadline? = nil
     ) throws(BulwarkError) -> UInt64 {
-        let item = Item(job: job, submittedAt: DeadLetterQueue<Job>.unixNanoseconds(), reply: nil)
+        let item = Item(job: job, submittedAt: deadLetters.wallClock(), reply: nil)
         return try queue.enqueue(item, priority: priority, partitionKey: partitionKey, cost: cost, deadline: deadline)
     }
 
@@ -205,26 +216,22 @@ public final class WorkScheduler<Job: Codable & Sendable, Output: Sendable, C: N
                     }
                 }
                 // The workers stopped: closed and drained, or cancelled. Answer what is left.
-                self.queue.close()
                 self.handBack()
-                self.letterSink.finish()
+                self.letterSignal.finish()
             }
         } onGracefulShutdown: {
-            self.queue.close()
-            if self.shutdownMode == .handBack { self.handBack() }
+            if self.shutdownMode == .handBack { self.handBack() } else { self.queue.close() }
         }
-        // Letters produced after the writer stopped (a cancelled run): written here.
-        for letter in pendingLetters.withLock({ state in defer { state.removeAll() }; return state }) {
-            await write(letter)
-        }
+        // What the writer had not written when it stopped (a cancelled run, or a store that
+        // refused a letter once) is written here.
+        await writeDeadLetters(retrying: true)
     }
 
     // MARK: - Workers
 
-    private let pendingLetters = LockedValue<[Letter]>([])
-
     private func work() async {
-        while let item = try? await queue.dequeue() {
+        // A cancelled worker stops taking jobs: run() then hands back what is queued.
+        while !Task.isCancelled, let item = try? await queue.dequeue() {
             await run(item)
         }
     }
@@ -256,22 +263,39 @@ public final class WorkScheduler<Job: Codable & Sendable, Output: Sendable, C: N
         }
     }
 
-    /// Answers every queued job without running it.
+    /// Closes the queue and answers every queued job without running it (in one step, so no
+    /// worker takes a job in between).
     private func handBack() {
-        let items = queue.removeAll()
+        let items = queue.close(removingAll: true)
         counts.withLock { $0.handedBack += items.count }
         for item in items {
             if let reply = item.job.reply {
                 reply.resolve(.failure(BulwarkError.shutDown))
             } else {
-                letterSink.yield(Letter(item: item, error: BulwarkError.shutDown, attempts: 0))
+                pendingLetters.withLock { $0.append(Letter(item: item, error: BulwarkError.shutDown, attempts: 0)) }
+                letterSignal.yield()
             }
         }
     }
 
+    /// The writer: writes the pending letters each time it is woken, until the signal finishes.
     private func writeDeadLetters() async {
-        for await letter in letters {
-            await write(letter)
+        for await _ in letterSignals {
+            await writeDeadLetters(retrying: false)
+        }
+    }
+
+    /// Writes the pending letters; one the store refuses stays pending (and, when `retrying`, is
+    /// tried once more).
+    private func writeDeadLetters(retrying: Bool) async {
+        for _ in 0 ..< (retrying ? 2 : 1) {
+            let letters = pendingLetters.withLock { pending in
+                defer { pending.removeAll() }
+                return pending
+            }
+            for letter in letters {
+                await write(letter)
+            }
         }
     }
 
@@ -282,7 +306,7 @@ public final class WorkScheduler<Job: Codable & Sendable, Output: Sendable, C: N
                 partitionKey: letter.item.partitionKey, submittedAt: letter.item.job.submittedAt
             )
         } catch {
-            // The store refused it: keep it for the end of run(), where it is tried again.
+            // The store refused it: keep it pending.
             pendingLetters.withLock { $0.append(letter) }
         }
     }

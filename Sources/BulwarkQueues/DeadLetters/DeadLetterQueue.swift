@@ -52,11 +52,12 @@ public struct DeadLetterReplay: Sendable, Hashable {
 ///
 ///     let deadLetters = DeadLetterQueue<Request>(store: try JournalDeadLetterStore(path: "dlq.journal"))
 ///     try await deadLetters.add(request, error: error, attempts: 3)
-///     let report = await deadLetters.replay { letter in _ = try await scheduler.submit(letter.job) }
+///     let report = await deadLetters.replay { letter in try scheduler.enqueue(letter.job) }
 public final class DeadLetterQueue<Job: Codable & Sendable>: Sendable {
     /// Where the letters are kept.
     public let store: any DeadLetterStore
-    private let wallClock: @Sendable () -> Int64
+    /// Nanoseconds since the Unix epoch, for the letters' timestamps.
+    public let wallClock: @Sendable () -> Int64
 
     /// Creates a queue over `store`.
     ///

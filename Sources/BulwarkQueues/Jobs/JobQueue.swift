@@ -231,29 +231,50 @@ public final class JobQueue<Job: Sendable, C: NanosecondClock>: Sendable {
     /// ``BulwarkError/shutDown`` from now on; what is queued can still be dequeued, after which
     /// ``dequeue()`` returns `nil`.
     public func close() {
-        let dequeuers = state.withLock { state in
-            state.isClosed = true
-            defer { state.dequeuers.removeAll() }
-            return state.dequeuers.map(\.continuation)
-        }
-        for dequeuer in dequeuers { dequeuer.resume(returning: .closed) }
+        _ = close(removingAll: false)
     }
 
-    /// Removes every queued job and returns them in the order they would have been served: the
-    /// hand-back of a shutdown. Jobs whose deadline has passed are reported expired instead.
+    /// Stops intake and, when `removingAll`, removes every queued job in the same step (no
+    /// dequeue can take one in between): the hand-back of a shutdown.
+    ///
+    /// - Returns: The jobs removed, in the order they would have been served. Jobs whose deadline
+    ///   has passed are reported expired instead.
+    public func close(removingAll: Bool) -> [QueuedJob<Job>] {
+        let (jobs, dequeuers) = withRemovals { state, now in
+            state.isClosed = true
+            let jobs = removingAll ? takeAll(&state, at: now) : []
+            defer { state.dequeuers.removeAll() }
+            return (jobs, state.dequeuers.map(\.continuation))
+        }
+        for dequeuer in dequeuers { dequeuer.resume(returning: .closed) }
+        return jobs
+    }
+
+    /// Removes every queued job and returns them in the order they would have been served; the
+    /// queue stays open. Jobs whose deadline has passed are reported expired instead.
     public func removeAll() -> [QueuedJob<Job>] {
+        withRemovals { state, now in takeAll(&state, at: now) }
+    }
+
+    /// Runs `body` under the lock after expiring what is due, and tells `onRemoval` of the
+    /// expired jobs once the lock is released.
+    private func withRemovals<Result>(_ body: (inout State, Int64) -> Result) -> Result {
         let now = clock.nowNanoseconds
         var removed: [(QueuedJob<Job>, JobQueueRemoval)] = []
         defer { for (job, reason) in removed { onRemoval(job, reason) } }
         return state.withLock { state in
             removed = expire(&state, at: now)
-            var jobs: [QueuedJob<Job>] = []
-            while let next = state.jobs.next(at: now), let job = take(&state, id: next.id, served: true) {
-                jobs.append(job)
-            }
-            state.timer.cancel()
-            return jobs
+            return body(&state, now)
         }
+    }
+
+    private func takeAll(_ state: inout State, at now: Int64) -> [QueuedJob<Job>] {
+        var jobs: [QueuedJob<Job>] = []
+        while let next = state.jobs.next(at: now), let job = take(&state, id: next.id, served: true) {
+            jobs.append(job)
+        }
+        state.timer.cancel()
+        return jobs
     }
 
     // MARK: - Under the lock
