@@ -184,6 +184,31 @@ struct WorkSchedulerTests {
         #expect(ran.all == ["running"] && scheduler.statistics.handedBack == 2)
     }
 
+    @Test("cancelling run(): the running job sees it, nothing more is taken, the queue is handed back")
+    func cancelRun() async throws {
+        let gate = AsyncGate()
+        let ran = Journal<String>()
+        let scheduler = try WorkScheduler<Task_, String, ManualClock>(workers: 1, clock: ManualClock()) { job, _ in
+            ran.append(job.name)
+            await gate.wait()
+            if Task.isCancelled { throw CancellationError() }
+            return job.name
+        }
+        let service = Task { try await scheduler.run() }
+        let running = Task { try await scheduler.submit(Task_(name: "running")) }
+        await eventually { ran.all.count == 1 }
+        let queued = Task { try await scheduler.submit(Task_(name: "queued")) }
+        try scheduler.enqueue(Task_(name: "queued-forget"))
+        await eventually { scheduler.queuedCount == 2 }
+        service.cancel()
+        await gate.open()
+        await #expect(throws: CancellationError.self) { try await running.value }
+        await #expect(throws: BulwarkError.shutDown) { try await queued.value }
+        try await service.value
+        #expect(ran.all == ["running"])
+        #expect(try await scheduler.deadLetters.letters().map(\.job.name).sorted() == ["queued-forget", "running"])
+    }
+
     @Test("a submitter cancelled while queued takes its job out; it never runs")
     func cancelQueued() async throws {
         let gate = AsyncGate()

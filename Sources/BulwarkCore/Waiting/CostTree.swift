@@ -6,33 +6,43 @@
 /// order's partitions and the job queues' eviction order. A treap (a binary search tree balanced by
 /// random heap priorities) kept in one array of nodes with a free list, so once it has grown to its
 /// largest size it allocates nothing; every operation takes O(log n) expected time.
+@usableFromInline
 package struct CostTree<Key: Comparable & Sendable>: Sendable {
+    @usableFromInline
     struct Node: Sendable {
-        var key: Key
-        var cost: Int
+        @usableFromInline var key: Key
+        @usableFromInline var cost: Int
         /// The cost of this node's subtree.
-        var sum: Int
-        var weight: UInt64
-        var left: Int32
-        var right: Int32
+        @usableFromInline var sum: Int
+        @usableFromInline var weight: UInt64
+        @usableFromInline var left: Int32
+        @usableFromInline var right: Int32
+
+        @inlinable
+        init(key: Key, cost: Int, sum: Int, weight: UInt64, left: Int32, right: Int32) {
+            (self.key, self.cost, self.sum, self.weight, self.left, self.right) = (key, cost, sum, weight, left, right)
+        }
     }
 
-    private var nodes: [Node] = []
-    private var free: [Int32] = []
-    private var root: Int32 = -1
+    @usableFromInline var nodes: [Node] = []
+    @usableFromInline var free: [Int32] = []
+    @usableFromInline var root: Int32 = -1
     /// The heap priorities' generator, seeded per tree so no sequence of keys can be chosen
     /// against it.
-    private var seed = UInt64.random(in: 1 ... .max)
+    @usableFromInline var seed = UInt64.random(in: 1 ... .max)
     /// How many keys the tree holds.
-    package private(set) var count = 0
+    @usableFromInline package private(set) var count = 0
 
     /// Creates an empty tree.
+    @inlinable
     package init() {}
 
     /// The total cost of every key.
+    @inlinable
     package var totalCost: Int { root < 0 ? 0 : nodes[Int(root)].sum }
 
     /// The smallest key and its cost.
+    @inlinable
     package var first: (key: Key, cost: Int)? {
         var index = root
         guard index >= 0 else { return nil }
@@ -41,6 +51,7 @@ package struct CostTree<Key: Comparable & Sendable>: Sendable {
     }
 
     /// The largest key and its cost.
+    @inlinable
     package var last: (key: Key, cost: Int)? {
         var index = root
         guard index >= 0 else { return nil }
@@ -49,6 +60,7 @@ package struct CostTree<Key: Comparable & Sendable>: Sendable {
     }
 
     /// The total cost of the keys strictly smaller than `key`.
+    @inlinable
     package func costBefore(_ key: Key) -> Int {
         var total = 0
         var index = root
@@ -65,6 +77,7 @@ package struct CostTree<Key: Comparable & Sendable>: Sendable {
     }
 
     /// Whether the tree holds `key`.
+    @inlinable
     package func contains(_ key: Key) -> Bool {
         var index = root
         while index >= 0 {
@@ -76,6 +89,7 @@ package struct CostTree<Key: Comparable & Sendable>: Sendable {
     }
 
     /// Adds `key` with `cost`; the key must not be in the tree already.
+    @inlinable
     package mutating func insert(_ key: Key, cost: Int) {
         seed = seed &* 6_364_136_223_846_793_005 &+ 1_442_695_040_888_963_407
         let node = Node(key: key, cost: cost, sum: cost, weight: seed ^ (seed >> 29), left: -1, right: -1)
@@ -93,6 +107,7 @@ package struct CostTree<Key: Comparable & Sendable>: Sendable {
     }
 
     /// Removes `key`; returns its cost, or `nil` when it was not there.
+    @inlinable
     @discardableResult
     package mutating func remove(_ key: Key) -> Int? {
         guard contains(key) else { return nil }
@@ -130,6 +145,7 @@ package struct CostTree<Key: Comparable & Sendable>: Sendable {
     }
 
     /// Removes and returns the smallest key, if any.
+    @inlinable
     package mutating func removeFirst() -> (key: Key, cost: Int)? {
         guard let first else { return nil }
         remove(first.key)
@@ -137,6 +153,7 @@ package struct CostTree<Key: Comparable & Sendable>: Sendable {
     }
 
     /// Removes every key.
+    @inlinable
     package mutating func removeAll() {
         nodes.removeAll(keepingCapacity: true)
         free.removeAll(keepingCapacity: true)
@@ -145,7 +162,8 @@ package struct CostTree<Key: Comparable & Sendable>: Sendable {
     }
 
     /// Splits the subtree at `index` into the keys before `key` and the rest.
-    private mutating func split(_ index: Int32, before key: Key) -> (Int32, Int32) {
+    @inlinable
+    mutating func split(_ index: Int32, before key: Key) -> (Int32, Int32) {
         guard index >= 0 else { return (-1, -1) }
         let i = Int(index)
         if nodes[i].key < key {
@@ -162,7 +180,8 @@ package struct CostTree<Key: Comparable & Sendable>: Sendable {
     }
 
     /// Joins two subtrees whose keys are all smaller on the left.
-    private mutating func merge(_ left: Int32, _ right: Int32) -> Int32 {
+    @inlinable
+    mutating func merge(_ left: Int32, _ right: Int32) -> Int32 {
         if left < 0 { return right }
         if right < 0 { return left }
         if nodes[Int(left)].weight > nodes[Int(right)].weight {
@@ -178,7 +197,8 @@ package struct CostTree<Key: Comparable & Sendable>: Sendable {
         }
     }
 
-    private mutating func update(_ i: Int) {
+    @inlinable
+    mutating func update(_ i: Int) {
         let left = nodes[i].left
         let right = nodes[i].right
         nodes[i].sum = nodes[i].cost + (left >= 0 ? nodes[Int(left)].sum : 0) + (right >= 0 ? nodes[Int(right)].sum : 0)

@@ -140,7 +140,10 @@ public struct FairWaitOrder: WaitOrder {
             return false
         }
         let wasHead = partition.tickets.first?.id == id
-        guard let ticket = partition.tickets.remove(id: id) else { return false }
+        guard let ticket = partition.tickets.remove(id: id) else {
+            partitions[name] = partition
+            return false
+        }
         partition.queuedCost -= ticket.cost
         guard wasHead, let key = partition.key else {
             partitions[name] = partition  // from the middle of its partition: nothing else changes
@@ -155,7 +158,8 @@ public struct FairWaitOrder: WaitOrder {
             partition.finish = key.tag + units * Self.scale / Int128(partition.weight)
         }
         if partition.tickets.count > 0 {
-            partition.key = activate(name, tag: max(virtualTime, partition.finish))
+            // A head that left unserved keeps its partition's place among equal tags.
+            partition.key = activate(name, tag: max(virtualTime, partition.finish), sequence: served ? nil : key.sequence)
             partitions[name] = partition
         } else {
             partition.key = nil
@@ -166,10 +170,11 @@ public struct FairWaitOrder: WaitOrder {
         return true
     }
 
-    /// Puts a partition in the tree with its head's start tag.
-    private mutating func activate(_ name: String, tag: Int128) -> Key {
-        let key = Key(tag: tag, sequence: nextSequence, partition: name)
-        nextSequence += 1
+    /// Puts a partition in the tree with its head's start tag, behind the partitions of equal
+    /// tag (or at `sequence` among them).
+    private mutating func activate(_ name: String, tag: Int128, sequence: UInt64? = nil) -> Key {
+        let key = Key(tag: tag, sequence: sequence ?? nextSequence, partition: name)
+        if sequence == nil { nextSequence += 1 }
         backlogged.insert(key, cost: 0)
         return key
     }
