@@ -30,6 +30,7 @@ import Synchronization
 ///     while let next = try await queue.dequeue() { await handle(next.job) }
 public final class JobQueue<Job: Sendable, C: NanosecondClock>: Sendable {
     /// A job, the end of the queue, or a cancelled wait: how a waiting dequeue ends.
+    @usableFromInline
     enum Delivery: Sendable {
         case job(QueuedJob<Job>)
         case closed
@@ -37,21 +38,29 @@ public final class JobQueue<Job: Sendable, C: NanosecondClock>: Sendable {
     }
 
     /// Which job the overflow policy gives up first: the smallest key.
+    @usableFromInline
     struct EvictionKey: Comparable, Sendable {
-        var major: Int
-        var minor: UInt64
-        var id: UInt64
+        @usableFromInline var major: Int
+        @usableFromInline var minor: UInt64
+        @usableFromInline var id: UInt64
+        @inlinable
+        init(major: Int, minor: UInt64, id: UInt64) {
+            (self.major, self.minor, self.id) = (major, minor, id)
+        }
+        @inlinable
         static func < (a: Self, b: Self) -> Bool { (a.major, a.minor) < (b.major, b.minor) }
+        @inlinable
         static func == (a: Self, b: Self) -> Bool { a.major == b.major && a.minor == b.minor }
     }
 
+    @usableFromInline
     struct State: Sendable {
-        var jobs: TicketQueue<QueuedJob<Job>>
-        var eviction = CostTree<EvictionKey>()
-        var dequeuers: [(id: UInt64, continuation: UnsafeContinuation<Delivery, Never>)] = []
+        @usableFromInline var jobs: TicketQueue<QueuedJob<Job>>
+        @usableFromInline var eviction = CostTree<EvictionKey>()
+        @usableFromInline var dequeuers: [(id: UInt64, continuation: UnsafeContinuation<Delivery, Never>)] = []
         var timer = WakeUpTimer()
-        var isClosed = false
-        var nextID: UInt64 = 0
+        @usableFromInline var isClosed = false
+        @usableFromInline var nextID: UInt64 = 0
     }
 
     /// The clock the queue reads and its expiry timer sleeps on.
@@ -60,8 +69,8 @@ public final class JobQueue<Job: Sendable, C: NanosecondClock>: Sendable {
     public let capacity: Int
     /// What one more job does to a full queue.
     public let overflow: JobQueueOverflow
-    private let onRemoval: @Sendable (QueuedJob<Job>, JobQueueRemoval) -> Void
-    private let state: LockedValue<State>
+    @usableFromInline let onRemoval: @Sendable (QueuedJob<Job>, JobQueueRemoval) -> Void
+    @usableFromInline let state: LockedValue<State>
     private let nextDequeuerID = Atomic<UInt64>(0)
 
     /// Creates an empty queue.
@@ -120,6 +129,7 @@ public final class JobQueue<Job: Sendable, C: NanosecondClock>: Sendable {
     ///   ``BulwarkError/shutDown`` after ``close()``, ``BulwarkError/invalidArgument(field:rule:)``
     ///   for a negative cost, or one so large that `capacity + 1` of them would overflow half an
     ///   `Int`.
+    @inlinable
     @discardableResult
     public func enqueue(
         _ job: Job, priority: Priority = .normal, partitionKey: String? = nil, cost: Int = 1, deadline: Deadline? = nil
@@ -166,6 +176,7 @@ public final class JobQueue<Job: Sendable, C: NanosecondClock>: Sendable {
     }
 
     /// Takes the job the order serves next, if any; never waits.
+    @inlinable
     public func tryDequeue() -> QueuedJob<Job>? {
         let now = clock.nowNanoseconds
         var removed: [(QueuedJob<Job>, JobQueueRemoval)] = []
@@ -214,6 +225,7 @@ public final class JobQueue<Job: Sendable, C: NanosecondClock>: Sendable {
     /// Removes a queued job by id; returns it, or `nil` when it is not queued (already dequeued,
     /// expired, dropped or never there). `onRemoval` is not told: the caller has it. A job whose
     /// deadline has passed is reported expired, not returned.
+    @inlinable
     @discardableResult
     public func cancel(id: UInt64) -> QueuedJob<Job>? {
         let now = clock.nowNanoseconds
@@ -279,14 +291,16 @@ public final class JobQueue<Job: Sendable, C: NanosecondClock>: Sendable {
 
     // MARK: - Under the lock
 
-    private func serve(_ state: inout State, at now: Int64) -> QueuedJob<Job>? {
+    @inlinable
+    func serve(_ state: inout State, at now: Int64) -> QueuedJob<Job>? {
         guard let next = state.jobs.next(at: now) else { return nil }
         let job = take(&state, id: next.id, served: true)
         arm(&state, now: now)
         return job
     }
 
-    private func take(_ state: inout State, id: UInt64, served: Bool) -> QueuedJob<Job>? {
+    @inlinable
+    func take(_ state: inout State, id: UInt64, served: Bool) -> QueuedJob<Job>? {
         let entry = served ? state.jobs.removeServed(id: id) : state.jobs.remove(id: id)
         guard let job = entry?.payload else { return nil }
         if overflow != .rejectNewest { state.eviction.remove(evictionKey(job)) }
@@ -294,7 +308,8 @@ public final class JobQueue<Job: Sendable, C: NanosecondClock>: Sendable {
     }
 
     /// Removes the jobs whose deadline is at or before `now`, earliest first.
-    private func expire(_ state: inout State, at now: Int64) -> [(QueuedJob<Job>, JobQueueRemoval)] {
+    @inlinable
+    func expire(_ state: inout State, at now: Int64) -> [(QueuedJob<Job>, JobQueueRemoval)] {
         guard state.jobs.earliestDeadline <= now else { return [] }
         var expired: [(QueuedJob<Job>, JobQueueRemoval)] = []
         while let entry = state.jobs.removeExpired(at: now) {
@@ -305,7 +320,8 @@ public final class JobQueue<Job: Sendable, C: NanosecondClock>: Sendable {
         return expired
     }
 
-    private func evictionKey(_ job: QueuedJob<Job>) -> EvictionKey {
+    @inlinable
+    func evictionKey(_ job: QueuedJob<Job>) -> EvictionKey {
         switch overflow {
         case .rejectNewest, .dropOldest: EvictionKey(major: 0, minor: job.id, id: job.id)
         case .rejectLowestPriority: EvictionKey(major: job.priority.rawValue, minor: .max - job.id, id: job.id)
@@ -313,7 +329,8 @@ public final class JobQueue<Job: Sendable, C: NanosecondClock>: Sendable {
     }
 
     /// The job to drop for `newcomer` in a full queue, or `nil` to refuse the newcomer.
-    private func evictionVictim(_ state: State, for newcomer: QueuedJob<Job>) -> UInt64? {
+    @inlinable
+    func evictionVictim(_ state: State, for newcomer: QueuedJob<Job>) -> UInt64? {
         guard let first = state.eviction.first else { return nil }
         switch overflow {
         case .rejectNewest: return nil
@@ -322,7 +339,8 @@ public final class JobQueue<Job: Sendable, C: NanosecondClock>: Sendable {
         }
     }
 
-    private func arm(_ state: inout State, now: Int64) {
+    @usableFromInline
+    func arm(_ state: inout State, now: Int64) {
         let earliest = state.jobs.earliestDeadline
         state.timer.arm(at: earliest == .max ? nil : max(earliest, now.addingSaturating(1)), clock: clock) { [self] generation in
             timerFired(generation: generation)

@@ -31,6 +31,7 @@ public struct QueuedJob<Job: Sendable>: Sendable, Identifiable {
     }
 
     /// The ticket the queue's order sees.
+    @inlinable
     var ticket: WaitTicket {
         WaitTicket(
             id: id, cost: cost, priority: priority, partitionKey: partitionKey, enqueuedAt: enqueuedAt,
