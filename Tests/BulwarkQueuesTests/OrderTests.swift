@@ -95,6 +95,21 @@ struct PriorityOrderTests {
         print("starvation bound: every \(everyTicks) ms: waited \(wait) ticks, bound \(bound - 10)")
     }
 
+    @Test("a bulkhead with the priority order lets the VIP waiter in first when a permit comes back")
+    func bulkheadVIP() async throws {
+        let bulkhead = try Bulkhead(limit: 1, order: try PriorityWaitOrder(), clock: ManualClock())
+        let held = try await bulkhead.acquirePermit()
+        let admitted = Journal<String>()
+        let low = Task { try await bulkhead.withPermit(options: WaitOptions(priority: .low)) { admitted.append("low") } }
+        await eventually { bulkhead.waitingCount == 1 }
+        let vip = Task { try await bulkhead.withPermit(options: WaitOptions(priority: .critical)) { admitted.append("vip") } }
+        await eventually { bulkhead.waitingCount == 2 }
+        held.release()
+        try await vip.value
+        try await low.value
+        #expect(admitted.all == ["vip", "low"])
+    }
+
     @Test("without ageing, the low waiter starves")
     func strictStarves() throws {
         var order = try PriorityWaitOrder()
