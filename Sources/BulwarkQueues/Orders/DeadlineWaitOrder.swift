@@ -20,49 +20,34 @@ public import BulwarkCore
 ///     let limiter = try TokenBucketLimiter(capacity: 40, every: .seconds(60), order: DeadlineWaitOrder())
 ///     try await limiter.acquire(deadline: .after(.seconds(2)))
 public struct DeadlineWaitOrder: WaitOrder {
-    /// Earliest deadline, then arrival. (The id rides along.)
-    struct Key: Comparable, Sendable {
-        var deadline: Int64
-        var sequence: UInt64
-        var id: UInt64
-        static func < (a: Self, b: Self) -> Bool { (a.deadline, a.sequence) < (b.deadline, b.sequence) }
-        static func == (a: Self, b: Self) -> Bool { a.deadline == b.deadline && a.sequence == b.sequence }
-    }
-
-    private var tree = CostTree<Key>()
-    private var tickets: [UInt64: (key: Key, ticket: WaitTicket)] = [:]
-    private var nextSequence: UInt64 = 0
+    /// Earliest deadline first (a ticket without one has `Int64.max`), then arrival.
+    private var tickets = RankedTickets()
 
     /// Creates an empty order.
     public init() {}
 
     /// How many tickets are queued.
-    public var count: Int { tree.count }
+    public var count: Int { tickets.count }
 
     /// Queues the ticket behind every ticket due no later.
     public mutating func enqueue(_ ticket: WaitTicket) {
-        let key = Key(deadline: ticket.deadline, sequence: nextSequence, id: ticket.id)
-        nextSequence += 1
-        tree.insert(key, cost: ticket.cost)
-        tickets[ticket.id] = (key, ticket)
+        tickets.insert(ticket, rank: Int128(ticket.deadline))
     }
 
     /// The ticket due first.
     public func next(at now: Int64) -> WaitTicket? {
-        tree.first.flatMap { tickets[$0.key.id]?.ticket }
+        tickets.first
     }
 
     /// Removes the ticket with the given id.
     @discardableResult
     public mutating func remove(id: UInt64) -> Bool {
-        guard let entry = tickets.removeValue(forKey: id) else { return false }
-        tree.remove(entry.key)
-        return true
+        tickets.remove(id: id)
     }
 
     /// The cost of every ticket due no later than the newcomer.
     public func queuedCostAhead(of newcomer: WaitTicket, totalQueuedCost: Int) -> Int {
-        tree.costBefore(Key(deadline: newcomer.deadline, sequence: nextSequence, id: newcomer.id))
+        tickets.costBefore(rank: Int128(newcomer.deadline))
     }
 
     /// A newcomer that cannot make its deadline is refused at once.

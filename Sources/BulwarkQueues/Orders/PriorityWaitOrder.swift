@@ -41,21 +41,10 @@ public struct PriorityAgeing: Sendable, Hashable {
 ///                                          order: try PriorityWaitOrder(ageing: .init(every: .milliseconds(10))))
 ///     try await limiter.acquire(priority: .high)
 public struct PriorityWaitOrder: WaitOrder {
-    /// Smaller is served first: the negated rank, then arrival. (The id rides along.)
-    struct Key: Comparable, Sendable {
-        var rank: Int128
-        var sequence: UInt64
-        var id: UInt64
-        static func < (a: Self, b: Self) -> Bool { (a.rank, a.sequence) < (b.rank, b.sequence) }
-        static func == (a: Self, b: Self) -> Bool { a.rank == b.rank && a.sequence == b.sequence }
-    }
-
     /// The ageing rule, if any.
     public let ageing: PriorityAgeing?
     private let ageingNanoseconds: Int128
-    private var tree = CostTree<Key>()
-    private var tickets: [UInt64: (key: Key, ticket: WaitTicket)] = [:]
-    private var nextSequence: UInt64 = 0
+    private var tickets = RankedTickets()
 
     /// Creates an empty order.
     ///
@@ -76,40 +65,34 @@ public struct PriorityWaitOrder: WaitOrder {
     }
 
     /// How many tickets are queued.
-    public var count: Int { tree.count }
+    public var count: Int { tickets.count }
 
-    /// The rank the order serves by: the priority, aged (scaled so that the order is exact in
-    /// integers: `p × every − t × levels`).
-    func key(for ticket: WaitTicket, sequence: UInt64) -> Key {
+    /// The rank the order serves by, smallest first: the priority, aged, negated (scaled so that
+    /// the order is exact in integers: `−(p × every − t × levels)`).
+    func rank(of ticket: WaitTicket) -> Int128 {
         let priority = Int128(ticket.priority.rawValue)
-        guard let ageing else { return Key(rank: -priority, sequence: sequence, id: ticket.id) }
-        let rank = priority * ageingNanoseconds - Int128(ticket.enqueuedAt) * Int128(ageing.levels)
-        return Key(rank: -rank, sequence: sequence, id: ticket.id)
+        guard let ageing else { return -priority }
+        return -(priority * ageingNanoseconds - Int128(ticket.enqueuedAt) * Int128(ageing.levels))
     }
 
     /// Queues the ticket behind every ticket of equal or higher (aged) priority.
     public mutating func enqueue(_ ticket: WaitTicket) {
-        let key = key(for: ticket, sequence: nextSequence)
-        nextSequence += 1
-        tree.insert(key, cost: ticket.cost)
-        tickets[ticket.id] = (key, ticket)
+        tickets.insert(ticket, rank: rank(of: ticket))
     }
 
     /// The most urgent ticket.
     public func next(at now: Int64) -> WaitTicket? {
-        tree.first.flatMap { tickets[$0.key.id]?.ticket }
+        tickets.first
     }
 
     /// Removes the ticket with the given id.
     @discardableResult
     public mutating func remove(id: UInt64) -> Bool {
-        guard let entry = tickets.removeValue(forKey: id) else { return false }
-        tree.remove(entry.key)
-        return true
+        tickets.remove(id: id)
     }
 
     /// The cost of every ticket the order puts before the newcomer now.
     public func queuedCostAhead(of newcomer: WaitTicket, totalQueuedCost: Int) -> Int {
-        tree.costBefore(key(for: newcomer, sequence: nextSequence))
+        tickets.costBefore(rank: rank(of: newcomer))
     }
 }
