@@ -37,6 +37,8 @@ let package = Package(
         .library(name: "BulwarkPipeline", targets: ["BulwarkPipeline"]),
         .library(name: "BulwarkQueues", targets: ["BulwarkQueues"]),
         .library(name: "BulwarkScheduler", targets: ["BulwarkScheduler"]),
+        .library(name: "BulwarkMonitors", targets: ["BulwarkMonitors"]),
+        .library(name: "BulwarkAdaptive", targets: ["BulwarkAdaptive"]),
         .library(name: "BulwarkTelemetry", targets: ["BulwarkTelemetry"]),
         .library(name: "BulwarkTestKit", targets: ["BulwarkTestKit"]),
         .executable(name: "bulwark-demo", targets: ["BulwarkDemo"]),
@@ -49,6 +51,7 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-metrics", from: "2.13.0"),
         .package(url: "https://github.com/apple/swift-distributed-tracing", from: "1.7.3"),
         .package(url: "https://github.com/swift-server/swift-service-lifecycle", from: "2.13.0"),
+        .package(url: "https://github.com/HdrHistogram/hdrhistogram-swift", from: "0.2.0"),
     ],
     targets: [
         // The vocabulary: clocks, decisions, errors, context, the policy and limiter contracts,
@@ -90,6 +93,17 @@ let package = Package(
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ]
         ),
+        // What a service measures of itself: error rate, latency percentiles, resources, hot keys.
+        .target(
+            name: "BulwarkMonitors",
+            dependencies: [
+                "BulwarkCore",
+                .product(name: "Histogram", package: "hdrhistogram-swift"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ]
+        ),
+        // Concurrency limits that follow measured latency (AIMD, Vegas, Gradient2), and system protection.
+        .target(name: "BulwarkAdaptive", dependencies: ["BulwarkCore"]),
         // Events to swift-log, swift-metrics and swift-distributed-tracing.
         .target(
             name: "BulwarkTelemetry",
@@ -156,6 +170,10 @@ let package = Package(
                 "BulwarkScheduler", "Bulwark", "BulwarkTestKit", "BulwarkTestSupport",
                 .product(name: "ServiceLifecycleTestKit", package: "swift-service-lifecycle"),
             ]
+        ),
+        .testTarget(
+            name: "BulwarkMonitorsTests",
+            dependencies: ["BulwarkMonitors", "BulwarkAdaptive", "Bulwark", "BulwarkTestKit", "BulwarkTestSupport"]
         ),
         .testTarget(name: "BulwarkTests", dependencies: ["Bulwark", "BulwarkTestKit"]),
         // Every vector file of Tests/Vectors, run by every implementation.

@@ -35,6 +35,13 @@ public enum BulwarkError: Error, Sendable, Hashable, CustomStringConvertible, Re
     /// The queue or scheduler is shutting down: it takes no new work, and work it handed back
     /// was not run.
     case shutDown
+    /// A system-protection rule refused new work because the service is overloaded: `reason` says
+    /// which (`"concurrency"`: more in flight than throughput × latency allows; `"cpu"`: CPU
+    /// usage above its threshold).
+    case overloaded(reason: String)
+    /// A health checker has disabled `dependency`; it is probed or re-enabled after a cool-down,
+    /// at the earliest after `retryAfter` when known.
+    case unavailable(dependency: String, retryAfter: Duration?)
 
     /// A sentence describing the error.
     public var description: String {
@@ -57,17 +64,25 @@ public enum BulwarkError: Error, Sendable, Hashable, CustomStringConvertible, Re
             "invalid argument: \(field) \(rule)"
         case .shutDown:
             "shut down: the work was not run"
+        case .overloaded(let reason):
+            "overloaded (\(reason)): new work is refused"
+        case .unavailable(let dependency, let retryAfter?):
+            "\(dependency) is disabled by its health checker: retry after \(retryAfter)"
+        case .unavailable(let dependency, nil):
+            "\(dependency) is disabled by its health checker"
         }
     }
 }
 
 extension BulwarkError {
     /// How long to back off before the call may succeed: the retry-after of
-    /// ``rateLimited(retryAfter:)`` and ``circuitOpen(retryAfter:)``, `nil` for the others.
+    /// ``rateLimited(retryAfter:)``, ``circuitOpen(retryAfter:)`` and
+    /// ``unavailable(dependency:retryAfter:)``, `nil` for the others.
     public var retryAfter: Duration? {
         switch self {
         case .rateLimited(let retryAfter): retryAfter
         case .circuitOpen(let retryAfter): retryAfter
+        case .unavailable(_, let retryAfter): retryAfter
         default: nil
         }
     }

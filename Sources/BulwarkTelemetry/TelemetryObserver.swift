@@ -149,7 +149,11 @@ extension ResilienceEvent.Kind {
         switch self {
         case .circuitStateChanged(_, let to) where to == .open || to == .forcedOpen: .warning
         case .timeoutFired: .warning
-        case .circuitStateChanged, .retryRefused, .fallbackSkipped, .fallbackFailed, .budgetDebt, .limiterQueueFull: .notice
+        case .healthChanged(_, false, _), .degradationChanged: .warning
+        case .circuitStateChanged, .retryRefused, .fallbackSkipped, .fallbackFailed, .budgetDebt, .limiterQueueFull, .healthChanged,
+             .featureSwitched, .hotKeyChanged, .overloadRejected:
+            .notice
+        case .concurrencyLimitChanged: .debug
         case .limiterDenied, .limiterQueued, .limiterWaitTimedOut, .circuitRejected, .retryScheduled, .hedgeStarted, .fallbackUsed: .debug
         }
     }
@@ -173,6 +177,13 @@ extension ResilienceEvent.Kind {
         case .fallbackUsed(let alternative): [("alternative", alternative)]
         case .timeoutFired(let after): [("after_ns", "\(after.saturatingNanoseconds)")]
         case .budgetDebt(let dimension, let debt): [("dimension", dimension), ("debt", "\(debt)")]
+        case .concurrencyLimitChanged(let from, let to): [("from", "\(from)"), ("to", "\(to)")]
+        case .overloadRejected(let reason): [("reason", reason)]
+        case .healthChanged(let dependency, let enabled, let reason):
+            [("dependency", dependency), ("enabled", "\(enabled)"), ("reason", reason)]
+        case .degradationChanged(let from, let to): [("from", from), ("to", to)]
+        case .featureSwitched(let feature, let enabled): [("feature", feature), ("enabled", "\(enabled)")]
+        case .hotKeyChanged(let key, let hot): [("key", key), ("hot", "\(hot)")]
         }
     }
 }

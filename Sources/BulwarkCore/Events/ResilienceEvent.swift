@@ -46,6 +46,19 @@ public struct ResilienceEvent: Sendable, CustomStringConvertible {
         case timeoutFired(after: Duration)
         /// A budget dimension went into debt: `debt` more was used than it had.
         case budgetDebt(dimension: String, debt: Int)
+        /// An adaptive concurrency limit moved after a completed call.
+        case concurrencyLimitChanged(from: Int, to: Int)
+        /// A system-protection rule refused new work: `reason` is `"concurrency"` or `"cpu"`.
+        case overloadRejected(reason: String)
+        /// A health checker enabled or disabled a dependency, for `reason` (the rule that tripped,
+        /// or how it recovered).
+        case healthChanged(dependency: String, enabled: Bool, reason: String)
+        /// A degradation controller moved the service between levels.
+        case degradationChanged(from: String, to: String)
+        /// A feature switch turned on or off (by the degradation level or by hand).
+        case featureSwitched(feature: String, enabled: Bool)
+        /// A hotspot detector found a key hot, or saw it cool down.
+        case hotKeyChanged(key: String, hot: Bool)
     }
 
     /// Why a retry policy did not retry a retryable error.
@@ -110,6 +123,12 @@ extension ResilienceEvent.Kind {
         case .fallbackUsed: "fallback.used"
         case .timeoutFired: "timeout.fired"
         case .budgetDebt: "budget.debt"
+        case .concurrencyLimitChanged: "adaptive.limit_changed"
+        case .overloadRejected: "system.overload_rejected"
+        case .healthChanged: "health.changed"
+        case .degradationChanged: "degradation.changed"
+        case .featureSwitched: "feature.switched"
+        case .hotKeyChanged: "hotspot.changed"
         }
     }
 }

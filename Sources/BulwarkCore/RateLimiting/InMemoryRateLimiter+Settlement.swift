@@ -63,23 +63,25 @@ extension InMemoryRateLimiter {
     /// Gives back `amount` of a cost admitted at `admittedAt`, and admits whoever that lets in.
     @inlinable
     package func refund(_ amount: Int, admittedAt: Int64, at now: Int64) {
-        let done = state.withLock { state -> Bool in
-            guard state.waiting.count == 0 else { return false }
-            state.algorithm.refund(amount, admittedAt: admittedAt, at: now)
-            return true
-        }
-        if !done { update(at: now) { $0.refund(amount, admittedAt: admittedAt, at: now) } }
+        modify(at: now) { $0.refund(amount, admittedAt: admittedAt, at: now) }
     }
 
     /// Takes `amount` at `now` even if it is not available (debt, capped at one limit).
     @inlinable
     package func charge(_ amount: Int, at now: Int64) {
-        let done = state.withLock { state -> Bool in
-            guard state.waiting.count == 0 else { return false }
-            state.algorithm.charge(amount, at: now)
-            return true
+        modify(at: now) { $0.charge(amount, at: now) }
+    }
+
+    /// Changes the algorithm at `now` (a refund, a charge, a release that also moves an adaptive
+    /// limit) and admits whoever that lets in; with nobody waiting, one lock and nothing else.
+    @inlinable
+    package func modify<Result>(at now: Int64, _ change: (inout Algorithm) -> Result) -> Result {
+        let done = state.withLock { state -> Result? in
+            guard state.waiting.count == 0 else { return nil }
+            return change(&state.algorithm)
         }
-        if !done { update(at: now) { $0.charge(amount, at: now) } }
+        if let done { return done }
+        return update(at: now, change)
     }
 
     /// The algorithm's value, if nobody waits: what a partition keeps once its waiting room is no
