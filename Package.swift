@@ -13,6 +13,7 @@ let inProcessModules: [Target.Dependency] = [
     "BulwarkCore", "BulwarkTokenBucket", "BulwarkLeakyBucket", "BulwarkGCRA", "BulwarkFixedWindow",
     "BulwarkSlidingWindow", "BulwarkConcurrency", "BulwarkPartitioned", "BulwarkChain", "BulwarkBudget",
     "BulwarkCircuitBreaker", "BulwarkRetry", "BulwarkTimeout", "BulwarkFallback", "BulwarkPipeline", "BulwarkQueues",
+    "BulwarkAdaptive",
 ]
 
 let package = Package(
@@ -39,6 +40,8 @@ let package = Package(
         .library(name: "BulwarkScheduler", targets: ["BulwarkScheduler"]),
         .library(name: "BulwarkMonitors", targets: ["BulwarkMonitors"]),
         .library(name: "BulwarkAdaptive", targets: ["BulwarkAdaptive"]),
+        .library(name: "BulwarkHealth", targets: ["BulwarkHealth"]),
+        .library(name: "BulwarkDegradation", targets: ["BulwarkDegradation"]),
         .library(name: "BulwarkTelemetry", targets: ["BulwarkTelemetry"]),
         .library(name: "BulwarkTestKit", targets: ["BulwarkTestKit"]),
         .executable(name: "bulwark-demo", targets: ["BulwarkDemo"]),
@@ -104,6 +107,20 @@ let package = Package(
         ),
         // Concurrency limits that follow measured latency (AIMD, Vegas, Gradient2), and system protection.
         .target(name: "BulwarkAdaptive", dependencies: ["BulwarkCore"]),
+        // Dependencies disabled and re-enabled by measurements and probes, with a health report.
+        .target(
+            name: "BulwarkHealth",
+            dependencies: [
+                "BulwarkCore", "BulwarkMonitors", .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ]
+        ),
+        // Service levels moved by rules over monitors, and the feature switches they turn off.
+        .target(
+            name: "BulwarkDegradation",
+            dependencies: [
+                "BulwarkCore", "BulwarkMonitors", .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ]
+        ),
         // Events to swift-log, swift-metrics and swift-distributed-tracing.
         .target(
             name: "BulwarkTelemetry",
@@ -173,7 +190,10 @@ let package = Package(
         ),
         .testTarget(
             name: "BulwarkMonitorsTests",
-            dependencies: ["BulwarkMonitors", "BulwarkAdaptive", "Bulwark", "BulwarkTestKit", "BulwarkTestSupport"]
+            dependencies: [
+                "BulwarkMonitors", "BulwarkAdaptive", "BulwarkHealth", "BulwarkDegradation", "Bulwark", "BulwarkTestKit",
+                "BulwarkTestSupport", .product(name: "ServiceLifecycleTestKit", package: "swift-service-lifecycle"),
+            ]
         ),
         .testTarget(name: "BulwarkTests", dependencies: ["Bulwark", "BulwarkTestKit"]),
         // Every vector file of Tests/Vectors, run by every implementation.

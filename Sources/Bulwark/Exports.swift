@@ -1,4 +1,5 @@
 // The umbrella module: one import for every in-process Bulwark module.
+@_exported public import BulwarkAdaptive
 @_exported public import BulwarkBudget
 @_exported public import BulwarkChain
 @_exported public import BulwarkCircuitBreaker

@@ -16,6 +16,7 @@ import json
 import random
 from pathlib import Path
 
+import adaptive
 import backoff
 import breaker
 from cases import DAY, HAND, MIN, S, A, C, F, R, case, tb
@@ -321,3 +322,4 @@ if __name__ == "__main__":
     write("budget", budget_file())
     breaker.write()
     backoff.write()
+    adaptive.write()

@@ -76,6 +76,14 @@ final class CounterRing: @unchecked Sendable {  // the slots are atomics, alloca
         }
     }
 
+    /// Empties every bucket, at the clock reading `now`. A record racing the reset may survive it.
+    func reset(at now: Int64) {
+        let past = bucket(at: now) &- UInt(count)
+        for index in 0 ..< count {
+            (slots + index).pointee.store(WordPair(first: past, second: 0), ordering: .relaxed)
+        }
+    }
+
     /// The sums of both counters over the buckets of the window ending with the one holding `now`
     /// (that one included, though it has only begun).
     func sums(at now: Int64) -> (first: Int, second: Int) {

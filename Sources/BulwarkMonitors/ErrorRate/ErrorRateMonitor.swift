@@ -87,6 +87,12 @@ public final class ErrorRateMonitor<C: NanosecondClock>: Sendable {
         ring.add(first: UInt(calls), second: UInt(failures), at: clock.nowNanoseconds)
     }
 
+    /// Forgets every call recorded so far (a dependency re-enabled starts from a clean window). A
+    /// record racing the reset may survive it.
+    public func reset() {
+        ring.reset(at: clock.nowNanoseconds)
+    }
+
     /// The calls and failures in the window now.
     public func snapshot() -> ErrorRateSnapshot {
         let (calls, failures) = ring.sums(at: clock.nowNanoseconds)

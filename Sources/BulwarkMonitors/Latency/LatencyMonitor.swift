@@ -133,6 +133,16 @@ public final class LatencyMonitor<C: NanosecondClock>: Sendable {
         return try await body()
     }
 
+    /// Forgets every latency recorded so far.
+    public func reset() {
+        ring.withLock { ring in
+            for index in ring.histograms.indices {
+                ring.histograms[index].reset()
+                ring.buckets[index] = Int64.min / 2
+            }
+        }
+    }
+
     /// The histograms still in the window, merged into one (allocates).
     public func histogram() -> Histogram<UInt32> {
         let newest = clock.nowNanoseconds.dividedRoundingDown(by: width)

@@ -1,0 +1,58 @@
+public import BulwarkCore
+import Synchronization
+
+/// The policy a dependency's calls go through so its health checker sees them and can turn it
+/// away: while the dependency is disabled the gate refuses at once with
+/// ``BulwarkError/unavailable(dependency:retryAfter:)`` and its readiness is "not ready", so a
+/// fallback chain skips it without calling it.
+///
+/// An enabled gate times the call and records its outcome (a failure as its dependency's
+/// `isFailure` says) in the checker's windows: one relaxed load to decide, two clock reads and
+/// two monitor records per call.
+///
+///     let alternative = FallbackAlternative("openai", policy: Pipeline { try health.gate("openai"); breaker }) { ... }
+public struct HealthGate<C: NanosecondClock>: OutcomePolicy {
+    let checker: HealthChecker<C>
+    let watched: HealthChecker<C>.Watched
+
+    init(checker: HealthChecker<C>, watched: HealthChecker<C>.Watched) {
+        self.checker = checker
+        self.watched = watched
+    }
+
+    /// The dependency's name.
+    public var dependency: String { watched.dependency.name }
+
+    /// Whether the dependency is enabled now.
+    public var isEnabled: Bool { watched.enabled.load(ordering: .relaxed) }
+
+    /// The refusal of a disabled dependency: with the rest of its cool-down, when known.
+    func refusal() -> BulwarkError {
+        let now = checker.clock.nowNanoseconds
+        let until = watched.state.withLock { $0.disabledUntil }
+        return .unavailable(dependency: dependency, retryAfter: until > now ? .nanoseconds(until - now) : nil)
+    }
+
+    /// Runs `operation` if the dependency is enabled, recording its outcome and latency.
+    public func executeOutcome<Success: Sendable>(
+        _ context: ResilienceContext,
+        _ operation: @Sendable (ResilienceContext) async -> ExecutionOutcome<Success>
+    ) async -> ExecutionOutcome<Success> {
+        guard isEnabled else { return .rejected(refusal()) }
+        let start = checker.clock.nowNanoseconds
+        let outcome = await operation(context)
+        let failed = outcome.error.map(watched.dependency.isFailure) ?? false
+        if outcome.error is CancellationError { return outcome }  // says nothing of the dependency
+        checker.record(watched, failed: failed, latency: checker.clock.nowNanoseconds &- start)
+        return outcome
+    }
+
+    /// Not ready while the dependency is disabled, with the rest of its cool-down when known.
+    public func readiness(for context: ResilienceContext) -> Readiness {
+        guard isEnabled else {
+            if case .unavailable(_, let retryAfter) = refusal() { return .notReady(retryAfter: retryAfter) }
+            return .notReady(retryAfter: nil)
+        }
+        return .ready
+    }
+}
