@@ -100,7 +100,7 @@ let package = Package(
         .target(
             name: "BulwarkMonitors",
             dependencies: [
-                "BulwarkCore",
+                "BulwarkCore", "BulwarkPartitioned",
                 .product(name: "Histogram", package: "hdrhistogram-swift"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ]

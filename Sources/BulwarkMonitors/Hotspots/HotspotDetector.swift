@@ -1,0 +1,266 @@
+public import BulwarkCore
+import Synchronization
+
+/// Finds the keys (endpoints, API keys, IPs, parameters) with a surge of traffic over a sliding
+/// window, in memory that does not grow with the number of keys.
+///
+/// A key is **hot** when its count over the window reaches ``HotspotRule/minimumCount`` and either
+/// rule holds: its rate is at least ``HotspotRule/perSecond`` (K per second), or its count is at
+/// least ``HotspotRule/timesAverage`` times the average key's (M times the mean over the distinct
+/// keys in the window).
+///
+/// **How.** Counts go into a ring of count-min sketches, one per bucket of the window, with a
+/// HyperLogLog of the distinct keys per bucket (see the guide for the sizes). A key whose count in
+/// the current bucket crosses a **watch threshold** (the per-bucket share of the rules: K × the
+/// bucket's length, or M × the previous bucket's average key, whichever is lower, at least 1) is
+/// added to a table of at most ``Configuration/trackedKeys`` candidates; when the table is full
+/// the candidate with the smallest window count makes room. Reading (``hotKeys()``, and every
+/// time the window turns a bucket) estimates each candidate's window count with Count-Mean-Min
+/// and applies the rules. Any key hot by the K rule crosses the watch threshold in some bucket,
+/// so none is missed while the table has room.
+///
+/// **Accuracy.** Estimates are unbiased with an error of about `N / width` per row (N the
+/// window's total), reduced by the median over rows; the average key's count is within about
+/// 3 % (the HyperLogLog's standard error). A key can be judged reliably hot only when its count
+/// stands out from that noise: with `width` 2,048 and a million distinct keys of equal traffic,
+/// keys at 10× the average stand out; keys at 2× do not. No bounded-memory sketch does better:
+/// telling every key apart needs memory per key.
+///
+/// **Cost.** ``record(_:count:)`` hashes the key once and does `depth` atomic increments and one
+/// atomic add: lock-free, allocation-free. The lock is taken only when a key crosses the watch
+/// threshold (once per key per bucket) and once per bucket turn.
+///
+///     let hotspots = try HotspotDetector<String, ContinuousClock>(configuration: .init(rule: .init(timesAverage: 10)))
+///     hotspots.record(apiKey)
+///     if hotspots.isHot(apiKey) { ... }
+public final class HotspotDetector<Key: Hashable & Sendable, C: NanosecondClock>: Sendable {
+    /// How a detector measures.
+    public struct Configuration: Sendable, Hashable {
+        /// The span of history counts cover.
+        public var window: Duration
+        /// How many buckets the window is cut into.
+        public var buckets: Int
+        /// Counters per sketch row (a power of two): more counters, less noise.
+        public var width: Int
+        /// Sketch rows: more rows, fewer outliers.
+        public var depth: Int
+        /// The most candidate keys watched at once.
+        public var trackedKeys: Int
+        /// When a key is hot.
+        public var rule: HotspotRule
+
+        /// Creates a configuration.
+        public init(
+            window: Duration = .seconds(10), buckets: Int = 10, width: Int = 2048, depth: Int = 4, trackedKeys: Int = 64,
+            rule: HotspotRule
+        ) {
+            self.window = window
+            self.buckets = buckets
+            self.width = width
+            self.depth = depth
+            self.trackedKeys = trackedKeys
+            self.rule = rule
+        }
+    }
+
+    struct Candidates: Sendable {
+        /// Each candidate and its hash.
+        var keys: [Key: UInt64] = [:]
+        /// The keys judged hot at the last refresh, with their figures.
+        var hot: [Key: HotKey<Key>] = [:]
+    }
+
+    /// The configuration the detector was created with.
+    public let configuration: Configuration
+    /// The clock counts are timed on.
+    public let clock: C
+    /// Where keys turning hot and cooling down go (the key's description names it).
+    public let events = EventChannel(defaultName: "Hotspots")
+    let ring: SketchRing
+    let candidates: LockedValue<Candidates>
+    let hotCount = Atomic<Int>(0)
+    /// The count in one bucket that makes a key a candidate.
+    let watchThreshold = Atomic<UInt32>(1)
+    let windowNanoseconds: Int64
+    let onChange: (@Sendable (Key, Bool) -> Void)?
+
+    /// Creates a detector with an empty window.
+    ///
+    /// `onChange` is told, outside any lock, of every key that turns hot (`true`) or cools down
+    /// (`false`), as the events are.
+    ///
+    /// - Throws: ``BulwarkError/invalidConfiguration(field:rule:)`` for a window the buckets do
+    ///   not divide, a `width` that is not a power of two in `16 ... 1 << 24`, a `depth` outside
+    ///   `1 ... 16`, `trackedKeys` below 1, or a rule with neither K nor M (or one not positive).
+    public init(
+        configuration: Configuration, clock: C, onChange: (@Sendable (Key, Bool) -> Void)? = nil
+    ) throws(BulwarkError) {
+        let width = try ErrorRateMonitor<C>.bucketWidth(window: configuration.window, buckets: configuration.buckets)
+        let w = configuration.width
+        guard w >= 16, w <= 1 << 24, w & (w - 1) == 0 else {
+            throw .invalidConfiguration(field: "width", rule: "must be a power of two between 16 and 16777216 (got \(w))")
+        }
+        guard configuration.depth >= 1, configuration.depth <= 16 else {
+            throw .invalidConfiguration(field: "depth", rule: "must be between 1 and 16 (got \(configuration.depth))")
+        }
+        _ = try Validation.atLeast(1, configuration.trackedKeys, field: "trackedKeys")
+        try configuration.rule.validate()
+        self.configuration = configuration
+        self.clock = clock
+        windowNanoseconds = width * Int64(configuration.buckets)
+        ring = SketchRing(
+            buckets: configuration.buckets, depth: configuration.depth, width: w, bucketWidth: width, now: clock.nowNanoseconds
+        )
+        candidates = LockedValue(Candidates())
+        self.onChange = onChange
+    }
+
+    /// The bytes the sketches hold (they never grow).
+    public var sketchMemory: Int { ring.memory }
+
+    /// Counts `count` requests of `key` now. Lock-free and allocation-free but once per key per
+    /// bucket (a new candidate) and once per bucket turn.
+    public func record(_ key: Key, count: Int = 1) {
+        let now = clock.nowNanoseconds
+        let (number, slot) = ring.bucket(at: now)
+        if !ring.holds(slot, number) { turn(to: number, slot: slot, at: now) }
+        let hash = UInt64(bitPattern: Int64(key.hashValue))
+        let amount = UInt32(clamping: max(0, count))
+        let reached = ring.add(hash: hash, count: amount, slot: slot)
+        let threshold = watchThreshold.load(ordering: .relaxed)
+        if reached >= threshold, reached &- amount < threshold { watch(key, hash: hash, at: now) }
+    }
+
+    /// Whether `key` was hot at the last refresh (made at every bucket turn and every
+    /// ``hotKeys()``): one relaxed load when no key is hot.
+    public func isHot(_ key: Key) -> Bool {
+        guard hotCount.load(ordering: .relaxed) > 0 else { return false }
+        return candidates.withLock { $0.hot[key] != nil }
+    }
+
+    /// The hot keys now, hottest first, with their estimated counts.
+    public func hotKeys() -> [HotKey<Key>] {
+        refresh(at: clock.nowNanoseconds).sorted { $0.count > $1.count }
+    }
+
+    /// The estimated count of `key` over the window now.
+    public func estimate(_ key: Key) -> Int {
+        let slots = ring.window(at: clock.nowNanoseconds)
+        return ring.estimate(hash: UInt64(bitPattern: Int64(key.hashValue)), slots: slots, total: ring.total(slots))
+    }
+
+    /// The total count and the estimated number of distinct keys over the window now.
+    public func traffic() -> (total: Int, distinctKeys: Int) {
+        let slots = ring.window(at: clock.nowNanoseconds)
+        return (Int(ring.total(slots)), Int(ring.distinct(slots).rounded()))
+    }
+
+    /// The window turned: clear the new bucket, then refresh the hot set and the threshold.
+    func turn(to number: Int64, slot: Int, at now: Int64) {
+        candidates.withLock { _ in ring.clear(slot, for: number) }
+        _ = refresh(at: now)
+    }
+
+    /// Makes `key` a candidate, making room by dropping the coldest one when the table is full.
+    func watch(_ key: Key, hash: UInt64, at now: Int64) {
+        let slots = ring.window(at: now)
+        let total = ring.total(slots)
+        candidates.withLock { table in
+            guard table.keys[key] == nil else { return }
+            if table.keys.count >= configuration.trackedKeys {
+                let coldest = table.keys.min { ring.estimate(hash: $0.value, slots: slots, total: total) < ring.estimate(hash: $1.value, slots: slots, total: total) }
+                if let coldest, table.hot[coldest.key] == nil { table.keys[coldest.key] = nil } else { return }
+            }
+            table.keys[key] = hash
+        }
+    }
+
+    /// Judges every candidate over the window at `now`, publishes the hot set, recomputes the
+    /// watch threshold, and emits an event per key that turned hot or cooled down.
+    func refresh(at now: Int64) -> [HotKey<Key>] {
+        let slots = ring.window(at: now)
+        let total = ring.total(slots)
+        let distinct = max(1, ring.distinct(slots))
+        let average = Double(total) / distinct
+        let rule = configuration.rule
+        let seconds = Double(windowNanoseconds) / 1e9
+        let (hot, changes) = candidates.withLock { table -> ([HotKey<Key>], [(Key, Bool)]) in
+            var hot: [Key: HotKey<Key>] = [:]
+            for (key, hash) in table.keys {
+                let count = ring.estimate(hash: hash, slots: slots, total: total)
+                let rate = Double(count) / seconds
+                guard count >= rule.minimumCount,
+                      rule.perSecond.map({ rate >= $0 }) == true || rule.timesAverage.map({ Double(count) >= $0 * average }) == true
+                else { continue }
+                hot[key] = HotKey(key: key, count: count, perSecond: rate, timesAverage: Double(count) / average)
+            }
+            // Candidates that are neither hot nor above half the watch threshold leave the table.
+            let floor = Int(watchThreshold.load(ordering: .relaxed)) / 2
+            table.keys = table.keys.filter { hot[$0.key] != nil || ring.estimate(hash: $0.value, slots: slots, total: total) > floor }
+            var changes: [(Key, Bool)] = []
+            for key in hot.keys where table.hot[key] == nil { changes.append((key, true)) }
+            for key in table.hot.keys where hot[key] == nil { changes.append((key, false)) }
+            table.hot = hot
+            hotCount.store(hot.count, ordering: .relaxed)
+            // The per-bucket share of each rule: K × a bucket's length, M × the average key per bucket.
+            let bucketSeconds = seconds / Double(configuration.buckets)
+            var threshold = Double(UInt32.max)
+            if let perSecond = rule.perSecond { threshold = min(threshold, perSecond * bucketSeconds) }
+            if let times = rule.timesAverage { threshold = min(threshold, times * average / Double(max(1, slots.count))) }
+            watchThreshold.store(UInt32(max(1, min(Double(UInt32.max), threshold.rounded(.down)))), ordering: .relaxed)
+            return (Array(hot.values), changes)
+        }
+        for (key, isHot) in changes {
+            onChange?(key, isHot)
+            events.emit(.hotKeyChanged(key: String(describing: key), hot: isHot))
+        }
+        return hot
+    }
+}
+
+extension HotspotDetector where C == ContinuousClock {
+    /// Creates a detector timed on `ContinuousClock`.
+    ///
+    /// - Throws: ``BulwarkError/invalidConfiguration(field:rule:)`` naming the field and the rule.
+    public convenience init(configuration: Configuration, onChange: (@Sendable (Key, Bool) -> Void)? = nil) throws(BulwarkError) {
+        try self.init(configuration: configuration, clock: ContinuousClock(), onChange: onChange)
+    }
+}
+
+/// When a hotspot detector calls a key hot.
+public struct HotspotRule: Sendable, Hashable {
+    /// Hot at or above this many requests per second over the window (K); `nil` for no such rule.
+    public var perSecond: Double?
+    /// Hot at or above this many times the average key's count (M); `nil` for no such rule.
+    public var timesAverage: Double?
+    /// Never hot below this count over the window.
+    public var minimumCount: Int
+
+    /// Creates a rule; at least one of `perSecond` and `timesAverage` must be given.
+    public init(perSecond: Double? = nil, timesAverage: Double? = nil, minimumCount: Int = 10) {
+        self.perSecond = perSecond
+        self.timesAverage = timesAverage
+        self.minimumCount = minimumCount
+    }
+
+    func validate() throws(BulwarkError) {
+        guard perSecond != nil || timesAverage != nil else {
+            throw .invalidConfiguration(field: "rule", rule: "must give perSecond or timesAverage")
+        }
+        if let perSecond, !(perSecond > 0) { throw .invalidConfiguration(field: "rule.perSecond", rule: "must be positive (got \(perSecond))") }
+        if let times = timesAverage, !(times > 1) { throw .invalidConfiguration(field: "rule.timesAverage", rule: "must be above 1 (got \(times))") }
+        _ = try Validation.atLeast(1, minimumCount, field: "rule.minimumCount")
+    }
+}
+
+/// A hot key and its figures over the window.
+public struct HotKey<Key: Hashable & Sendable>: Sendable, Hashable {
+    /// The key.
+    public var key: Key
+    /// Its estimated count over the window.
+    public var count: Int
+    /// Its rate over the window, per second.
+    public var perSecond: Double
+    /// Its count over the average key's.
+    public var timesAverage: Double
+}
