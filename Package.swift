@@ -45,6 +45,7 @@ let package = Package(
         .library(name: "BulwarkTelemetry", targets: ["BulwarkTelemetry"]),
         .library(name: "BulwarkTestKit", targets: ["BulwarkTestKit"]),
         .executable(name: "bulwark-demo", targets: ["BulwarkDemo"]),
+        .executable(name: "bulwark-agent-guard", targets: ["bulwark-agent-guard"]),
     ],
     dependencies: [
         // The integrations only (telemetry, the scheduler, the demo): SwiftPM fetches these for
@@ -137,10 +138,14 @@ let package = Package(
         // The umbrella: re-exports the in-process modules.
         .target(name: "Bulwark", dependencies: inProcessModules),
 
+        // Simulations on the virtual clock the demo, the agent guard and the tests share: the agent
+        // runtime's task guard built from Bulwark's parts, a service whose latency rises with load.
+        .target(name: "BulwarkSimulations", dependencies: ["Bulwark", "BulwarkHealth", "BulwarkTestKit"], path: "Playgrounds/Simulations"),
+        .executableTarget(name: "bulwark-agent-guard", dependencies: ["BulwarkSimulations"], path: "Playgrounds/AgentGuard"),
         .executableTarget(
             name: "BulwarkDemo",
             dependencies: [
-                "Bulwark", "BulwarkTestKit", "BulwarkScheduler",
+                "Bulwark", "BulwarkTestKit", "BulwarkScheduler", "BulwarkSimulations",
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "Logging", package: "swift-log"),
             ],
@@ -192,7 +197,7 @@ let package = Package(
             name: "BulwarkMonitorsTests",
             dependencies: [
                 "BulwarkMonitors", "BulwarkAdaptive", "BulwarkHealth", "BulwarkDegradation", "Bulwark", "BulwarkTestKit",
-                "BulwarkTestSupport", .product(name: "ServiceLifecycleTestKit", package: "swift-service-lifecycle"),
+                "BulwarkTestSupport", "BulwarkSimulations", .product(name: "ServiceLifecycleTestKit", package: "swift-service-lifecycle"),
             ]
         ),
         .testTarget(name: "BulwarkTests", dependencies: ["Bulwark", "BulwarkTestKit"]),

@@ -5,6 +5,7 @@
 // use, per key, every 30 s.
 import Bulwark
 import BulwarkTestKit
+import BulwarkSimulations
 
 /// A reservation kept until its call finishes (a reservation cannot be copied, so it is boxed).
 final class Pending {

@@ -3,6 +3,7 @@
 // likely still waiting under overload). The permits come back when each call ends: none leaks.
 import Bulwark
 import BulwarkTestKit
+import BulwarkSimulations
 
 func bulkheadScenario() async throws {
     var random = SplitMix64(state: 11)

@@ -2,6 +2,7 @@
 // bucket, by the GCRA value and by the lock-free GCRA limiter: every decision is the same.
 import Bulwark
 import BulwarkTestKit
+import BulwarkSimulations
 
 func gcraScenario() async throws {
     var bucket = try TokenBucket(configuration: .init(capacity: 20, refill: 100, every: .seconds(1)), now: 0)

@@ -3,6 +3,7 @@
 // once. Then a meter of capacity 10, draining 2 per second, polices bursts of 8 every second.
 import Bulwark
 import BulwarkTestKit
+import BulwarkSimulations
 
 func leakyBucketScenario() async throws {
     struct Release: Sendable { var caller: Int; var releasedAt: Int64?; var retryAfter: Duration? }

@@ -2,6 +2,7 @@
 // virtual clock once the simulation is quiet.
 import BulwarkTestKit
 import Synchronization
+import BulwarkSimulations
 
 /// Results appended from any task.
 final class Log<Entry: Sendable>: Sendable {
@@ -37,11 +38,6 @@ func clockTime(_ nanoseconds: Int64) -> String {
     return "\(total / 60):\(total % 60 < 10 ? "0" : "")\(total % 60)"
 }
 
-/// Yields until `quiet()` holds: every task of the simulation has reached its wait.
-func settle(_ quiet: () -> Bool) async {
-    while !quiet() { await Task.yield() }
-}
-
 /// Moves `clock` forward in `step`s, letting the simulation settle before and after each, until
 /// `done()` holds.
 func drive(_ clock: ManualClock, step: Duration, until done: () -> Bool, quiet: () -> Bool) async {
@@ -49,18 +45,6 @@ func drive(_ clock: ManualClock, step: Duration, until done: () -> Bool, quiet: 
         await settle(quiet)
         clock.advance(by: step)
         await settle(quiet)
-    }
-}
-
-/// A deterministic generator (SplitMix64), so every run prints the same report.
-struct SplitMix64: RandomNumberGenerator {
-    var state: UInt64
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
     }
 }
 

@@ -10,6 +10,7 @@ import BulwarkTestKit
 import Logging
 import ServiceLifecycle
 import Synchronization
+import BulwarkSimulations
 
 struct AgentJob: Codable, Sendable {
     var tenant: String

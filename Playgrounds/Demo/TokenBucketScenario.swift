@@ -3,6 +3,7 @@
 // queue timeout.
 import Bulwark
 import BulwarkTestKit
+import BulwarkSimulations
 
 func tokenBucketScenario() async throws {
     let requestsPerMinute = 40

@@ -14,6 +14,8 @@ let scenarios: [(name: String, title: String, run: () async throws -> Void)] = [
     ("budget", "Token budget: three API keys, requests and input and output tokens per minute", budgetScenario),
     ("outage", "A provider down and back: breaker, fallback chain, half-open probes, retry budget", outageScenario),
     ("scheduler", "Work scheduler: three tenants, one flooding, a VIP, deadlines, dead letters replayed", schedulerScenario),
+    ("adaptive", "Adaptive concurrency: Vegas, Gradient2 and AIMD against a service whose latency rises past 10 in flight", adaptiveScenario),
+    ("agent-guard", "Agent task guard: five providers, a priority queue, fallback, health checks; its targets as measured", agentGuardScenario),
 ]
 
 let requested = Set(CommandLine.arguments.dropFirst())

@@ -29,7 +29,8 @@ struct HotspotDetectorTests {
     func timesAverage() throws {
         let clock = ManualClock()
         let hotspots = try HotspotDetector<Int, ManualClock>(
-            configuration: .init(window: .seconds(10), buckets: 10, rule: .init(timesAverage: 50, minimumCount: 10)), clock: clock
+            configuration: .init(window: .seconds(10), buckets: 10, width: 8192, rule: .init(timesAverage: 50, minimumCount: 10)),
+            clock: clock
         )
         let hotKeys = [7, 30_007, 60_007, 99_001, 3]
         for step in 0 ..< 10 {

@@ -11,10 +11,12 @@ import Synchronization
 ///
 /// **How.** Counts go into a ring of count-min sketches, one per bucket of the window, with a
 /// HyperLogLog of the distinct keys per bucket (see the guide for the sizes). A key whose count in
-/// the current bucket crosses a **watch threshold** (the per-bucket share of the rules: K × the
-/// bucket's length, or M × the previous bucket's average key, whichever is lower, at least 1) is
-/// added to a table of at most ``Configuration/trackedKeys`` candidates; when the table is full
-/// the candidate with the smallest window count makes room. Reading (``hotKeys()``, and every
+/// the current bucket passes a multiple of a **watch threshold** (the per-bucket share of the
+/// rules: K × the bucket's length, or M × the average key over the buckets so far, whichever is
+/// lower, at least 1) is offered to a table of at most ``Configuration/trackedKeys`` candidates;
+/// when the table is full the candidate with the smallest window count makes room, unless it is
+/// hot. A busy key is offered again every `threshold` records, so a threshold that moved, or a
+/// table that was full, delays its detection by a bucket at most. Reading (``hotKeys()``, and every
 /// time the window turns a bucket) estimates each candidate's window count with Count-Mean-Min
 /// and applies the rules. Any key hot by the K rule crosses the watch threshold in some bucket,
 /// so none is missed while the table has room.
@@ -27,8 +29,8 @@ import Synchronization
 /// telling every key apart needs memory per key.
 ///
 /// **Cost.** ``record(_:count:)`` hashes the key once and does `depth` atomic increments and one
-/// atomic add: lock-free, allocation-free. The lock is taken only when a key crosses the watch
-/// threshold (once per key per bucket) and once per bucket turn.
+/// atomic add: lock-free, allocation-free. The lock is taken only when a key passes a multiple of
+/// the watch threshold (once per `threshold` records of a busy key) and once per bucket turn.
 ///
 ///     let hotspots = try HotspotDetector<String, ContinuousClock>(configuration: .init(rule: .init(timesAverage: 10)))
 ///     hotspots.record(apiKey)
@@ -127,8 +129,10 @@ public final class HotspotDetector<Key: Hashable & Sendable, C: NanosecondClock>
         let hash = UInt64(bitPattern: Int64(key.hashValue))
         let amount = UInt32(clamping: max(0, count))
         let reached = ring.add(hash: hash, count: amount, slot: slot)
+        // Each time the key's count in this bucket passes a multiple of the threshold: once per
+        // `threshold` records of a busy key, never for a key below it.
         let threshold = watchThreshold.load(ordering: .relaxed)
-        if reached >= threshold, reached &- amount < threshold { watch(key, hash: hash, at: now) }
+        if reached >= threshold, reached / threshold != (reached &- amount) / threshold { watch(key, hash: hash, at: now) }
     }
 
     /// Whether `key` was hot at the last refresh (made at every bucket turn and every

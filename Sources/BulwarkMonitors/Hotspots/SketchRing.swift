@@ -106,13 +106,26 @@ final class SketchRing: @unchecked Sendable {  // every field is an atomic, or s
         return minimum
     }
 
-    /// The counter of `row` for a hash: double hashing of its two halves.
+    /// The counter of `row` for a hash: the top bits of the hash mixed with the row's own odd
+    /// multiplier, so that two keys sharing a counter in one row are no likelier to share one in
+    /// another (double hashing would make whole columns collide together).
     @inline(__always)
     func index(hash: UInt64, row: Int) -> Int {
-        let first = UInt32(truncatingIfNeeded: hash)
-        let second = UInt32(truncatingIfNeeded: hash >> 32) | 1
-        return Int((first &+ UInt32(row) &* second) & UInt32(width - 1))
+        let mixed = (hash ^ (hash >> 29)) &* Self.multipliers[row]
+        return Int(truncatingIfNeeded: mixed >> UInt64(64 - width.trailingZeroBitCount))
     }
+
+    /// One odd constant per row (the first 16 of a SplitMix64 sequence, made odd).
+    static let multipliers: [UInt64] = {
+        var state: UInt64 = 0x5EED
+        return (0 ..< 16).map { _ in
+            state &+= 0x9E37_79B9_7F4A_7C15
+            var z = state
+            z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
+            z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
+            return (z ^ (z >> 31)) | 1
+        }
+    }()
 
     /// The slots of the buckets in the window ending with the one holding `now`.
     func window(at now: Int64) -> [Int] {
