@@ -35,6 +35,7 @@ let package = Package(
         suite("Partitioned", ["BulwarkTokenBucket", "BulwarkPartitioned"]),
         suite("Contention", ["BulwarkTokenBucket"]),
         suite("Queues", ["BulwarkQueues"]),
+        suite("Monitors", ["Bulwark", "BulwarkMonitors", "BulwarkHealth", "BulwarkDegradation"]),
         suite("Policies", [
             "BulwarkCircuitBreaker", "BulwarkRetry", "BulwarkTimeout", "BulwarkFallback", "BulwarkPipeline",
             "BulwarkTokenBucket", "BulwarkConcurrency",

@@ -155,7 +155,7 @@ public final class AdaptiveBulkhead<Estimator: AdaptiveLimit, C: NanosecondClock
 
     /// Gives `cost` units back, feeds the estimator the call's sample (unless ignored), and lets
     /// in whoever the new limit admits.
-    @usableFromInline
+    @inlinable
     func release(_ cost: Int, startedAt: Int64, inFlight: Int, outcome: AdaptiveOutcome) {
         let now = limiter.clock.nowNanoseconds
         let sample: LimitSample? = switch outcome {

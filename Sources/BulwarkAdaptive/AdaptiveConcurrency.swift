@@ -20,6 +20,14 @@ public struct AdaptiveConcurrency<Estimator: AdaptiveLimit>: RateLimitAlgorithm 
         public var updatedAt: Int64
         /// The limit's arithmetic.
         public var estimator: Estimator
+
+        /// Creates a state.
+        @inlinable
+        public init(inFlight: Int64, updatedAt: Int64, estimator: Estimator) {
+            self.inFlight = inFlight
+            self.updatedAt = updatedAt
+            self.estimator = estimator
+        }
     }
 
     /// What is in flight and what the estimator has learned.
@@ -52,6 +60,7 @@ public struct AdaptiveConcurrency<Estimator: AdaptiveLimit>: RateLimitAlgorithm 
     }
 
     /// Releases `amount` units without a sample (a call the estimator ignores).
+    @inlinable
     public mutating func refund(_ amount: Int, admittedAt: Int64, at now: Int64) {
         state.updatedAt = max(now, state.updatedAt)
         state.inFlight = max(0, state.inFlight &- Int64(clamping: max(0, amount)))
@@ -79,6 +88,7 @@ public struct AdaptiveConcurrency<Estimator: AdaptiveLimit>: RateLimitAlgorithm 
     }
 
     /// The figures without taking anything.
+    @inlinable
     public func snapshot(at now: Int64, retryAfterNanoseconds: Int64) -> RateLimitDecision {
         RateLimitDecision(
             isAllowed: retryAfterNanoseconds == 0,

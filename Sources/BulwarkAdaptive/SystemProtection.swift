@@ -59,15 +59,22 @@ public final class SystemProtection<C: NanosecondClock>: OutcomePolicy {
         }
     }
 
+    @usableFromInline
     struct Bucket: Sendable {
-        var number: Int64
-        var completions: Int64 = 0
-        var shortest: Int64 = .max
+        @usableFromInline var number: Int64
+        @usableFromInline var completions: Int64 = 0
+        @usableFromInline var shortest: Int64 = .max
+
+        @inlinable
+        init(number: Int64) {
+            self.number = number
+        }
     }
 
+    @usableFromInline
     struct Stats: Sendable {
-        var inFlight = 0
-        var buckets: [Bucket]
+        @usableFromInline var inFlight = 0
+        @usableFromInline var buckets: [Bucket]
     }
 
     /// The configuration the policy was created with.
@@ -76,9 +83,9 @@ public final class SystemProtection<C: NanosecondClock>: OutcomePolicy {
     public let clock: C
     /// Where refusals go.
     public let events = EventChannel(defaultName: "SystemProtection")
-    let cpuUsage: @Sendable () -> Double?
-    let width: Int64
-    let stats: LockedValue<Stats>
+    @usableFromInline let cpuUsage: @Sendable () -> Double?
+    @usableFromInline let width: Int64
+    @usableFromInline let stats: LockedValue<Stats>
 
     /// Creates the policy.
     ///
@@ -136,6 +143,7 @@ public final class SystemProtection<C: NanosecondClock>: OutcomePolicy {
     }
 
     /// The most completions in one bucket of the window and the shortest call, if any completed.
+    @inlinable
     func measured(_ stats: Stats, at now: Int64) -> (most: Int64, shortest: Int64)? {
         let newest = now.dividedRoundingDown(by: width)
         var most: Int64 = 0
@@ -148,6 +156,7 @@ public final class SystemProtection<C: NanosecondClock>: OutcomePolicy {
     }
 
     /// Takes a place in flight, or says which rule refuses it.
+    @inlinable
     func enter(at now: Int64) -> String? {
         let cpu = cpuUsage()
         if let threshold = configuration.cpuThreshold, let cpu, cpu > threshold { return "cpu" }
@@ -169,6 +178,7 @@ public final class SystemProtection<C: NanosecondClock>: OutcomePolicy {
 
     /// Gives the place back; a call that ran to completion (anything but a cancellation) counts
     /// toward throughput and latency.
+    @inlinable
     func exit(startedAt: Int64, completed: Bool) {
         let now = clock.nowNanoseconds
         let number = now.dividedRoundingDown(by: width)
@@ -186,6 +196,7 @@ public final class SystemProtection<C: NanosecondClock>: OutcomePolicy {
     }
 
     /// Runs `operation` unless a rule refuses it; a refusal is returned as a value.
+    @inlinable
     public func executeOutcome<Success: Sendable>(
         _ context: ResilienceContext,
         _ operation: @Sendable (ResilienceContext) async -> ExecutionOutcome<Success>

@@ -1,7 +1,7 @@
 public import BulwarkCore
 public import BulwarkMonitors
 public import ServiceLifecycle
-import Synchronization
+public import Synchronization
 
 /// Watches dependencies (model providers, replicas) and disables the failing ones: passive
 /// signals from the calls through each one's ``HealthGate`` (failure rate, p95 latency), its
@@ -28,14 +28,15 @@ import Synchronization
 ///     app.get("/health") { _ in health.report() }
 public final class HealthChecker<C: NanosecondClock>: Service, Sendable {
     /// One watched dependency: its configuration, monitors, state and the flag gates read.
+    @usableFromInline
     final class Watched: Sendable {
-        let dependency: HealthCheckedDependency
+        @usableFromInline let dependency: HealthCheckedDependency
         let timing: DependencyState.Timing
-        let errors: ErrorRateMonitor<C>
-        let latency: LatencyMonitor<C>
+        @usableFromInline let errors: ErrorRateMonitor<C>
+        @usableFromInline let latency: LatencyMonitor<C>
         let state: LockedValue<DependencyState>
         /// What gates read on every call: one relaxed load.
-        let enabled = Atomic<Bool>(true)
+        @usableFromInline let enabled = Atomic<Bool>(true)
 
         init(_ dependency: HealthCheckedDependency, clock: C, wall: Int64) throws(BulwarkError) {
             let policy = dependency.policy
@@ -168,12 +169,14 @@ public final class HealthChecker<C: NanosecondClock>: Service, Sendable {
     }
 
     /// Records a call through a gate: a failure trips the failure-rate rule at once.
+    @inlinable
     func record(_ watched: Watched, failed: Bool, latency: Int64) {
         watched.errors.record(failed: failed)
         watched.latency.record(nanoseconds: latency)
         if failed { checkFailureRate(watched) }
     }
 
+    @usableFromInline
     func checkFailureRate(_ watched: Watched) {
         guard let threshold = watched.dependency.policy.disableAtFailureRate else { return }
         let snapshot = watched.errors.snapshot()

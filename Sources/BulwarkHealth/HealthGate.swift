@@ -1,5 +1,5 @@
 public import BulwarkCore
-import Synchronization
+public import Synchronization
 
 /// The policy a dependency's calls go through so its health checker sees them and can turn it
 /// away: while the dependency is disabled the gate refuses at once with
@@ -12,8 +12,8 @@ import Synchronization
 ///
 ///     let alternative = FallbackAlternative("openai", policy: Pipeline { try health.gate("openai"); breaker }) { ... }
 public struct HealthGate<C: NanosecondClock>: OutcomePolicy {
-    let checker: HealthChecker<C>
-    let watched: HealthChecker<C>.Watched
+    @usableFromInline let checker: HealthChecker<C>
+    @usableFromInline let watched: HealthChecker<C>.Watched
 
     init(checker: HealthChecker<C>, watched: HealthChecker<C>.Watched) {
         self.checker = checker
@@ -24,9 +24,11 @@ public struct HealthGate<C: NanosecondClock>: OutcomePolicy {
     public var dependency: String { watched.dependency.name }
 
     /// Whether the dependency is enabled now.
+    @inlinable
     public var isEnabled: Bool { watched.enabled.load(ordering: .relaxed) }
 
     /// The refusal of a disabled dependency: with the rest of its cool-down, when known.
+    @usableFromInline
     func refusal() -> BulwarkError {
         let now = checker.clock.nowNanoseconds
         let until = watched.state.withLock { $0.disabledUntil }
@@ -34,6 +36,7 @@ public struct HealthGate<C: NanosecondClock>: OutcomePolicy {
     }
 
     /// Runs `operation` if the dependency is enabled, recording its outcome and latency.
+    @inlinable
     public func executeOutcome<Success: Sendable>(
         _ context: ResilienceContext,
         _ operation: @Sendable (ResilienceContext) async -> ExecutionOutcome<Success>

@@ -73,6 +73,8 @@ struct HotspotDetectorTests {
         let hot = hotspots.hotKeys()
         #expect(hot.count <= 3)
         #expect(hot.map(\.key).contains(9))
+        // Ten buckets of four rows of 2,048 four-byte counters, a total, a number, 1,024 registers.
+        #expect(hotspots.sketchMemory == 10 * (4 * 2048 * 4 + 8 + 8 + 1024))
     }
 
     @Test("hot-parameter limiting: a hot key gets its stricter limit, cold keys pass, a cooled key is released")

@@ -1,5 +1,5 @@
 public import BulwarkCore
-import Synchronization
+public import Synchronization
 
 /// Finds the keys (endpoints, API keys, IPs, parameters) with a surge of traffic over a sliding
 /// window, in memory that does not grow with the number of keys.
@@ -10,27 +10,32 @@ import Synchronization
 /// keys in the window).
 ///
 /// **How.** Counts go into a ring of count-min sketches, one per bucket of the window, with a
-/// HyperLogLog of the distinct keys per bucket (see the guide for the sizes). A key whose count in
-/// the current bucket passes a multiple of a **watch threshold** (the per-bucket share of the
-/// rules: K × the bucket's length, or M × the average key over the buckets so far, whichever is
-/// lower, at least 1) is offered to a table of at most ``Configuration/trackedKeys`` candidates;
-/// when the table is full the candidate with the smallest window count makes room, unless it is
-/// hot. A busy key is offered again every `threshold` records, so a threshold that moved, or a
-/// table that was full, delays its detection by a bucket at most. Reading (``hotKeys()``, and every
-/// time the window turns a bucket) estimates each candidate's window count with Count-Mean-Min
-/// and applies the rules. Any key hot by the K rule crosses the watch threshold in some bucket,
-/// so none is missed while the table has room.
+/// HyperLogLog of the distinct keys per bucket. A key whose counter in the current bucket passes a
+/// multiple of a **watch threshold** (the per-bucket share of the rules: K × the bucket's length,
+/// or M × the average key over the buckets so far, whichever is lower, at least 1) and stands out
+/// of the other keys' noise (below) is offered to a table of at most
+/// ``Configuration/trackedKeys`` candidates; when the table is full, the lightest candidate that
+/// is not hot makes room for a heavier one (Space-Saving's rule). A busy key is offered again
+/// every `threshold` records, so a threshold that moved or a full table delays its detection by a
+/// bucket at most. Reading (``hotKeys()``, and every time the window turns a bucket) estimates
+/// each candidate's window count with Count-Mean-Min and applies the rules. A key hot by the K
+/// rule passes the watch threshold in some bucket (pigeonhole), so it is not missed while it
+/// stands out of the noise.
 ///
-/// **Accuracy.** Estimates are unbiased with an error of about `N / width` per row (N the
-/// window's total), reduced by the median over rows; the average key's count is within about
-/// 3 % (the HyperLogLog's standard error). A key can be judged reliably hot only when its count
-/// stands out from that noise: with `width` 2,048 and a million distinct keys of equal traffic,
-/// keys at 10× the average stand out; keys at 2× do not. No bounded-memory sketch does better:
-/// telling every key apart needs memory per key.
+/// **Resolution.** Each counter also holds the counts of the other keys that share it: about
+/// `Nb / width` per bucket (`Nb` the bucket's total), varying by its square root. A key is watched
+/// once its counter stands three standard deviations above that mean, and judged on its window
+/// estimate with the average noise subtracted (the lower median over the rows, so a key sharing
+/// counters with a hot one in half the rows is not lifted). With `width` 2,048 and a million
+/// requests a second, a key needs about 70 requests in a second (0.007 % of the traffic) to be
+/// seen. No bounded-memory sketch tells smaller surges from the crowd; widen `width` to see
+/// smaller ones (the noise falls as its square root). The average key's count comes from the
+/// distinct keys counted by HyperLogLog, within about 3 % (1,024 registers).
 ///
-/// **Cost.** ``record(_:count:)`` hashes the key once and does `depth` atomic increments and one
-/// atomic add: lock-free, allocation-free. The lock is taken only when a key passes a multiple of
-/// the watch threshold (once per `threshold` records of a busy key) and once per bucket turn.
+/// **Cost.** ``record(_:count:)`` hashes the key once, does `depth` atomic increments and one
+/// atomic add, and loads one HyperLogLog register: lock-free and allocation-free. The lock is
+/// taken when a key that stands out passes a multiple of the watch threshold, and once per
+/// bucket turn.
 ///
 ///     let hotspots = try HotspotDetector<String, ContinuousClock>(configuration: .init(rule: .init(timesAverage: 10)))
 ///     hotspots.record(apiKey)
@@ -65,9 +70,12 @@ public final class HotspotDetector<Key: Hashable & Sendable, C: NanosecondClock>
         }
     }
 
+    @usableFromInline
     struct Candidates: Sendable {
-        /// Each candidate and its hash.
-        var keys: [Key: UInt64] = [:]
+        /// Each candidate: its hash, its weight (the count it was last offered with, or its window
+        /// count per bucket since the last refresh), by which the lightest makes room, and whether
+        /// it was hot at the last refresh (a hot candidate never makes room).
+        @usableFromInline var keys: [Key: Candidate] = [:]
         /// The keys judged hot at the last refresh, with their figures.
         var hot: [Key: HotKey<Key>] = [:]
     }
@@ -78,11 +86,11 @@ public final class HotspotDetector<Key: Hashable & Sendable, C: NanosecondClock>
     public let clock: C
     /// Where keys turning hot and cooling down go (the key's description names it).
     public let events = EventChannel(defaultName: "Hotspots")
-    let ring: SketchRing
-    let candidates: LockedValue<Candidates>
+    @usableFromInline let ring: SketchRing
+    @usableFromInline let candidates: LockedValue<Candidates>
     let hotCount = Atomic<Int>(0)
     /// The count in one bucket that makes a key a candidate.
-    let watchThreshold = Atomic<UInt32>(1)
+    @usableFromInline let watchThreshold = Atomic<UInt32>(1)
     let windowNanoseconds: Int64
     let onChange: (@Sendable (Key, Bool) -> Void)?
 
@@ -122,17 +130,21 @@ public final class HotspotDetector<Key: Hashable & Sendable, C: NanosecondClock>
 
     /// Counts `count` requests of `key` now. Lock-free and allocation-free but once per key per
     /// bucket (a new candidate) and once per bucket turn.
+    @inlinable
     public func record(_ key: Key, count: Int = 1) {
         let now = clock.nowNanoseconds
         let (number, slot) = ring.bucket(at: now)
         if !ring.holds(slot, number) { turn(to: number, slot: slot, at: now) }
         let hash = UInt64(bitPattern: Int64(key.hashValue))
         let amount = UInt32(clamping: max(0, count))
-        let reached = ring.add(hash: hash, count: amount, slot: slot)
-        // Each time the key's count in this bucket passes a multiple of the threshold: once per
-        // `threshold` records of a busy key, never for a key below it.
-        let threshold = watchThreshold.load(ordering: .relaxed)
-        if reached >= threshold, reached / threshold != (reached &- amount) / threshold { watch(key, hash: hash, at: now) }
+        let (reached, total) = ring.add(hash: hash, count: amount, slot: slot)
+        // Offered each time its counter passes a multiple of the threshold (about once per
+        // `threshold` records), if it stands out of the counters' average (the other keys' noise)
+        // by three standard deviations of that noise.
+        let threshold = max(1, watchThreshold.load(ordering: .relaxed))
+        guard reached % threshold < amount, reached >= threshold else { return }
+        let mean = Double(total) / Double(ring.width)
+        if Double(reached) - mean >= 3 * mean.squareRoot() { watch(key, hash: hash, weight: Int(reached)) }
     }
 
     /// Whether `key` was hot at the last refresh (made at every bucket turn and every
@@ -160,22 +172,33 @@ public final class HotspotDetector<Key: Hashable & Sendable, C: NanosecondClock>
     }
 
     /// The window turned: clear the new bucket, then refresh the hot set and the threshold.
+    @usableFromInline
     func turn(to number: Int64, slot: Int, at now: Int64) {
         candidates.withLock { _ in ring.clear(slot, for: number) }
         _ = refresh(at: now)
     }
 
-    /// Makes `key` a candidate, making room by dropping the coldest one when the table is full.
-    func watch(_ key: Key, hash: UInt64, at now: Int64) {
-        let slots = ring.window(at: now)
-        let total = ring.total(slots)
+    /// Makes `key` a candidate of `weight`; when the table is full, the lightest candidate that
+    /// is not hot makes room if it weighs less (Space-Saving's rule, over at most `trackedKeys`).
+    @inlinable
+    func watch(_ key: Key, hash: UInt64, weight: Int) {
+        let capacity = configuration.trackedKeys
         candidates.withLock { table in
-            guard table.keys[key] == nil else { return }
-            if table.keys.count >= configuration.trackedKeys {
-                let coldest = table.keys.min { ring.estimate(hash: $0.value, slots: slots, total: total) < ring.estimate(hash: $1.value, slots: slots, total: total) }
-                if let coldest, table.hot[coldest.key] == nil { table.keys[coldest.key] = nil } else { return }
+            if let known = table.keys[key] {
+                if weight > known.weight { table.keys[key]?.weight = weight }
+                return
             }
-            table.keys[key] = hash
+            if table.keys.count >= capacity {
+                var lightest: Key?
+                var lightestWeight = weight
+                for (candidate, entry) in table.keys where !entry.hot && entry.weight < lightestWeight {
+                    lightest = candidate
+                    lightestWeight = entry.weight
+                }
+                guard let lightest else { return }
+                table.keys[lightest] = nil
+            }
+            table.keys[key] = Candidate(hash: hash, weight: weight, hot: false)
         }
     }
 
@@ -190,17 +213,20 @@ public final class HotspotDetector<Key: Hashable & Sendable, C: NanosecondClock>
         let seconds = Double(windowNanoseconds) / 1e9
         let (hot, changes) = candidates.withLock { table -> ([HotKey<Key>], [(Key, Bool)]) in
             var hot: [Key: HotKey<Key>] = [:]
-            for (key, hash) in table.keys {
-                let count = ring.estimate(hash: hash, slots: slots, total: total)
+            var weighed = table.keys
+            for (key, entry) in table.keys {
+                let count = ring.estimate(hash: entry.hash, slots: slots, total: total)
+                weighed[key] = Candidate(hash: entry.hash, weight: count / max(1, slots.count), hot: false)
                 let rate = Double(count) / seconds
                 guard count >= rule.minimumCount,
                       rule.perSecond.map({ rate >= $0 }) == true || rule.timesAverage.map({ Double(count) >= $0 * average }) == true
                 else { continue }
                 hot[key] = HotKey(key: key, count: count, perSecond: rate, timesAverage: Double(count) / average)
+                weighed[key]?.hot = true
             }
             // Candidates that are neither hot nor above half the watch threshold leave the table.
             let floor = Int(watchThreshold.load(ordering: .relaxed)) / 2
-            table.keys = table.keys.filter { hot[$0.key] != nil || ring.estimate(hash: $0.value, slots: slots, total: total) > floor }
+            table.keys = weighed.filter { hot[$0.key] != nil || $0.value.weight > floor }
             var changes: [(Key, Bool)] = []
             for key in hot.keys where table.hot[key] == nil { changes.append((key, true)) }
             for key in table.hot.keys where hot[key] == nil { changes.append((key, false)) }
@@ -228,6 +254,21 @@ extension HotspotDetector where C == ContinuousClock {
     /// - Throws: ``BulwarkError/invalidConfiguration(field:rule:)`` naming the field and the rule.
     public convenience init(configuration: Configuration, onChange: (@Sendable (Key, Bool) -> Void)? = nil) throws(BulwarkError) {
         try self.init(configuration: configuration, clock: ContinuousClock(), onChange: onChange)
+    }
+}
+
+/// A key a hotspot detector watches.
+@usableFromInline
+struct Candidate: Sendable {
+    @usableFromInline var hash: UInt64
+    @usableFromInline var weight: Int
+    @usableFromInline var hot: Bool
+
+    @inlinable
+    init(hash: UInt64, weight: Int, hot: Bool) {
+        self.hash = hash
+        self.weight = weight
+        self.hot = hot
     }
 }
 

@@ -1,4 +1,4 @@
-import Synchronization
+public import Synchronization
 
 /// The counting half of the hotspot detector: a ring of time buckets, each a count-min sketch
 /// (`depth` rows of `width` counters), the bucket's total, and a HyperLogLog of its distinct
@@ -15,16 +15,17 @@ import Synchronization
 /// key sharing counters with a hot key in up to half the rows is not lifted), capped by the plain
 /// count-min. The distinct count is HyperLogLog
 /// with 1,024 registers (a standard error of 3.25 %) and linear counting while sparse.
+@usableFromInline
 final class SketchRing: @unchecked Sendable {  // every field is an atomic, or set once
-    let buckets: Int
-    let depth: Int
-    let width: Int
-    let bucketWidth: Int64
-    static let registers = 1024
-    let counters: UnsafeMutablePointer<Atomic<UInt32>>
-    let totals: UnsafeMutablePointer<Atomic<UInt64>>
-    let hll: UnsafeMutablePointer<Atomic<UInt8>>
-    let numbers: UnsafeMutablePointer<Atomic<Int64>>
+    @usableFromInline let buckets: Int
+    @usableFromInline let depth: Int
+    @usableFromInline let width: Int
+    @usableFromInline let bucketWidth: Int64
+    @usableFromInline static let registers = 1024
+    @usableFromInline let counters: UnsafeMutablePointer<Atomic<UInt32>>
+    @usableFromInline let totals: UnsafeMutablePointer<Atomic<UInt64>>
+    @usableFromInline let hll: UnsafeMutablePointer<Atomic<UInt8>>
+    @usableFromInline let numbers: UnsafeMutablePointer<Atomic<Int64>>
 
     init(buckets: Int, depth: Int, width: Int, bucketWidth: Int64, now: Int64) {
         self.buckets = buckets
@@ -59,14 +60,14 @@ final class SketchRing: @unchecked Sendable {  // every field is an atomic, or s
     var memory: Int { buckets * (depth * width * 4 + 8 + 8 + Self.registers) }
 
     /// The number of the bucket holding `now`, and its slot in the ring.
-    @inline(__always)
+    @inlinable @inline(__always)
     func bucket(at now: Int64) -> (number: Int64, slot: Int) {
         let number = now.dividedRoundingDown(by: bucketWidth)
         return (number, Int(UInt64(bitPattern: number) % UInt64(buckets)))
     }
 
     /// Whether `slot` holds the bucket `number` (or a newer one: the record is then dropped).
-    @inline(__always)
+    @inlinable @inline(__always)
     func holds(_ slot: Int, _ number: Int64) -> Bool {
         (numbers + slot).pointee.load(ordering: .acquiring) >= number
     }
@@ -83,16 +84,16 @@ final class SketchRing: @unchecked Sendable {  // every field is an atomic, or s
     }
 
     /// Counts `count` for the key of hash `hash` in `slot`; returns the key's count-min in that
-    /// bucket after the increment.
-    @inline(__always)
-    func add(hash: UInt64, count: UInt32, slot: Int) -> UInt32 {
+    /// bucket after the increment, and the bucket's total.
+    @inlinable @inline(__always)
+    func add(hash: UInt64, count: UInt32, slot: Int) -> (minimum: UInt32, total: UInt64) {
         let base = counters + slot * depth * width
         var minimum = UInt32.max
         for row in 0 ..< depth {
             let cell = base + row * width + index(hash: hash, row: row)
             minimum = min(minimum, cell.pointee.wrappingAdd(count, ordering: .relaxed).newValue)
         }
-        (totals + slot).pointee.wrappingAdd(UInt64(count), ordering: .relaxed)
+        let total = (totals + slot).pointee.wrappingAdd(UInt64(count), ordering: .relaxed).newValue
         let register = hll + slot * Self.registers + Int(hash >> 54)
         let rank = UInt8(((hash << 10) | (1 << 9)).leadingZeroBitCount + 1)
         var current = register.pointee.load(ordering: .relaxed)
@@ -103,20 +104,20 @@ final class SketchRing: @unchecked Sendable {  // every field is an atomic, or s
             if exchanged { break }
             current = original
         }
-        return minimum
+        return (minimum, total)
     }
 
     /// The counter of `row` for a hash: the top bits of the hash mixed with the row's own odd
     /// multiplier, so that two keys sharing a counter in one row are no likelier to share one in
     /// another (double hashing would make whole columns collide together).
-    @inline(__always)
+    @inlinable @inline(__always)
     func index(hash: UInt64, row: Int) -> Int {
         let mixed = (hash ^ (hash >> 29)) &* Self.multipliers[row]
         return Int(truncatingIfNeeded: mixed >> UInt64(64 - width.trailingZeroBitCount))
     }
 
     /// One odd constant per row (the first 16 of a SplitMix64 sequence, made odd).
-    static let multipliers: [UInt64] = {
+    @usableFromInline static let multipliers: [UInt64] = {
         var state: UInt64 = 0x5EED
         return (0 ..< 16).map { _ in
             state &+= 0x9E37_79B9_7F4A_7C15
@@ -143,18 +144,23 @@ final class SketchRing: @unchecked Sendable {  // every field is an atomic, or s
 
     /// The Count-Mean-Min estimate of a key over `slots`, whose total is `total`.
     func estimate(hash: UInt64, slots: [Int], total: UInt64) -> Int {
-        var raw: [Int] = []
-        var debiased: [Double] = []
-        for row in 0 ..< depth {
-            let column = index(hash: hash, row: row)
-            let count = slots.reduce(0) { $0 + Int((counters + $1 * depth * width + row * width + column).pointee.load(ordering: .relaxed)) }
-            raw.append(count)
-            debiased.append(Double(count) - Double(Int(total) - count) / Double(width - 1))
+        withUnsafeTemporaryAllocation(of: Double.self, capacity: depth) { buffer in
+            var debiased = buffer
+            var minimum = Int.max
+            for row in 0 ..< depth {
+                let column = index(hash: hash, row: row)
+                var count = 0
+                for slot in slots {
+                    count += Int((counters + slot * depth * width + row * width + column).pointee.load(ordering: .relaxed))
+                }
+                minimum = min(minimum, count)
+                debiased[row] = Double(count) - Double(Int(total) - count) / Double(width - 1)
+            }
+            debiased.sort()
+            // The lower median: a key sharing a counter with a hot one in half the rows is not lifted.
+            let median = debiased[(depth - 1) / 2]
+            return max(0, min(minimum, Int(median.rounded())))
         }
-        debiased.sort()
-        // The lower median: a key sharing a counter with a hot one in half the rows is not lifted.
-        let median = debiased[(depth - 1) / 2]
-        return max(0, min(raw.min() ?? 0, Int(median.rounded())))
     }
 
     /// The HyperLogLog estimate of the distinct keys over `slots`.
