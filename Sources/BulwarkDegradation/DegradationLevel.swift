@@ -113,4 +113,20 @@ extension DegradationRule {
             return snapshot.count == 0 ? nil : Double(snapshot.p95.saturatingNanoseconds) / 1e9
         }
     }
+
+    /// A rule over a resource monitor's CPU usage (a fraction, `cpu` of ``ResourceUsage``);
+    /// unknown while the monitor has no reading or cannot read one here.
+    public static func cpu<C>(
+        _ name: String = "cpu", of monitor: ResourceMonitor<C>, degraded: Thresholds? = nil, critical: Thresholds? = nil
+    ) -> DegradationRule {
+        DegradationRule(name, degraded: degraded, critical: critical) { monitor.latest?.cpu }
+    }
+
+    /// A rule over a resource monitor's memory in use (a fraction, `memory` of
+    /// ``ResourceUsage``); unknown while the monitor has no reading or cannot read one here.
+    public static func memory<C>(
+        _ name: String = "memory", of monitor: ResourceMonitor<C>, degraded: Thresholds? = nil, critical: Thresholds? = nil
+    ) -> DegradationRule {
+        DegradationRule(name, degraded: degraded, critical: critical) { monitor.latest?.memory }
+    }
 }

@@ -1,4 +1,5 @@
 import BulwarkDegradation
+import BulwarkMonitors
 import BulwarkTestKit
 import Synchronization
 import Testing
@@ -107,6 +108,34 @@ struct DegradationControllerTests {
         #expect(controller.report().features == ["rerank": true, "history": true])
         #expect(throws: BulwarkError.self) { try controller.feature("nope") }
         #expect(!controller.isEnabled("nope"))
+    }
+
+    @Test("rules over the monitors: failure rate, p95 latency, CPU and memory")
+    func overMonitors() throws {
+        let clock = ManualClock()
+        let errors = try ErrorRateMonitor(configuration: .init(window: .seconds(10), buckets: 10, minimumCalls: 4), clock: clock)
+        let latency = try LatencyMonitor(configuration: .init(window: .seconds(60), buckets: 6), clock: clock)
+        let files = FakeFiles()
+        files.machine(busy: 0, idle: 100, processTicks: 0, totalKB: 1000, availableKB: 50)  // 95 % of memory in use
+        let resources = try ResourceMonitor(source: files, clock: clock)
+        let controller = try DegradationController(
+            rules: [
+                .failureRate(of: errors, degraded: .init(enter: 0.25, exit: 0.1)),
+                .latencyP95(of: latency, critical: .init(enter: 8, exit: 5)),
+                .cpu(of: resources, critical: .init(enter: 0.9, exit: 0.8)),
+                .memory(of: resources, degraded: .init(enter: 0.9, exit: 0.8)),
+            ],
+            minimumDwell: .zero, clock: clock
+        )
+        controller.evaluate()  // nothing known yet: every rule stays at normal
+        #expect(controller.level == .normal)
+        resources.sample()
+        controller.evaluate()
+        #expect(controller.report().rules == ["failure rate": .normal, "p95 latency": .normal, "cpu": .normal, "memory": .degraded])
+        for failed in [true, false, false, false] { errors.record(failed: failed) }
+        for _ in 0 ..< 20 { latency.record(.seconds(9)) }
+        controller.evaluate()
+        #expect(controller.report().rules["failure rate"] == .degraded && controller.level == .critical)
     }
 
     @Test("bad rules and features are errors naming the field")
