@@ -6,21 +6,23 @@ public import BulwarkCore
 ///
 /// The first rule is Sentinel's adaptive ("BBR") check: by Little's law a service completing at
 /// most `T` calls per second, each taking at least `L`, keeps `T × L` calls busy; more in flight
-/// only queues. `T` is the most calls completed in one bucket of the window (scaled to a rate),
-/// `L` the shortest completed call in the window; a newcomer is refused when more than one call
-/// and more than `T × L` are in flight, compared exactly in integers. Like Sentinel, the rule
+/// only queues. `T` is the most calls that succeeded in one bucket of the window (scaled to a
+/// rate), `L` the shortest of them in the window (failures and cancellations are not counted: a
+/// failure returned fast would make the service look faster than it is). A newcomer is refused
+/// when more than one call and more than `T × L` are in flight, compared exactly in integers. Like Sentinel, the rule
 /// applies only while the system is loaded (``ConcurrencyRule/whenCPUAbove(_:)``, the default),
 /// because with ordinary latency variance an unloaded service also holds more than `T × L`;
 /// ``ConcurrencyRule/always`` applies it regardless. Unlike Sentinel, it does not refuse before
-/// the window has seen a completed call (Sentinel's `T` is then 0 and it refuses everyone).
+/// the window has seen a successful call (Sentinel's `T` is then 0 and it refuses everyone).
 ///
 /// The second rule refuses everyone while the CPU reading is above ``Configuration/cpuThreshold``
 /// (Sentinel's `highestCpuUsage`). The reading comes from a closure (a resource monitor's CPU
 /// usage, in `0 ... 1`); `nil` from it means "unknown", which neither rule treats as loaded.
 ///
-/// A refusal is ``BulwarkError/overloaded(reason:)`` and an ``ResilienceEvent/Kind/overloadRejected(reason:)`` event.
+/// A refusal is ``BulwarkError/overloaded(reason:)`` and an
+/// ``ResilienceEvent/Kind/overloadRejected(reason:)`` event.
 ///
-///     let resources = ResourceMonitor(...)
+///     let resources = try ResourceMonitor(interval: .seconds(1))   // BulwarkMonitors, run as a Service
 ///     let protection = try SystemProtection(configuration: .init(cpuThreshold: 0.9)) { resources.latest?.cpu }
 public final class SystemProtection<C: NanosecondClock>: OutcomePolicy {
     /// When the throughput × latency rule applies.
@@ -176,8 +178,8 @@ public final class SystemProtection<C: NanosecondClock>: OutcomePolicy {
         }
     }
 
-    /// Gives the place back; a call that ran to completion (anything but a cancellation) counts
-    /// toward throughput and latency.
+    /// Gives the place back; a call that succeeded counts toward throughput and latency (a failure
+    /// returned fast would make the service look faster than it is; a cancellation says nothing).
     @inlinable
     func exit(startedAt: Int64, completed: Bool) {
         let now = clock.nowNanoseconds
@@ -207,7 +209,7 @@ public final class SystemProtection<C: NanosecondClock>: OutcomePolicy {
             return .rejected(.overloaded(reason: reason))
         }
         let outcome = await operation(context)
-        exit(startedAt: start, completed: !(outcome.error is CancellationError))
+        exit(startedAt: start, completed: outcome.isSuccess)
         return outcome
     }
 }
