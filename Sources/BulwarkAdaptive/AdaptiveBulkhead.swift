@@ -10,7 +10,9 @@ public import BulwarkCore
 /// outcome classified: a success feeds the estimator its round trip; a drop (a timeout, an
 /// overload refusal from downstream) feeds a drop; an ignored call (a cancellation, an error that
 /// says nothing about load) only gives its permit back. When the limit rises, waiters are admitted
-/// at once; when it falls below what is in flight, new calls wait until enough end.
+/// at once; when it falls below what is in flight, new calls wait until enough end. A cost above
+/// the current limit (but within the maximum) waits until the limit rises to it, which only
+/// completed calls make happen: keep costs at 1 unless every caller's cost fits the minimum.
 ///
 ///     let provider = try AdaptiveBulkhead(Gradient2Limit(configuration: .init(initialLimit: 10, minimumLimit: 2)))
 ///     let reply = try await provider.execute(context) { _ in try await client.chat(request) }
@@ -67,12 +69,19 @@ public final class AdaptiveBulkhead<Estimator: AdaptiveLimit, C: NanosecondClock
         self.classify = classify
     }
 
-    /// A success counts; a timeout (``BulwarkError/timedOut(after:)``) and an error carrying a
-    /// retry-after (a 429 from the dependency, a downstream limit) are drops; anything else (a
-    /// cancellation, a bad request) is ignored.
+    /// A success counts; a drop is a timeout (``BulwarkError/timedOut(after:)``), an overload
+    /// refusal from downstream (``BulwarkError/overloaded(reason:)``), or an error of the
+    /// dependency's own that carries a retry-after (a 429); Bulwark's other refusals (a limiter or
+    /// breaker inside the bulkhead refusing before the call), a cancellation and any other error
+    /// are ignored.
     public static func defaultClassification(_ error: (any Error)?) -> AdaptiveOutcome {
         guard let error else { return .success }
-        if case .timedOut = error as? BulwarkError { return .dropped }
+        if let error = error as? BulwarkError {
+            switch error {
+            case .timedOut, .overloaded: return .dropped
+            default: return .ignored
+            }
+        }
         if let error = error as? any RetryAfterProviding, error.retryAfter != nil { return .dropped }
         return .ignored
     }

@@ -9,8 +9,9 @@ public import BulwarkCore
 /// checked against the largest limit the estimator can reach (the engine's ``limit``); one above
 /// the current limit waits until the limit rises to it.
 ///
-/// It is never fresh: what it learned (the limit, the no-load latency) would be lost by
-/// dropping it, so a partitioned limiter keeps every key's.
+/// Only ``AdaptiveBulkhead`` feeds it samples (through ``release(_:sample:at:)``): elsewhere it
+/// gets refunds only and its limit never moves. It is never fresh, since dropping it would lose
+/// what it learned.
 public struct AdaptiveConcurrency<Estimator: AdaptiveLimit>: RateLimitAlgorithm {
     /// What is in flight and what the estimator has learned.
     public struct State: Sendable {

@@ -15,6 +15,9 @@ public import BulwarkCore
 /// ``ConcurrencyRule/always`` applies it regardless. Unlike Sentinel, it does not refuse before
 /// the window has seen a successful call (Sentinel's `T` is then 0 and it refuses everyone).
 ///
+/// A fixed ``Configuration/maximumInFlight`` may be added (Sentinel's `maxThread`); its refusals
+/// give the reason `"maximum in flight"`.
+///
 /// The second rule refuses everyone while the CPU reading is above ``Configuration/cpuThreshold``
 /// (Sentinel's `highestCpuUsage`). The reading comes from a closure (a resource monitor's CPU
 /// usage, in `0 ... 1`); `nil` from it means "unknown", which neither rule treats as loaded.
@@ -160,6 +163,13 @@ public final class SystemProtection<C: NanosecondClock>: OutcomePolicy {
     /// Takes a place in flight, or says which rule refuses it.
     @inlinable
     func enter(at now: Int64) -> String? {
+        refusal(at: now, taking: true)
+    }
+
+    /// Which rule refuses a call at `now`, if one does; when none does and `taking`, the call
+    /// takes its place in flight (under the same lock).
+    @inlinable
+    func refusal(at now: Int64, taking: Bool) -> String? {
         let cpu = cpuUsage()
         if let threshold = configuration.cpuThreshold, let cpu, cpu > threshold { return "cpu" }
         let concurrencyApplies: Bool = switch configuration.concurrency {
@@ -168,12 +178,12 @@ public final class SystemProtection<C: NanosecondClock>: OutcomePolicy {
         case .whenCPUAbove(let threshold): cpu.map { $0 > threshold } ?? false
         }
         return stats.withLock { stats -> String? in
-            if let maximum = configuration.maximumInFlight, stats.inFlight >= maximum { return "concurrency" }
+            if let maximum = configuration.maximumInFlight, stats.inFlight >= maximum { return "maximum in flight" }
             if concurrencyApplies, stats.inFlight > 1, let (most, shortest) = measured(stats, at: now),
                Int128(stats.inFlight) * Int128(width) > Int128(most) * Int128(shortest) {
                 return "concurrency"
             }
-            stats.inFlight += 1
+            if taking { stats.inFlight += 1 }
             return nil
         }
     }
@@ -195,6 +205,11 @@ public final class SystemProtection<C: NanosecondClock>: OutcomePolicy {
             stats.buckets[index].completions += 1
             stats.buckets[index].shortest = min(stats.buckets[index].shortest, max(1, now - startedAt))
         }
+    }
+
+    /// Not ready when a rule would refuse a call now (asked without taking a place).
+    public func readiness(for context: ResilienceContext) -> Readiness {
+        refusal(at: clock.nowNanoseconds, taking: false) == nil ? .ready : .notReady(retryAfter: nil)
     }
 
     /// Runs `operation` unless a rule refuses it; a refusal is returned as a value.

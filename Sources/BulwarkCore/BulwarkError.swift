@@ -37,7 +37,7 @@ public enum BulwarkError: Error, Sendable, Hashable, CustomStringConvertible, Re
     case shutDown
     /// A system-protection rule refused new work because the service is overloaded: `reason` says
     /// which (`"concurrency"`: more in flight than throughput × latency allows; `"cpu"`: CPU
-    /// usage above its threshold).
+    /// usage above its threshold; `"maximum in flight"`: a fixed bound).
     case overloaded(reason: String)
     /// A health checker has disabled `dependency`; it is probed or re-enabled after a cool-down,
     /// at the earliest after `retryAfter` when known.

@@ -1,4 +1,5 @@
 public import BulwarkCore
+import BulwarkMonitors
 public import ServiceLifecycle
 import Synchronization
 
@@ -8,9 +9,12 @@ import Synchronization
 /// **Levels.** Each ``DegradationRule`` asks for a level from its signal, with enter and exit
 /// thresholds (hysteresis); the service's level is the highest any rule asks for. A level is held
 /// at least ``minimumDwell`` once entered: a change asked for sooner waits until the dwell has
-/// passed (and is made then only if the rules still ask for it). Short spikes are best smoothed
-/// by the signals themselves (an error rate over a window). A hand may force a level
-/// (``force(_:)``) at once; it holds until lifted.
+/// passed (and is made then only if the rules still ask for it); the starting `normal` counts as
+/// held since before the controller was created, so the first change is not delayed. Short
+/// spikes are best smoothed by the signals themselves (an error rate over a window). A hand may
+/// force a level (``force(_:)``) at once; it holds until lifted. A hand's action (forcing a level,
+/// holding a feature) applies at once, and with it any change the rules were waiting for the
+/// dwell to make.
 ///
 /// **Feature switches.** Each ``Feature`` is on below its `offAt` level and off from there,
 /// unless a hand holds it (``override(_:_:)``). ``FeatureSwitch/isEnabled`` is one relaxed atomic
@@ -18,14 +22,15 @@ import Synchronization
 /// creation, so no lock).
 ///
 /// Every change of level or switch is an event. ``evaluate()`` reads the rules once; ``run()``
-/// (the controller is a `Service`) evaluates every `evaluationInterval` until shutdown.
+/// (the controller is a `Service`) evaluates every `evaluationInterval` until shutdown. Call
+/// `evaluate()` from one task (two at once may apply their readings out of order).
 ///
 ///     let controller = try DegradationController(
 ///         rules: [
 ///             DegradationRule("errors", degraded: .init(enter: 0.1, exit: 0.05), critical: .init(enter: 0.3, exit: 0.2)) {
 ///                 errors.snapshot().failureRate
 ///             },
-///             DegradationRule("p95", degraded: .init(enter: 5, exit: 3)) { latency.snapshot().p95.seconds },
+///             .latencyP95(of: latency, degraded: .init(enter: 5, exit: 3)),   // seconds
 ///         ],
 ///         features: [Feature("rerank"), Feature("suggestions"), Feature("history", offAt: .critical)],
 ///         minimumDwell: .seconds(30))
@@ -105,7 +110,9 @@ public final class DegradationController<C: NanosecondClock>: Service, Sendable 
         self.switches = switches
         featureOrder = features.map(\.name)
         self.dwell = dwell
-        state = LockedValue(State(since: clock.nowNanoseconds, ruleLevels: Array(repeating: .normal, count: rules.count)))
+        // `normal` counts as held for the whole dwell already: the first change is not delayed.
+        let since = clock.nowNanoseconds.addingSaturating(-dwell)
+        state = LockedValue(State(since: since, ruleLevels: Array(repeating: .normal, count: rules.count)))
     }
 
     /// The level now: one relaxed atomic load.
@@ -197,17 +204,7 @@ public final class DegradationController<C: NanosecondClock>: Service, Sendable 
 
     /// Evaluates every `evaluationInterval` until graceful shutdown or cancellation.
     public func run() async throws {
-        await cancelWhenGracefulShutdown {
-            while !Task.isCancelled {
-                self.evaluate()
-                do {
-                    let next = self.clock.nowNanoseconds.addingSaturating(self.evaluationInterval.saturatingNanoseconds)
-                    try await self.clock.sleep(untilNanoseconds: next)
-                } catch {
-                    return
-                }
-            }
-        }
+        await runPeriodically(every: evaluationInterval.saturatingNanoseconds, on: clock) { self.evaluate() }
     }
 }
 

@@ -3,6 +3,7 @@ public import BulwarkMonitors
 
 /// How far a service has stepped down to protect itself: `normal`, then `degraded`
 /// (non-essential work off), then `critical` (only the essential path).
+/// It encodes as its name (`"degraded"`), for status endpoints.
 public enum DegradationLevel: Int, Sendable, Hashable, Comparable, CaseIterable, Codable, CustomStringConvertible {
     /// Everything on.
     case normal
@@ -22,6 +23,22 @@ public enum DegradationLevel: Int, Sendable, Hashable, Comparable, CaseIterable,
         case .critical: "critical"
         }
     }
+
+    /// Encodes the name.
+    public func encode(to encoder: any Encoder) throws {
+        var container = encoder.singleValueContainer()
+        try container.encode(description)
+    }
+
+    /// Decodes a name.
+    public init(from decoder: any Decoder) throws {
+        let container = try decoder.singleValueContainer()
+        let name = try container.decode(String.self)
+        guard let level = Self.allCases.first(where: { $0.description == name }) else {
+            throw DecodingError.dataCorruptedError(in: container, debugDescription: "unknown level \"\(name)\"")
+        }
+        self = level
+    }
 }
 
 /// One rule of a degradation controller: a signal (an error rate, a p95 in seconds, a CPU or
@@ -30,8 +47,8 @@ public enum DegradationLevel: Int, Sendable, Hashable, Comparable, CaseIterable,
 ///
 /// Enter and exit thresholds differ so that a signal hovering around one value does not flap:
 /// with `degraded: .init(enter: 0.8, exit: 0.6)` the rule enters `degraded` when the CPU reaches
-/// 0.8 and leaves it only once it is below 0.6. A signal that reads `nil` (a monitor below its
-/// minimum of calls, an unavailable resource) leaves the rule where it is.
+/// 0.8 and leaves it only once it is below 0.6. A signal that reads `nil` or NaN (a monitor below
+/// its minimum of calls, an unavailable resource) leaves the rule where it is.
 ///
 ///     DegradationRule("cpu", degraded: .init(enter: 0.8, exit: 0.6), critical: .init(enter: 0.95, exit: 0.85)) {
 ///         resources.latest?.cpu
@@ -72,7 +89,7 @@ public struct DegradationRule: Sendable {
 
     /// The level this rule asks for, given the level it asked for last and the signal's value.
     func level(from current: DegradationLevel, value: Double?) -> DegradationLevel {
-        guard let value else { return current }
+        guard let value, !value.isNaN else { return current }
         var level = current
         // Up to the highest level whose entry is reached; down while below this level's exit (a
         // level this rule has no thresholds for is not one it can hold).

@@ -44,6 +44,20 @@ struct DependencyState: Sendable {
         return true
     }
 
+    /// Holds it in the state a hand chose, with no cool-down and no relapse counted; returns
+    /// whether it changed.
+    mutating func hold(enabled: Bool, at now: Int64, wall: Int64) -> Bool {
+        override = enabled
+        disabledUntil = now
+        guard self.enabled != enabled else { return false }
+        self.enabled = enabled
+        since = now
+        sinceWall = wall
+        reason = enabled ? "enabled by hand" : "disabled by hand"
+        if enabled { probeFailures = 0 } else { probeSuccesses = 0 }
+        return true
+    }
+
     /// Enables it (if it is disabled and no hand holds it disabled). Returns whether it changed.
     mutating func enable(_ why: String, at now: Int64, wall: Int64) -> Bool {
         guard !enabled, override != false else { return false }
@@ -62,5 +76,6 @@ struct DependencyState: Sendable {
         var maximum: Int64
         var probation: Int64
         var probeInterval: Int64
+        var probeTimeout: Int64
     }
 }

@@ -23,9 +23,10 @@ public import Synchronization
 ///         HealthCheckedDependency("openai", probe: { try await openAI.models() }),
 ///         HealthCheckedDependency("anthropic"),
 ///     ])
-///     let openAIPipeline = Pipeline { health.gate("openai"); breaker; limiter }
-///     // in the ServiceGroup: health
-///     app.get("/health") { _ in health.report() }
+///     let gate = try health.gate("openai")
+///     let openAIPipeline = Pipeline { gate; breaker; limiter }
+///     // in the ServiceGroup: health; in the health endpoint's handler:
+///     let body = try JSONEncoder().encode(health.report())
 public final class HealthChecker<C: NanosecondClock>: Service, Sendable {
     /// One watched dependency: its configuration, monitors, state and the flag gates read.
     @usableFromInline
@@ -44,7 +45,8 @@ public final class HealthChecker<C: NanosecondClock>: Service, Sendable {
                 minimum: Validation.positiveNanoseconds(policy.minimumDisabledTime, field: "minimumDisabledTime"),
                 maximum: Validation.positiveNanoseconds(policy.maximumDisabledTime, field: "maximumDisabledTime"),
                 probation: Validation.positiveNanoseconds(policy.probation, field: "probation"),
-                probeInterval: Validation.positiveNanoseconds(policy.probeInterval, field: "probeInterval")
+                probeInterval: Validation.positiveNanoseconds(policy.probeInterval, field: "probeInterval"),
+                probeTimeout: Validation.positiveNanoseconds(policy.probeTimeout, field: "probeTimeout")
             )
             guard timing.maximum >= timing.minimum else {
                 throw .invalidConfiguration(field: "maximumDisabledTime", rule: "must be at least minimumDisabledTime")
@@ -53,6 +55,7 @@ public final class HealthChecker<C: NanosecondClock>: Service, Sendable {
                 throw .invalidConfiguration(field: "disableAtFailureRate", rule: "must be in 0 < rate <= 1 (got \(rate))")
             }
             _ = try Validation.atLeast(1, policy.disableAfterProbeFailures, field: "disableAfterProbeFailures")
+            if let p95 = policy.disableAtLatencyP95 { _ = try Validation.positiveNanoseconds(p95, field: "disableAtLatencyP95") }
             if case .afterProbes(let successes) = policy.recovery {
                 _ = try Validation.atLeast(1, successes, field: "recovery")
                 guard dependency.probe != nil else {
@@ -126,7 +129,9 @@ public final class HealthChecker<C: NanosecondClock>: Service, Sendable {
     }
 
     /// Holds `name` enabled (`true`) or disabled (`false`) whatever the measurements say, or
-    /// (`nil`) gives it back to them.
+    /// (`nil`) gives it back to them. A hand's decision sets no cool-down and counts no relapse;
+    /// given back disabled, the dependency comes back as its recovery says (the cool-down, counted
+    /// from then, or its probes).
     ///
     /// - Throws: ``BulwarkError/invalidArgument(field:rule:)`` for an unknown name.
     public func override(_ name: String, enabled: Bool?) throws(BulwarkError) {
@@ -134,14 +139,11 @@ public final class HealthChecker<C: NanosecondClock>: Service, Sendable {
         let now = clock.nowNanoseconds
         let wall = wallClock()
         change(watched) { state in
-            state.override = nil
-            let changed = switch enabled {
-            case true?: state.enable("enabled by hand", at: now, wall: wall)
-            case false?: state.disable("disabled by hand", at: now, wall: wall, policy: watched.timing)
-            case nil: false
+            guard let enabled else {
+                state.override = nil
+                return false
             }
-            state.override = enabled
-            return changed
+            return state.hold(enabled: enabled, at: now, wall: wall)
         }
     }
 
@@ -223,25 +225,24 @@ public final class HealthChecker<C: NanosecondClock>: Service, Sendable {
                 change(watched) { $0.disable("circuit \(circuit)", at: now, wall: wall, policy: watched.timing) }
             }
         }
-        if policy.recovery == .afterCoolDown {
+        if policy.recovery == .afterCoolDown, !breakerRefuses(watched) {
             change(watched) { state in
                 guard !state.enabled, now >= state.disabledUntil else { return false }
-                if let circuitState = watched.dependency.circuitState, [.open, .forcedOpen].contains(circuitState()) {
-                    return false  // its breaker still refuses: nothing to come back to
-                }
                 return state.enable("cool-down passed", at: now, wall: wall)
             }
         }
     }
 
-    func runProbe(_ probe: @Sendable () async throws -> Void, of watched: Watched) async {
-        let failure: (any Error)?
-        do {
-            try await probe()
-            failure = nil
-        } catch {
-            failure = error
-        }
+    /// Whether the dependency's breaker refuses calls now: then nothing may bring it back.
+    func breakerRefuses(_ watched: Watched) -> Bool {
+        guard let circuitState = watched.dependency.circuitState else { return false }
+        let state = circuitState()
+        return state == .open || state == .forcedOpen
+    }
+
+    func runProbe(_ probe: @escaping @Sendable () async throws -> Void, of watched: Watched) async {
+        let failure = await probeOutcome(probe, timeout: watched.timing.probeTimeout)
+        let breakerRefuses = breakerRefuses(watched)
         let policy = watched.dependency.policy
         let now = clock.nowNanoseconds
         let wall = wallClock()
@@ -250,7 +251,7 @@ public final class HealthChecker<C: NanosecondClock>: Service, Sendable {
                 state.probeFailures = 0
                 state.probeSuccesses += 1
                 state.lastProbeError = nil
-                guard case .afterProbes(let successes) = policy.recovery, !state.enabled,
+                guard case .afterProbes(let successes) = policy.recovery, !state.enabled, !breakerRefuses,
                       state.probeSuccesses >= successes, now >= state.disabledUntil else { return false }
                 return state.enable("\(state.probeSuccesses) probes succeeded", at: now, wall: wall)
             }
@@ -264,19 +265,35 @@ public final class HealthChecker<C: NanosecondClock>: Service, Sendable {
         }
     }
 
-    /// Evaluates every `evaluationInterval` until graceful shutdown or cancellation.
-    public func run() async throws {
-        await cancelWhenGracefulShutdown {
-            while !Task.isCancelled {
-                await self.evaluate()
+    /// Runs `probe`, cancelled after `timeout` nanoseconds on the checker's clock: `nil` when it
+    /// succeeded, else its error (``BulwarkError/timedOut(after:)`` when it ran out of time).
+    func probeOutcome(_ probe: @escaping @Sendable () async throws -> Void, timeout: Int64) async -> (any Error)? {
+        await withTaskGroup(of: (any Error)?.self) { group in
+            group.addTask {
                 do {
-                    let next = self.clock.nowNanoseconds.addingSaturating(self.evaluationInterval.saturatingNanoseconds)
-                    try await self.clock.sleep(untilNanoseconds: next)
+                    try await probe()
+                    return nil
                 } catch {
-                    return
+                    return error
                 }
             }
+            group.addTask {
+                do {
+                    try await self.clock.sleep(untilNanoseconds: self.clock.nowNanoseconds.addingSaturating(timeout))
+                } catch {
+                    return CancellationError()  // the probe finished first
+                }
+                return BulwarkError.timedOut(after: .nanoseconds(timeout))
+            }
+            let first = await group.next() ?? nil
+            group.cancelAll()
+            return first
         }
+    }
+
+    /// Evaluates every `evaluationInterval` until graceful shutdown or cancellation.
+    public func run() async throws {
+        await runPeriodically(every: evaluationInterval.saturatingNanoseconds, on: clock) { await self.evaluate() }
     }
 
     /// Every dependency's health now, in the order they were given.

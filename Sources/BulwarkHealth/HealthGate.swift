@@ -6,11 +6,15 @@ public import Synchronization
 /// ``BulwarkError/unavailable(dependency:retryAfter:)`` and its readiness is "not ready", so a
 /// fallback chain skips it without calling it.
 ///
-/// An enabled gate times the call and records its outcome (a failure as its dependency's
-/// `isFailure` says) in the checker's windows: one relaxed load to decide, two clock reads and
-/// two monitor records per call.
+/// An enabled gate times the call and records its outcome in the checker's windows: a success, or
+/// a failure as its dependency's `isFailure` says; any other error is not recorded (a refusal by
+/// a limiter or breaker inside the gate says nothing of the dependency). One relaxed load to
+/// decide, two clock reads and two monitor records per call. Put it outside the dependency's
+/// breaker and limiters, and outside a per-attempt timeout only if that timeout's error reaches
+/// it as ``BulwarkError/timedOut(after:)`` (inside a timeout, the call is cancelled instead).
 ///
-///     let alternative = FallbackAlternative("openai", policy: Pipeline { try health.gate("openai"); breaker }) { ... }
+///     let gate = try health.gate("openai")
+///     let alternative = FallbackAlternative("openai", policy: Pipeline { gate; breaker; limiter }) { _ in try await openAI.chat(request) }
 public struct HealthGate<C: NanosecondClock>: OutcomePolicy {
     @usableFromInline let checker: HealthChecker<C>
     @usableFromInline let watched: HealthChecker<C>.Watched
@@ -35,7 +39,9 @@ public struct HealthGate<C: NanosecondClock>: OutcomePolicy {
         return .unavailable(dependency: dependency, retryAfter: until > now ? .nanoseconds(until - now) : nil)
     }
 
-    /// Runs `operation` if the dependency is enabled, recording its outcome and latency.
+    /// Runs `operation` if the dependency is enabled, recording its outcome and latency: a success,
+    /// or an error its dependency's `isFailure` calls a failure. Other errors (a refusal by a policy
+    /// inside the gate, a cancellation, whatever `isFailure` says nothing of) are not recorded.
     @inlinable
     public func executeOutcome<Success: Sendable>(
         _ context: ResilienceContext,
@@ -44,8 +50,13 @@ public struct HealthGate<C: NanosecondClock>: OutcomePolicy {
         guard isEnabled else { return .rejected(refusal()) }
         let start = checker.clock.nowNanoseconds
         let outcome = await operation(context)
-        let failed = outcome.error.map(watched.dependency.isFailure) ?? false
-        if outcome.error is CancellationError { return outcome }  // says nothing of the dependency
+        let failed: Bool
+        if let error = outcome.error {
+            guard watched.dependency.isFailure(error) else { return outcome }
+            failed = true
+        } else {
+            failed = false
+        }
         checker.record(watched, failed: failed, latency: checker.clock.nowNanoseconds &- start)
         return outcome
     }

@@ -38,6 +38,8 @@ public struct HealthPolicy: Sendable {
     public var disableAfterProbeFailures: Int
     /// How often the probe runs (when there is one).
     public var probeInterval: Duration
+    /// The longest a probe may take; one still running then is cancelled and counts as failed.
+    public var probeTimeout: Duration
     /// How a disabled dependency comes back.
     public var recovery: Recovery
     /// The shortest time a dependency stays disabled (the cool-down).
@@ -56,6 +58,7 @@ public struct HealthPolicy: Sendable {
         disableAtLatencyP95: Duration? = nil,
         disableAfterProbeFailures: Int = 3,
         probeInterval: Duration = .seconds(5),
+        probeTimeout: Duration = .seconds(10),
         recovery: Recovery = .afterCoolDown,
         minimumDisabledTime: Duration = .seconds(30),
         maximumDisabledTime: Duration = .seconds(600),
@@ -67,6 +70,7 @@ public struct HealthPolicy: Sendable {
         self.disableAtLatencyP95 = disableAtLatencyP95
         self.disableAfterProbeFailures = disableAfterProbeFailures
         self.probeInterval = probeInterval
+        self.probeTimeout = probeTimeout
         self.recovery = recovery
         self.minimumDisabledTime = minimumDisabledTime
         self.maximumDisabledTime = maximumDisabledTime
@@ -87,8 +91,8 @@ public struct HealthCheckedDependency: Sendable {
     /// The state of the dependency's circuit breaker, if the checker should treat an open one as
     /// a failed dependency.
     public var circuitState: (@Sendable () -> CircuitState)?
-    /// How a call's error counts: `true` for a failure of the dependency. By default
-    /// ``defaultIsFailure(_:)``.
+    /// Whether a call's error is a failure of the dependency (`false`: the call is not recorded).
+    /// By default ``defaultIsFailure(_:)``.
     public var isFailure: @Sendable (any Error) -> Bool
 
     /// Creates a dependency.
@@ -107,8 +111,8 @@ public struct HealthCheckedDependency: Sendable {
     }
 
     /// Every error is a failure but a cancellation and Bulwark's own refusals before the call
-    /// (a rate limit, a full queue, an open circuit: they say nothing of the dependency); a
-    /// timeout is a failure.
+    /// (a rate limit, a full queue, an open circuit: they say nothing of the dependency, and are
+    /// not recorded at all); a timeout is a failure.
     public static func defaultIsFailure(_ error: any Error) -> Bool {
         if error is CancellationError { return false }
         guard let error = error as? BulwarkError else { return true }

@@ -49,6 +49,26 @@ public struct HealthReport: Sendable, Hashable, Codable {
         public var retryAfterNanoseconds: Int64?
         /// Whether a hand holds it in this state.
         public var heldByHand: Bool
+
+        /// Creates a dependency's entry.
+        public init(
+            name: String, enabled: Bool, since: Int64, forNanoseconds: Int64, reason: String, calls: Int, failures: Int,
+            latencyP95Nanoseconds: Int64, probeFailures: Int, lastProbeError: String?, retryAfterNanoseconds: Int64?,
+            heldByHand: Bool
+        ) {
+            self.name = name
+            self.enabled = enabled
+            self.since = since
+            self.forNanoseconds = forNanoseconds
+            self.reason = reason
+            self.calls = calls
+            self.failures = failures
+            self.latencyP95Nanoseconds = latencyP95Nanoseconds
+            self.probeFailures = probeFailures
+            self.lastProbeError = lastProbeError
+            self.retryAfterNanoseconds = retryAfterNanoseconds
+            self.heldByHand = heldByHand
+        }
     }
 
     /// Every dependency, in the checker's order.

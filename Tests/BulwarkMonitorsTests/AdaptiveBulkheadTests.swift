@@ -83,7 +83,12 @@ struct AdaptiveBulkheadTests {
         }
         await #expect(throws: Failure.self) { try await bulkhead.execute(context) { _ in throw Failure() } }
         #expect(bulkhead.limit == 2 && bulkhead.inFlight == 0)
-        #expect(AdaptiveBulkhead<AIMDLimit, ManualClock>.defaultClassification(BulwarkError.rateLimited(retryAfter: .seconds(1))) == .dropped)
+        typealias Adaptive = AdaptiveBulkhead<AIMDLimit, ManualClock>
+        struct UpstreamTooManyRequests: Error, RetryAfterProviding { var retryAfter: Duration? = .seconds(1) }
+        #expect(Adaptive.defaultClassification(UpstreamTooManyRequests()) == .dropped)  // the dependency's 429
+        #expect(Adaptive.defaultClassification(BulwarkError.overloaded(reason: "cpu")) == .dropped)
+        #expect(Adaptive.defaultClassification(BulwarkError.rateLimited(retryAfter: .seconds(1))) == .ignored)  // our own refusal
+        #expect(Adaptive.defaultClassification(Failure()) == .ignored)
     }
 
     @Test("a cost above the maximum limit is an error naming the field; readiness takes nothing")

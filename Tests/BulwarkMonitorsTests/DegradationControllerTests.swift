@@ -1,4 +1,5 @@
 import BulwarkDegradation
+import Foundation
 import BulwarkMonitors
 import BulwarkTestKit
 import Synchronization
@@ -70,10 +71,7 @@ struct DegradationControllerTests {
     func dwell() throws {
         let (controller, errors, _, clock) = try controller(dwell: .seconds(10))
         errors.set(0.2)
-        controller.evaluate()  // normal has been held since the start... for 0 s
-        #expect(controller.level == .normal)
-        clock.advance(by: .seconds(10))
-        controller.evaluate()
+        controller.evaluate()  // the starting normal counts as held: the first change is at once
         #expect(controller.level == .degraded)
         errors.set(0.0)
         clock.advance(by: .seconds(5))
@@ -136,6 +134,19 @@ struct DegradationControllerTests {
         for _ in 0 ..< 20 { latency.record(.seconds(9)) }
         controller.evaluate()
         #expect(controller.report().rules["failure rate"] == .degraded && controller.level == .critical)
+    }
+
+    @Test("a NaN signal is unknown; levels encode as their names")
+    func nanAndCoding() throws {
+        let (controller, errors, _, _) = try controller(dwell: .zero)
+        errors.set(0.5)
+        controller.evaluate()
+        errors.set(.nan)
+        controller.evaluate()
+        #expect(controller.level == .critical)
+        let encoded = try JSONEncoder().encode([DegradationLevel.degraded])
+        #expect(String(decoding: encoded, as: UTF8.self) == "[\"degraded\"]")
+        #expect(try JSONDecoder().decode([DegradationLevel].self, from: encoded) == [.degraded])
     }
 
     @Test("bad rules and features are errors naming the field")

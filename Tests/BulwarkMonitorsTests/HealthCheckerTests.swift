@@ -182,12 +182,14 @@ struct HealthCheckerTests {
         try await testGracefulShutdown { trigger in
             try await withThrowingTaskGroup(of: Void.self) { group in
                 group.addTask { try await health.run() }
-                for _ in 0 ..< 3 {
+                // Move the clock in small steps (the probe's own timeout sleeps on it too) until the
+                // fourth evaluation: at 3 s, one interval after another.
+                while probe.runs < 4 {
                     await clock.waitForSleepers(count: 1)
-                    clock.advance(by: .seconds(1))
+                    clock.advance(by: .milliseconds(100))
+                    await Task.yield()
                 }
-                await clock.waitForSleepers(count: 1)
-                #expect(probe.runs == 4)
+                #expect(clock.nowNanoseconds >= 3_000_000_000 && clock.nowNanoseconds <= 3_100_000_000)
                 trigger.triggerGracefulShutdown()
                 try await group.waitForAll()
             }
@@ -211,5 +213,42 @@ struct HealthCheckerTests {
         policy = Self.fast
         policy.maximumDisabledTime = .seconds(1)
         #expect(throws: BulwarkError.self) { try HealthChecker(dependencies: [HealthCheckedDependency("a", policy: policy)], clock: clock) }
+        policy = Self.fast
+        policy.disableAtLatencyP95 = .zero
+        #expect(throws: BulwarkError.self) { try HealthChecker(dependencies: [HealthCheckedDependency("a", policy: policy)], clock: clock) }
+    }
+
+    @Test("a probe that hangs is cancelled at its timeout and counts as failed")
+    func probeTimeout() async throws {
+        let clock = ManualClock()
+        var policy = Self.fast
+        policy.probeTimeout = .seconds(2)
+        policy.disableAfterProbeFailures = 1
+        let health = try HealthChecker(
+            dependencies: [HealthCheckedDependency("p", policy: policy, probe: { try await Task.sleep(for: .seconds(3600)) })],
+            clock: clock
+        )
+        let evaluation = Task { await health.evaluate() }
+        await clock.waitForSleepers(count: 1)
+        clock.advance(by: .seconds(2))
+        await evaluation.value
+        #expect(!health.isEnabled("p"))
+        #expect(health.report().dependencies[0].reason == "1 probes failed: timed out after 2.0 seconds")
+    }
+
+    @Test("refusals by the policies inside the gate are not recorded; a hand's hold sets no cool-down")
+    func refusalsAndHolds() async throws {
+        let clock = ManualClock()
+        let health = try HealthChecker(dependencies: [HealthCheckedDependency("p", policy: Self.fast)], clock: clock)
+        let gate = try health.gate("p")
+        for _ in 0 ..< 10 {
+            _ = await gate.executeOutcome(ResilienceContext(operation: "x")) { _ in ExecutionOutcome<Int>.rejected(.rateLimited(retryAfter: .seconds(1))) }
+        }
+        #expect(health.report().dependencies[0].calls == 0)
+        try health.override("p", enabled: false)
+        #expect(!health.isEnabled("p") && health.report().dependencies[0].retryAfterNanoseconds == 0)
+        try health.override("p", enabled: nil)
+        await health.evaluate()  // the cool-down (from the hand's hold, no relapse) has passed: back
+        #expect(health.isEnabled("p"))
     }
 }

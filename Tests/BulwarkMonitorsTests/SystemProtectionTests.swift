@@ -73,9 +73,11 @@ struct SystemProtectionTests {
         let gate = AsyncGate()
         let first = Task { try await protection.execute(ResilienceContext(operation: "x")) { _ in await gate.wait(); return 1 } }
         while protection.inFlight == 0 { await Task.yield() }
-        await #expect(throws: BulwarkError.overloaded(reason: "concurrency")) {
+        await #expect(throws: BulwarkError.overloaded(reason: "maximum in flight")) {
             try await protection.execute(ResilienceContext(operation: "x")) { _ in 2 }
         }
+        #expect(protection.readiness(for: ResilienceContext(operation: "x")) == .notReady(retryAfter: nil))
+        #expect(protection.inFlight == 1)
         await gate.open()
         #expect(try await first.value == 1)
         #expect(protection.inFlight == 0)

@@ -76,10 +76,13 @@ public struct AIMDLimit: AdaptiveLimit, Hashable {
     }
 }
 
-/// Checks `1 <= minimum <= initial <= maximum` (and that the maximum is a valid limit).
+/// Checks `1 <= minimum <= initial <= maximum <= Int32.max` (Netflix's limits are Java `int`s,
+/// and the arithmetic casts as Java does).
 func validateBounds(initial: Int, minimum: Int, maximum: Int) throws(BulwarkError) {
     _ = try Validation.atLeast(1, minimum, field: "minimumLimit")
-    _ = try Validation.limit(maximum, field: "maximumLimit")
+    guard maximum <= Int(Int32.max) else {
+        throw .invalidConfiguration(field: "maximumLimit", rule: "must be at most \(Int32.max) (got \(maximum))")
+    }
     guard maximum >= minimum else {
         throw .invalidConfiguration(field: "maximumLimit", rule: "must be at least minimumLimit (\(minimum)) (got \(maximum))")
     }

@@ -57,7 +57,9 @@ public struct ResilienceEvent: Sendable, CustomStringConvertible {
         case degradationChanged(from: String, to: String)
         /// A feature switch turned on or off (by the degradation level or by hand).
         case featureSwitched(feature: String, enabled: Bool)
-        /// A hotspot detector found a key hot, or saw it cool down.
+        /// A hotspot detector found a key hot, or saw it cool down. The key's description is a
+        /// payload for logs and spans; telemetry never makes it a metric label (at most the
+        /// detector's tracked keys are hot at once, but over time any key may be).
         case hotKeyChanged(key: String, hot: Bool)
     }
 

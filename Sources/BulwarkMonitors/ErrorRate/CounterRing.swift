@@ -53,6 +53,8 @@ final class CounterRing: @unchecked Sendable {  // the slots are atomics, alloca
     /// Adds `first` and `second` to the bucket holding `now`.
     @inlinable
     func add(first: UInt, second: UInt, at now: Int64) {
+        let first = min(first, Self.counterMax)
+        let second = min(second, Self.counterMax)
         let bucket = bucket(at: now)
         let slot = slots + Int(bucket % UInt(count))
         let add = first << UInt(Self.half) | second

@@ -5,7 +5,8 @@ public import BulwarkPartitioned
 /// is counted by a ``HotspotDetector``; a key it finds hot is held to a stricter limit of its own
 /// (any algorithm: a token bucket of 5 per second, a window), and released when it cools down.
 ///
-/// Cold keys pass untouched: this limiter adds only the detector's record to their calls. A hot
+/// Cold keys pass untouched: this limiter adds the detector's record to their calls, and, while
+/// any key is hot, the detector's lock and a lookup in the hot set. A hot
 /// key's requests go through a partition of ``hotLimits`` (created when the key turns hot, dropped
 /// when it cools down, so memory follows the hot set, not the key space).
 ///

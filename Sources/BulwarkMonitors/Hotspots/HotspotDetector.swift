@@ -97,7 +97,8 @@ public final class HotspotDetector<Key: Hashable & Sendable, C: NanosecondClock>
     /// Creates a detector with an empty window.
     ///
     /// `onChange` is told, outside any lock, of every key that turns hot (`true`) or cools down
-    /// (`false`), as the events are.
+    /// (`false`), as the events are; it runs on the task whose record turned the window (or that
+    /// called ``hotKeys()``), so keep it short.
     ///
     /// - Throws: ``BulwarkError/invalidConfiguration(field:rule:)`` for a window the buckets do
     ///   not divide, a `width` that is not a power of two in `16 ... 1 << 24`, a `depth` outside
@@ -128,15 +129,22 @@ public final class HotspotDetector<Key: Hashable & Sendable, C: NanosecondClock>
     /// The bytes the sketches hold (they never grow).
     public var sketchMemory: Int { ring.memory }
 
-    /// Counts `count` requests of `key` now. Lock-free and allocation-free but once per key per
-    /// bucket (a new candidate) and once per bucket turn.
+    /// Counts `count` requests of `key` now (nothing for a count below 1). Lock-free and
+    /// allocation-free but when the key is offered as a candidate and once per bucket turn; a
+    /// reading older than the current bucket of its slot is dropped.
     @inlinable
     public func record(_ key: Key, count: Int = 1) {
+        guard count > 0 else { return }
         let now = clock.nowNanoseconds
         let (number, slot) = ring.bucket(at: now)
-        if !ring.holds(slot, number) { turn(to: number, slot: slot, at: now) }
-        let hash = UInt64(bitPattern: Int64(key.hashValue))
-        let amount = UInt32(clamping: max(0, count))
+        let held = ring.held(slot)
+        if held < number {
+            turn(to: number, slot: slot, at: now)
+        } else if held > number {
+            return  // read before the window turned past it: its bucket is gone
+        }
+        let hash = SketchRing.mix(key.hashValue)
+        let amount = UInt32(clamping: count)
         let (reached, total) = ring.add(hash: hash, count: amount, slot: slot)
         // Offered each time its counter passes a multiple of the threshold (about once per
         // `threshold` records), if it stands out of the counters' average (the other keys' noise)
@@ -162,7 +170,7 @@ public final class HotspotDetector<Key: Hashable & Sendable, C: NanosecondClock>
     /// The estimated count of `key` over the window now.
     public func estimate(_ key: Key) -> Int {
         let slots = ring.window(at: clock.nowNanoseconds)
-        return ring.estimate(hash: UInt64(bitPattern: Int64(key.hashValue)), slots: slots, total: ring.total(slots))
+        return ring.estimate(hash: SketchRing.mix(key.hashValue), slots: slots, total: ring.total(slots))
     }
 
     /// The total count and the estimated number of distinct keys over the window now.
@@ -174,8 +182,7 @@ public final class HotspotDetector<Key: Hashable & Sendable, C: NanosecondClock>
     /// The window turned: clear the new bucket, then refresh the hot set and the threshold.
     @usableFromInline
     func turn(to number: Int64, slot: Int, at now: Int64) {
-        candidates.withLock { _ in ring.clear(slot, for: number) }
-        _ = refresh(at: now)
+        if candidates.withLock({ _ in ring.clear(slot, for: number) }) { _ = refresh(at: now) }
     }
 
     /// Makes `key` a candidate of `weight`; when the table is full, the lightest candidate that
@@ -308,4 +315,12 @@ public struct HotKey<Key: Hashable & Sendable>: Sendable, Hashable {
     public var perSecond: Double
     /// Its count over the average key's.
     public var timesAverage: Double
+
+    /// Creates the figures of a hot key.
+    public init(key: Key, count: Int, perSecond: Double, timesAverage: Double) {
+        self.key = key
+        self.count = count
+        self.perSecond = perSecond
+        self.timesAverage = timesAverage
+    }
 }

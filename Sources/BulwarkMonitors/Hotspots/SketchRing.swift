@@ -66,21 +66,35 @@ final class SketchRing: @unchecked Sendable {  // every field is an atomic, or s
         return (number, Int(UInt64(bitPattern: number) % UInt64(buckets)))
     }
 
-    /// Whether `slot` holds the bucket `number` (or a newer one: the record is then dropped).
+    /// The bucket `slot` holds now.
     @inlinable @inline(__always)
-    func holds(_ slot: Int, _ number: Int64) -> Bool {
-        (numbers + slot).pointee.load(ordering: .acquiring) >= number
+    func held(_ slot: Int) -> Int64 {
+        (numbers + slot).pointee.load(ordering: .acquiring)
     }
 
-    /// Clears `slot` for the bucket `number` (called under the detector's lock, once per period).
-    func clear(_ slot: Int, for number: Int64) {
-        guard (numbers + slot).pointee.load(ordering: .relaxed) < number else { return }
+    /// A key's hash, mixed to 64 well-spread bits (SplitMix64's finaliser): `hashValue` is only 32
+    /// bits on 32-bit platforms, and the sketch takes its rows' counters and its HyperLogLog
+    /// register from different bits.
+    @inlinable @inline(__always)
+    static func mix(_ hashValue: Int) -> UInt64 {
+        var z = UInt64(truncatingIfNeeded: UInt(bitPattern: hashValue)) &+ 0x9E37_79B9_7F4A_7C15
+        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
+        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
+        return z ^ (z >> 31)
+    }
+
+    /// Clears `slot` for the bucket `number` (called under the detector's lock, once per period);
+    /// returns whether it did (a racing record may have done it first).
+    @discardableResult
+    func clear(_ slot: Int, for number: Int64) -> Bool {
+        guard (numbers + slot).pointee.load(ordering: .relaxed) < number else { return false }
         let row = counters + slot * depth * width
         for index in 0 ..< depth * width { (row + index).pointee.store(0, ordering: .relaxed) }
         let registers = hll + slot * Self.registers
         for index in 0 ..< Self.registers { (registers + index).pointee.store(0, ordering: .relaxed) }
         (totals + slot).pointee.store(0, ordering: .relaxed)
         (numbers + slot).pointee.store(number, ordering: .releasing)
+        return true
     }
 
     /// Counts `count` for the key of hash `hash` in `slot`; returns the key's count-min in that

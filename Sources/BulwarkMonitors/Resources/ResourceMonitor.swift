@@ -18,7 +18,7 @@ public import ServiceLifecycle
 /// cannot be read (macOS, a sandbox), the monitor says so: ``availability`` is
 /// ``ResourceAvailability/unavailable(reason:)`` and ``latest`` is `nil`, never zeros.
 ///
-///     let resources = ResourceMonitor(interval: .seconds(1))
+///     let resources = try ResourceMonitor(interval: .seconds(1))
 ///     // in the ServiceGroup: resources
 ///     let protection = try SystemProtection(configuration: .init(cpuThreshold: 0.9)) { resources.latest?.cpu }
 public final class ResourceMonitor<C: NanosecondClock>: Service, Sendable {
@@ -71,7 +71,8 @@ public final class ResourceMonitor<C: NanosecondClock>: Service, Sendable {
     /// Whether the figures can be read here, and if not why.
     public var availability: ResourceAvailability { state.withLock { $0.availability } }
 
-    /// Reads every figure now and folds it into the smoothed ones.
+    /// Reads every figure now and folds it into the smoothed ones. Meant to be called by one task
+    /// (``run()``): two samples at once may fold in out of order.
     @discardableResult
     public func sample() -> ResourceAvailability {
         let now = clock.nowNanoseconds
@@ -84,17 +85,19 @@ public final class ResourceMonitor<C: NanosecondClock>: Service, Sendable {
             return .unavailable(reason: reason)
         }
         let cgroup = CgroupFiles(source: source)
-        let cpus = cgroup.cpuLimit ?? Double(source.onlineCPUs)
+        let cgroupCPUs = cgroup.cpuLimit
+        let memoryLimit = cgroup.memoryLimit
+        let cpus = cgroupCPUs ?? Double(source.onlineCPUs)
         var counters = Counters(at: now)
         (counters.systemBusy, counters.systemTotal) = ProcParsing.systemTicks(stat) ?? (nil, nil)
         counters.processTicks = source.read("/proc/self/stat").flatMap(ProcParsing.processTicks)
         counters.cgroupMicroseconds = cgroup.usageMicroseconds
         var raw = ResourceUsage()
         raw.cpuLimit = cpus
-        raw.memoryLimitBytes = cgroup.memoryLimit
-        raw.inContainer = cgroup.cpuLimit != nil || cgroup.memoryLimit != nil
+        raw.memoryLimitBytes = memoryLimit
+        raw.inContainer = cgroupCPUs != nil || memoryLimit != nil
         raw.processMemoryBytes = source.read("/proc/self/statm").flatMap(ProcParsing.residentPages).map { $0 * Int64(source.pageSize) }
-        if let limit = cgroup.memoryLimit, let current = cgroup.memoryCurrent, limit > 0 {
+        if let limit = memoryLimit, let current = cgroup.memoryCurrent, limit > 0 {
             raw.memory = Double(current) / Double(limit)
         } else if let (total, available) = ProcParsing.memory(meminfo), total > 0 {
             raw.memory = 1 - Double(available) / Double(total)
@@ -110,7 +113,7 @@ public final class ResourceMonitor<C: NanosecondClock>: Service, Sendable {
                 if let ticksNow = counters.processTicks, let ticks0 = previous.processTicks {
                     raw.processCPU = Double(ticksNow - ticks0) / ticks / seconds / cpus
                 }
-                if cgroup.cpuLimit != nil, let usage = counters.cgroupMicroseconds, let usage0 = previous.cgroupMicroseconds {
+                if cgroupCPUs != nil, let usage = counters.cgroupMicroseconds, let usage0 = previous.cgroupMicroseconds {
                     raw.cpu = Double(usage - usage0) / 1e6 / seconds / cpus
                 } else {
                     raw.cpu = raw.systemCPU
@@ -125,16 +128,7 @@ public final class ResourceMonitor<C: NanosecondClock>: Service, Sendable {
 
     /// Samples every `interval` until graceful shutdown or cancellation.
     public func run() async throws {
-        await cancelWhenGracefulShutdown {
-            while !Task.isCancelled {
-                self.sample()
-                do {
-                    try await self.clock.sleep(untilNanoseconds: self.clock.nowNanoseconds.addingSaturating(self.interval.saturatingNanoseconds))
-                } catch {
-                    return
-                }
-            }
-        }
+        await runPeriodically(every: interval.saturatingNanoseconds, on: clock) { self.sample() }
     }
 }
 
