@@ -84,7 +84,7 @@ let package = Package(
             name: "BulwarkPipeline",
             dependencies: [
                 "BulwarkCore", "BulwarkCircuitBreaker", "BulwarkRetry", "BulwarkTimeout", "BulwarkTokenBucket",
-                "BulwarkConcurrency",
+                "BulwarkConcurrency", "BulwarkAdaptive",
             ]
         ),
         // Waiting orders (priority, fair, deadline), queues of jobs, and the dead-letter queue.

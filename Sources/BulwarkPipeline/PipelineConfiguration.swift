@@ -1,3 +1,4 @@
+public import BulwarkAdaptive
 public import BulwarkCircuitBreaker
 public import BulwarkConcurrency
 public import BulwarkCore
@@ -22,6 +23,13 @@ public import BulwarkTokenBucket
 ///        {"timeout": {"seconds": 20}}
 ///     ]}
 ///
+/// or, with a limit that follows latency in place of the fixed bulkhead:
+///
+///     {"stages": [
+///        {"adaptiveBulkhead": {"algorithm": "vegas", "initialLimit": 10, "maximumLimit": 100}},
+///        {"timeout": {"seconds": 20}}
+///     ]}
+///
 ///     let configuration = try JSONDecoder().decode(PipelineConfiguration.self, from: data)
 ///     registry.register("openai.chat", try configuration.build(clock: ContinuousClock(), name: "openai.chat"))
 public struct PipelineConfiguration: Codable, Sendable, Hashable {
@@ -41,6 +49,12 @@ public struct PipelineConfiguration: Codable, Sendable, Hashable {
         case rateLimiter(capacity: Int, refill: Int? = nil, periodSeconds: Double, queueLimit: Int? = nil)
         /// A ``Bulkhead`` of `limit`.
         case bulkhead(limit: Int, queueLimit: Int? = nil)
+        /// An ``AdaptiveBulkhead`` whose limit follows latency: `algorithm` is `"aimd"`, `"vegas"`
+        /// or `"gradient2"`, with Netflix's defaults for what is not given (a minimum limit of 1 by
+        /// default here, so that a small initial limit is valid).
+        case adaptiveBulkhead(
+            algorithm: String, initialLimit: Int? = nil, minimumLimit: Int? = nil, maximumLimit: Int? = nil, queueLimit: Int? = nil
+        )
 
         /// The stage's kind, as its JSON key.
         public var kind: String {
@@ -50,6 +64,7 @@ public struct PipelineConfiguration: Codable, Sendable, Hashable {
             case .circuitBreaker: "circuitBreaker"
             case .rateLimiter: "rateLimiter"
             case .bulkhead: "bulkhead"
+            case .adaptiveBulkhead: "adaptiveBulkhead"
             }
         }
     }
@@ -116,6 +131,28 @@ public struct PipelineConfiguration: Codable, Sendable, Hashable {
         case .bulkhead(let limit, let queueLimit):
             let bulkhead = try Bulkhead(limit: limit, queueLimit: queueLimit ?? 1024, clock: clock)
             return (bulkhead, bulkhead.events)
+        case .adaptiveBulkhead(let algorithm, let initial, let minimum, let maximum, let queueLimit):
+            let queue = queueLimit ?? 1024
+            switch algorithm {
+            case "aimd":
+                let limit = try AIMDLimit(configuration: .init(
+                    initialLimit: initial ?? 20, minimumLimit: minimum ?? 1, maximumLimit: maximum ?? 200
+                ))
+                let bulkhead = try AdaptiveBulkhead(limit, queueLimit: queue, clock: clock)
+                return (bulkhead, bulkhead.events)
+            case "vegas":
+                let limit = try VegasLimit(configuration: .init(initialLimit: initial ?? 20, maximumLimit: maximum ?? 1000))
+                let bulkhead = try AdaptiveBulkhead(limit, queueLimit: queue, clock: clock)
+                return (bulkhead, bulkhead.events)
+            case "gradient2":
+                let limit = try Gradient2Limit(configuration: .init(
+                    initialLimit: initial ?? 20, minimumLimit: minimum ?? 1, maximumLimit: maximum ?? 200
+                ))
+                let bulkhead = try AdaptiveBulkhead(limit, queueLimit: queue, clock: clock)
+                return (bulkhead, bulkhead.events)
+            default:
+                throw .invalidConfiguration(field: "algorithm", rule: "must be \"aimd\", \"vegas\" or \"gradient2\" (got \"\(algorithm)\")")
+            }
         }
     }
 

@@ -229,6 +229,22 @@ struct BadRequest: Error {}
         #expect(recorder.events.map(\.source) == ["chat.retry"])
     }
 
+    @Test func anAdaptiveBulkheadIsBuiltFromJSON() async throws {
+        let json = #"{"stages": [{"adaptiveBulkhead": {"algorithm": "vegas", "initialLimit": 3, "maximumLimit": 50}}]}"#
+        let configuration = try JSONDecoder().decode(PipelineConfiguration.self, from: Data(json.utf8))
+        #expect(configuration.stages.map(\.kind) == ["adaptiveBulkhead"])
+        let pipeline = try configuration.build(clock: ManualClock())
+        let bulkhead = try #require(pipeline.stages.first as? AdaptiveBulkhead<VegasLimit, ManualClock>)
+        #expect(bulkhead.limit == 3 && bulkhead.maximumLimit == 50)
+        #expect(try await pipeline.execute(ResilienceContext(operation: "x")) { _ in 7 } == 7)
+        #expect {
+            _ = try PipelineConfiguration(stages: [.adaptiveBulkhead(algorithm: "bbr")]).build(clock: ManualClock())
+        } throws: { error in
+            guard case BulwarkError.invalidConfiguration(let field, _) = error else { return false }
+            return field == "stages[0].adaptiveBulkhead.algorithm"
+        }
+    }
+
     @Test func aBadFieldIsNamedWithItsStage() throws {
         let configuration = PipelineConfiguration(stages: [.timeout(seconds: 5), .retry(maximumAttempts: 0)])
         #expect {
