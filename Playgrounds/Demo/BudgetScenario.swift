@@ -43,7 +43,7 @@ func budgetScenario() async throws {
         .partitioned("outputTokens", output) { $0.partitionKey },
     ], clock: clock)
 
-    var random = SplitMix64(state: 2026)
+    var random = SplitMix64(seed: 2026)
     var pending: [Pending] = []
     var sent: [String: Int] = [:], reserved: [String: Int] = [:], refused: [String: [String: Int]] = [:]
     var reservedOutput = 0, usedOutput = 0

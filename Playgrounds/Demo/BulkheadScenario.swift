@@ -6,7 +6,7 @@ import BulwarkTestKit
 import BulwarkSimulations
 
 func bulkheadScenario() async throws {
-    var random = SplitMix64(state: 11)
+    var random = SplitMix64(seed: 11)
     let durations = (0 ..< 20).map { _ in Int64.random(in: 1 ... 5, using: &random) * second }
     for (name, order) in [("FIFO", FIFOWaitOrder() as any WaitOrder), ("LIFO", LIFOWaitOrder())] {
         struct Run: Sendable { var job: Int; var started: Int64; var ended: Int64 }

@@ -9,7 +9,7 @@ func gcraScenario() async throws {
     var gcra = try GCRA(configuration: .init(rate: 100, per: .seconds(1), burst: 20), now: 0)
     let clock = ManualClock()
     let lockFree = try LockFreeGCRALimiter(rate: 100, per: .seconds(1), burst: 20, clock: clock)
-    var random = SplitMix64(state: 7)
+    var random = SplitMix64(seed: 7)
     var admitted = 0
     var identical = 0
     let calls = 10_000

@@ -66,7 +66,7 @@ func schedulerScenario() async throws {
         try await withThrowingTaskGroup(of: Void.self) { tasks in
             tasks.addTask { try await group.run() }
             var steadyCount = 0
-            var random = SplitMix64(state: 7)
+            var random = SplitMix64(seed: 7)
             for _ in 0 ..< Int(duration / (10 * 1_000_000)) {  // 10 ms ticks
                 for (tenant, perSecond) in tenants where Int(random.next() % 100) < perSecond {
                     let fails = tenant == "steady" && { steadyCount += 1; return steadyCount % 10 == 0 }()

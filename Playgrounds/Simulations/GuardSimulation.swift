@@ -69,7 +69,7 @@ public func runAgentGuard(tasksPerMinute: Double, minutes: Int = 60, seed: UInt6
     })
     let tally = Tally()
     let end = Int64(minutes) * minute
-    var random = SplitMix64(state: seed)
+    var random = SplitMix64(seed: seed)
     var report = GuardReport(tasksPerMinute: tasksPerMinute)
     // Slot-time per provider, apart for the minutes every provider is up and those one is down.
     var busySlotTime = [[Int64]](repeating: [Int64](repeating: 0, count: simulated.count), count: 2)

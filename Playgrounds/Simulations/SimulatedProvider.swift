@@ -57,7 +57,7 @@ final class SimulatedProvider: Sendable {
     init(_ profile: ProviderProfile, clock: ManualClock, seed: UInt64) {
         self.profile = profile
         self.clock = clock
-        state = Mutex(State(random: SplitMix64(state: seed)))
+        state = Mutex(State(random: SplitMix64(seed: seed)))
     }
 
     func isDown(at now: Int64) -> Bool {
@@ -112,22 +112,9 @@ final class SimulatedProvider: Sendable {
 let second: Int64 = 1_000_000_000
 let minute: Int64 = 60 * second
 
-/// A deterministic generator (SplitMix64), so every run prints the same report.
-public struct SplitMix64: RandomNumberGenerator, Sendable {
-    public var state: UInt64
-
-    public init(state: UInt64) {
-        self.state = state
-    }
-
-    public mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
-    }
-
+/// The draws of the simulations, from the package's one seeded generator, so every run prints
+/// the same report.
+extension SplitMix64 {
     /// Uniform in `range`.
     mutating func milliseconds(in range: ClosedRange<Int64>) -> Int64 {
         range.lowerBound + Int64(next() % UInt64(range.upperBound - range.lowerBound + 1))
@@ -135,8 +122,7 @@ public struct SplitMix64: RandomNumberGenerator, Sendable {
 
     /// Exponential with mean `mean` nanoseconds (Poisson arrivals).
     mutating func exponential(mean: Double) -> Int64 {
-        let unit = Double(next() >> 11) * 0x1p-53
-        return Int64(-mean * log(1 - unit))
+        Int64(-mean * log(1 - nextUnit()))
     }
 }
 

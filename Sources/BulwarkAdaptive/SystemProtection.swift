@@ -103,7 +103,7 @@ public final class SystemProtection<C: NanosecondClock>: OutcomePolicy {
     public init(
         configuration: Configuration, clock: C, cpuUsage: @escaping @Sendable () -> Double? = { nil }
     ) throws(BulwarkError) {
-        width = try Self.bucketWidth(window: configuration.window, buckets: configuration.buckets)
+        width = try Validation.bucketWidth(window: configuration.window, buckets: configuration.buckets)
         if case .whenCPUAbove(let threshold) = configuration.concurrency {
             try Self.validateFraction(threshold, field: "concurrency")
         }
@@ -114,16 +114,6 @@ public final class SystemProtection<C: NanosecondClock>: OutcomePolicy {
         self.cpuUsage = cpuUsage
         let past = clock.nowNanoseconds.dividedRoundingDown(by: width) - Int64(configuration.buckets)
         stats = LockedValue(Stats(buckets: Array(repeating: Bucket(number: past), count: configuration.buckets)))
-    }
-
-    static func bucketWidth(window: Duration, buckets: Int) throws(BulwarkError) -> Int64 {
-        let window = try Validation.positiveNanoseconds(window, field: "window")
-        guard buckets >= 1, buckets <= 10_000, window % Int64(buckets) == 0 else {
-            throw .invalidConfiguration(
-                field: "buckets", rule: "must be between 1 and 10000 and divide the window (\(window) ns) (got \(buckets))"
-            )
-        }
-        return window / Int64(buckets)
     }
 
     static func validateFraction(_ value: Double, field: String) throws(BulwarkError) {

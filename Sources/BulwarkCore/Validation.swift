@@ -31,6 +31,22 @@ package enum Validation {
         return nanoseconds
     }
 
+    /// `window / buckets` in nanoseconds, if the window is positive and whole, `buckets` is in
+    /// `1 ... 10_000` and divides it into whole nanoseconds: the bucket width of a sliding window
+    /// cut into buckets (the monitors' windows, system protection's).
+    package static func bucketWidth(window: Duration, buckets: Int) throws(BulwarkError) -> Int64 {
+        let window = try positiveNanoseconds(window, field: "window")
+        guard buckets >= 1, buckets <= 10_000 else {
+            throw .invalidConfiguration(field: "buckets", rule: "must be between 1 and 10000 (got \(buckets))")
+        }
+        guard window % Int64(buckets) == 0 else {
+            throw .invalidConfiguration(
+                field: "buckets", rule: "must divide the window (\(window) ns) into whole nanoseconds (got \(buckets))"
+            )
+        }
+        return window / Int64(buckets)
+    }
+
     /// `count × unit`, if it is at most `Int64.max / 8` (room for sums of a few such products in
     /// exact arithmetic); otherwise an error on `field` saying "`rule` must be at most …" and
     /// showing `got`.

@@ -42,21 +42,17 @@ struct PartitionShard<Key: Hashable & Sendable, Algorithm: RateLimitAlgorithm, C
     @usableFromInline var busy: [Key: Busy] = [:]
     /// Where the incremental sweep resumes (a slot of the table).
     @usableFromInline var cursor = 0
-    /// A SplitMix64 state for sampling eviction candidates.
-    @usableFromInline var seed: UInt64
+    /// The generator that samples eviction candidates.
+    @usableFromInline var random: SplitMix64
 
     init(seed: UInt64) {
-        self.seed = seed
+        random = SplitMix64(seed: seed)
     }
 
     /// A pseudo-random slot of the table.
     @inlinable
     mutating func randomSlot() -> Int {
-        seed &+= 0x9E37_79B9_7F4A_7C15
-        var z = seed
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return Int(truncatingIfNeeded: z ^ (z >> 31)) & (table.capacity &- 1)
+        Int(truncatingIfNeeded: random.next()) & (table.capacity &- 1)
     }
 
     /// Examines up to `slots` slots from the cursor and removes the partitions equivalent to a

@@ -129,16 +129,8 @@ public struct RandomSource: Sendable {
 
     /// A deterministic generator (SplitMix64) started from `seed`.
     public static func seeded(_ seed: UInt64) -> RandomSource {
-        let state = LockedValue(seed)
-        return RandomSource {
-            state.withLock { state in
-                state &+= 0x9E37_79B9_7F4A_7C15
-                var z = state
-                z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-                z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-                return z ^ (z >> 31)
-            }
-        }
+        let generator = LockedValue(SplitMix64(seed: seed))
+        return RandomSource { generator.withLock { $0.next() } }
     }
 
     /// A number drawn uniformly from `range`.

@@ -5,7 +5,7 @@ import BulwarkTestKit
 import Synchronization
 import Testing
 
-/// A signal a test sets.
+/// A reading a test sets (a signal, a CPU usage).
 final class Signal: Sendable {
     private let value = Mutex<Double?>(nil)
     func set(_ reading: Double?) { value.withLock { $0 = reading } }

@@ -4,13 +4,6 @@ import BulwarkTestKit
 import Synchronization
 import Testing
 
-/// A CPU reading a test sets.
-final class FakeCPU: Sendable {
-    private let value = Mutex<Double?>(nil)
-    func set(_ reading: Double?) { value.withLock { $0 = reading } }
-    var reading: Double? { value.withLock { $0 } }
-}
-
 @Suite("System protection", .timeLimit(.minutes(1)))
 struct SystemProtectionTests {
     @Test("refuses beyond best throughput × shortest latency, compared exactly, once a call completed")
@@ -42,7 +35,7 @@ struct SystemProtectionTests {
     @Test("by default the concurrency rule applies only while CPU is high; the CPU rule refuses everyone above its threshold")
     func cpuRules() async throws {
         let clock = ManualClock()
-        let cpu = FakeCPU()
+        let cpu = Signal()
         let protection = try SystemProtection(
             configuration: .init(cpuThreshold: 0.95), clock: clock, cpuUsage: { cpu.reading }
         )

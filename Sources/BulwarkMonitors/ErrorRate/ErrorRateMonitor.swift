@@ -50,25 +50,11 @@ public final class ErrorRateMonitor<C: NanosecondClock>: Sendable {
     ///   `buckets` is not between 1 and 10,000 or does not divide `window` into whole nanoseconds,
     ///   or `minimumCalls` is below 1.
     public init(configuration: Configuration, clock: C) throws(BulwarkError) {
-        let width = try Self.bucketWidth(window: configuration.window, buckets: configuration.buckets)
+        let width = try Validation.bucketWidth(window: configuration.window, buckets: configuration.buckets)
         _ = try Validation.atLeast(1, configuration.minimumCalls, field: "minimumCalls")
         self.configuration = configuration
         self.clock = clock
         ring = CounterRing(count: configuration.buckets, width: width, now: clock.nowNanoseconds)
-    }
-
-    /// `window / buckets` in nanoseconds, if both are valid and it is whole.
-    package static func bucketWidth(window: Duration, buckets: Int) throws(BulwarkError) -> Int64 {
-        let window = try Validation.positiveNanoseconds(window, field: "window")
-        guard buckets >= 1, buckets <= 10_000 else {
-            throw .invalidConfiguration(field: "buckets", rule: "must be between 1 and 10000 (got \(buckets))")
-        }
-        guard window % Int64(buckets) == 0 else {
-            throw .invalidConfiguration(
-                field: "buckets", rule: "must divide the window (\(window) ns) into whole nanoseconds (got \(buckets))"
-            )
-        }
-        return window / Int64(buckets)
     }
 
     /// Records one call: a failure when `failed`. Lock-free, allocation-free.

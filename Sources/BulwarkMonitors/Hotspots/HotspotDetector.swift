@@ -106,7 +106,7 @@ public final class HotspotDetector<Key: Hashable & Sendable, C: NanosecondClock>
     public init(
         configuration: Configuration, clock: C, onChange: (@Sendable (Key, Bool) -> Void)? = nil
     ) throws(BulwarkError) {
-        let width = try ErrorRateMonitor<C>.bucketWidth(window: configuration.window, buckets: configuration.buckets)
+        let width = try Validation.bucketWidth(window: configuration.window, buckets: configuration.buckets)
         let w = configuration.width
         guard w >= 16, w <= 1 << 24, w & (w - 1) == 0 else {
             throw .invalidConfiguration(field: "width", rule: "must be a power of two between 16 and 16777216 (got \(w))")

@@ -77,10 +77,7 @@ final class SketchRing: @unchecked Sendable {  // every field is an atomic, or s
     /// register from different bits.
     @inlinable @inline(__always)
     static func mix(_ hashValue: Int) -> UInt64 {
-        var z = UInt64(truncatingIfNeeded: UInt(bitPattern: hashValue)) &+ 0x9E37_79B9_7F4A_7C15
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
+        SplitMix64.mix(UInt64(truncatingIfNeeded: UInt(bitPattern: hashValue)) &+ 0x9E37_79B9_7F4A_7C15)
     }
 
     /// Clears `slot` for the bucket `number` (called under the detector's lock, once per period);
@@ -132,14 +129,8 @@ final class SketchRing: @unchecked Sendable {  // every field is an atomic, or s
 
     /// One odd constant per row (the first 16 of a SplitMix64 sequence, made odd).
     @usableFromInline static let multipliers: [UInt64] = {
-        var state: UInt64 = 0x5EED
-        return (0 ..< 16).map { _ in
-            state &+= 0x9E37_79B9_7F4A_7C15
-            var z = state
-            z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-            z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-            return (z ^ (z >> 31)) | 1
-        }
+        var random = SplitMix64(seed: 0x5EED)
+        return (0 ..< 16).map { _ in random.next() | 1 }
     }()
 
     /// The slots of the buckets in the window ending with the one holding `now`.

@@ -73,7 +73,7 @@ public final class LatencyMonitor<C: NanosecondClock>: Sendable {
     ///   positive, `highest` is not at least twice `lowest`, or `significantDigits` is not 1, 2
     ///   or 3.
     public init(configuration: Configuration, clock: C) throws(BulwarkError) {
-        width = try ErrorRateMonitor<C>.bucketWidth(window: configuration.window, buckets: configuration.buckets)
+        width = try Validation.bucketWidth(window: configuration.window, buckets: configuration.buckets)
         let lowest = try Validation.positiveNanoseconds(configuration.lowest, field: "lowest")
         let highest = try Validation.positiveNanoseconds(configuration.highest, field: "highest")
         guard highest / 2 >= lowest else {
