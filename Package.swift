@@ -43,6 +43,7 @@ let package = Package(
         .library(name: "BulwarkHealth", targets: ["BulwarkHealth"]),
         .library(name: "BulwarkDegradation", targets: ["BulwarkDegradation"]),
         .library(name: "BulwarkTelemetry", targets: ["BulwarkTelemetry"]),
+        .library(name: "BulwarkRedis", targets: ["BulwarkRedis"]),
         .library(name: "BulwarkTestKit", targets: ["BulwarkTestKit"]),
         .executable(name: "bulwark-demo", targets: ["BulwarkDemo"]),
         .executable(name: "bulwark-agent-guard", targets: ["bulwark-agent-guard"]),
@@ -56,6 +57,7 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-distributed-tracing", from: "1.7.3"),
         .package(url: "https://github.com/swift-server/swift-service-lifecycle", from: "2.13.0"),
         .package(url: "https://github.com/HdrHistogram/hdrhistogram-swift", from: "0.2.0"),
+        .package(url: "https://github.com/apple/swift-nio", from: "2.101.2"),
     ],
     targets: [
         // The vocabulary: clocks, decisions, errors, context, the policy and limiter contracts,
@@ -133,6 +135,16 @@ let package = Package(
                 .product(name: "Instrumentation", package: "swift-distributed-tracing"),
             ]
         ),
+        // The limiters, the breaker's state and the dead-letter queue shared through Redis, over its own
+        // RESP client on SwiftNIO (the only module that builds NIO).
+        .target(
+            name: "BulwarkRedis",
+            dependencies: [
+                "BulwarkCore", "BulwarkQueues",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+            ]
+        ),
         // Test support users may want for their own pipelines: a manual clock.
         .target(name: "BulwarkTestKit", dependencies: ["BulwarkCore"]),
         // The umbrella: re-exports the in-process modules.
@@ -199,6 +211,10 @@ let package = Package(
                 "BulwarkMonitors", "BulwarkAdaptive", "BulwarkHealth", "BulwarkDegradation", "Bulwark", "BulwarkTestKit",
                 "BulwarkTestSupport", "BulwarkSimulations", .product(name: "ServiceLifecycleTestKit", package: "swift-service-lifecycle"),
             ]
+        ),
+        .testTarget(
+            name: "BulwarkRedisTests",
+            dependencies: ["BulwarkRedis", "Bulwark", "BulwarkTestKit", "BulwarkTestSupport", .product(name: "NIOCore", package: "swift-nio")]
         ),
         .testTarget(name: "BulwarkTests", dependencies: ["Bulwark", "BulwarkTestKit"]),
         // Every vector file of Tests/Vectors, run by every implementation.

@@ -149,9 +149,9 @@ extension ResilienceEvent.Kind {
         switch self {
         case .circuitStateChanged(_, let to) where to == .open || to == .forcedOpen: .warning
         case .timeoutFired: .warning
-        case .healthChanged(_, false, _), .degradationChanged: .warning
+        case .healthChanged(_, false, _), .degradationChanged, .distributedStateUnavailable: .warning
         case .circuitStateChanged, .retryRefused, .fallbackSkipped, .fallbackFailed, .budgetDebt, .limiterQueueFull, .healthChanged,
-             .featureSwitched, .hotKeyChanged, .overloadRejected:
+             .featureSwitched, .hotKeyChanged, .overloadRejected, .distributedStateRecovered:
             .notice
         case .concurrencyLimitChanged: .debug
         case .limiterDenied, .limiterQueued, .limiterWaitTimedOut, .circuitRejected, .retryScheduled, .hedgeStarted, .fallbackUsed: .debug
@@ -184,6 +184,8 @@ extension ResilienceEvent.Kind {
         case .degradationChanged(let from, let to): [("from", from), ("to", to)]
         case .featureSwitched(let feature, let enabled): [("feature", feature), ("enabled", "\(enabled)")]
         case .hotKeyChanged(let key, let hot): [("key", key), ("hot", "\(hot)")]
+        case .distributedStateUnavailable(let key, let policy, let reason): [("key", key), ("policy", policy), ("reason", reason)]
+        case .distributedStateRecovered(let key): [("key", key)]
         }
     }
 }

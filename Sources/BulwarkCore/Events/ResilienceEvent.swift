@@ -61,6 +61,12 @@ public struct ResilienceEvent: Sendable, CustomStringConvertible {
         /// payload for logs and spans; telemetry never makes it a metric label (at most the
         /// detector's tracked keys are hot at once, but over time any key may be).
         case hotKeyChanged(key: String, hot: Bool)
+        /// A limiter whose state lives in a shared store (Redis) could not reach it in time and
+        /// switched to its failure policy (`"fail open"`, `"fail closed"` or `"fallback"`); emitted
+        /// once per outage, with the first failure's reason.
+        case distributedStateUnavailable(key: String, policy: String, reason: String)
+        /// The shared store answered again after ``distributedStateUnavailable(key:policy:reason:)``.
+        case distributedStateRecovered(key: String)
     }
 
     /// Why a retry policy did not retry a retryable error.
@@ -131,6 +137,8 @@ extension ResilienceEvent.Kind {
         case .degradationChanged: "degradation.changed"
         case .featureSwitched: "feature.switched"
         case .hotKeyChanged: "hotspot.changed"
+        case .distributedStateUnavailable: "distributed.unavailable"
+        case .distributedStateRecovered: "distributed.recovered"
         }
     }
 }

@@ -1,0 +1,231 @@
+public import BulwarkCore
+
+/// What a ``RedisRateLimiter`` does when Redis cannot answer in time (down, unreachable, too slow,
+/// or a reply lost so that the decision is uncertain).
+public enum RedisFailurePolicy: Sendable {
+    /// Admit the call: availability over the limit. The decision says where it came from.
+    case failOpen
+    /// Refuse the call with ``BulwarkError/unavailable(dependency:retryAfter:)``.
+    case failClosed
+    /// Decide with a local limiter instead, typically an in-memory one holding this node's share
+    /// of the limit (a tenth of it for ten nodes): the limit holds approximately while Redis is
+    /// away, each node counting for itself.
+    case fallback(any RateLimiter)
+}
+
+/// Where a decision came from.
+public enum RedisDecisionSource: Sendable, Hashable {
+    /// Redis' script decided: the shared limit.
+    case redis
+    /// Redis could not answer; the failure policy admitted the call (``RedisFailurePolicy/failOpen``).
+    case failedOpen
+    /// Redis could not answer; the local fallback limiter decided.
+    case fallback
+}
+
+/// The moment Redis admitted a cost, by Redis' clock: what a refund names.
+public struct RedisAdmission: Sendable, Hashable {
+    /// Redis' `TIME` second of the decision.
+    public let second: Int64
+    /// Nanoseconds after ``second`` (beyond 10^9 when the limiter's clock was ahead).
+    public let nanoseconds: Int64
+}
+
+/// A decision from Redis: the figures, where they came from, and the admission a refund names.
+public struct RedisDecision: Sendable, Hashable {
+    /// The figures, as an in-memory limiter gives them.
+    public let decision: RateLimitDecision
+    /// Who decided.
+    public let source: RedisDecisionSource
+    /// When Redis admitted the cost (`nil` unless Redis decided).
+    public let admission: RedisAdmission?
+
+    /// Whether the call was admitted.
+    public var isAllowed: Bool { decision.isAllowed }
+}
+
+/// A rate limiter whose state lives in Redis, shared by every node that names the same key: one
+/// script call per decision, with Redis' own clock, so nodes whose clocks disagree still agree.
+///
+///     let redis = try RedisClient(configuration: RedisConfiguration(endpoints: [RedisEndpoint(host: "redis")]))
+///     let perUser = try RedisRateLimiter(
+///         client: redis, key: RedisKeys(prefix: "api").key(scope: .user("42"), limit: "rpm"),
+///         limit: .slidingWindowLog(limit: 60, window: .seconds(60)), failurePolicy: .failClosed
+///     )
+///     let answer = try await perUser.tryAcquire()
+///
+/// The decision's figures are the in-memory algorithm's, exactly (the vector files run against
+/// both). When Redis cannot answer by the deadline the ``RedisFailurePolicy`` decides; the switch
+/// and the recovery are events (``ResilienceEvent/Kind/distributedStateUnavailable(key:policy:reason:)``
+/// and ``ResilienceEvent/Kind/distributedStateRecovered(key:)``).
+public final class RedisRateLimiter: Sendable {
+    /// The Redis key holding the state.
+    public let key: String
+    /// The algorithm and its configuration.
+    public let limit: RedisLimit
+    /// What happens when Redis cannot answer.
+    public let failurePolicy: RedisFailurePolicy
+    /// Where the limiter's events go.
+    public let events: EventChannel
+    private let client: RedisClient
+    private let script: RedisScript
+    private let timeout: Duration?
+    private let clock: any NanosecondClock
+    private let degraded = LockedValue(false)
+
+    /// Creates a limiter on `key`.
+    ///
+    /// - Parameters:
+    ///   - client: The Redis client (a server or a cluster).
+    ///   - key: The key holding the state; see ``RedisKeys`` for the documented scheme.
+    ///   - limit: The algorithm and its configuration.
+    ///   - failurePolicy: What happens when Redis cannot answer in time.
+    ///   - timeout: How long a decision may wait for Redis; the client's command timeout if `nil`.
+    ///   - clock: The clock waiting callers sleep on and read their deadlines from.
+    public init(
+        client: RedisClient,
+        key: String,
+        limit: RedisLimit,
+        failurePolicy: RedisFailurePolicy = .failClosed,
+        timeout: Duration? = nil,
+        clock: any NanosecondClock = ContinuousClock()
+    ) throws(BulwarkError) {
+        guard !key.isEmpty else { throw .invalidConfiguration(field: "key", rule: "must not be empty") }
+        if let timeout, timeout <= .zero {
+            throw .invalidConfiguration(field: "timeout", rule: "must be positive, got \(timeout)")
+        }
+        self.client = client
+        self.key = key
+        self.limit = limit
+        self.failurePolicy = failurePolicy
+        self.timeout = timeout
+        self.clock = clock
+        self.script = RedisScripts.single(limit.module)
+        self.events = EventChannel(defaultName: "redis:\(key)")
+    }
+
+    /// Takes `cost` if the shared limit has it now; never waits for capacity (only for Redis).
+    ///
+    /// - Throws: ``BulwarkError/invalidArgument(field:rule:)`` for a cost below 0 or above the
+    ///   limit; ``BulwarkError/unavailable(dependency:retryAfter:)`` when Redis cannot answer and
+    ///   the policy is ``RedisFailurePolicy/failClosed``.
+    public func tryAcquire(cost: Int = 1) async throws -> RedisDecision {
+        try check(cost)
+        return try await decide(op: "acquire", cost: cost, admission: nil)
+    }
+
+    /// Takes `cost`, waiting (by sleeping until Redis says the cost fits, then asking again) until
+    /// it is admitted or the deadline passes.
+    ///
+    /// Waiters on different nodes are not queued in one order: each asks again when Redis says its
+    /// cost would fit, so under contention a waiter may be overtaken (Redis keeps no queue).
+    ///
+    /// - Throws: ``BulwarkError/waitTimedOut`` when the deadline passes first (or the predicted
+    ///   wait ends after it, with `rejectEarly`), `CancellationError` when cancelled, and as
+    ///   ``tryAcquire(cost:)``.
+    @discardableResult
+    public func acquire(cost: Int = 1, options: WaitOptions = WaitOptions()) async throws -> RedisDecision {
+        try check(cost)
+        let start = clock.nowNanoseconds
+        let deadline = options.deadline?.nanoseconds(resolvedAt: start)
+        while true {
+            try Task.checkCancellation()
+            let answer = try await tryAcquire(cost: cost)
+            if answer.isAllowed { return answer }
+            let wake = clock.nowNanoseconds.addingSaturating(max(1, answer.decision.retryAfterNanoseconds))
+            if let deadline, wake > deadline {
+                if options.rejectEarly { throw BulwarkError.rateLimited(retryAfter: answer.decision.retryAfter) }
+                try await clock.sleep(untilNanoseconds: deadline)
+                throw BulwarkError.waitTimedOut
+            }
+            try await clock.sleep(untilNanoseconds: wake)
+        }
+    }
+
+    /// Gives back `cost` of what Redis admitted at `admission`, as if it had taken that much less.
+    public func refund(cost: Int, admission: RedisAdmission) async throws {
+        try check(cost)
+        _ = try await decide(op: "refund", cost: cost, admission: admission)
+    }
+
+    /// Takes `cost` whether or not it is available (debt later requests pay first).
+    public func charge(cost: Int) async throws {
+        try check(cost)
+        _ = try await decide(op: "charge", cost: cost, admission: nil)
+    }
+
+    private func check(_ cost: Int) throws(BulwarkError) {
+        guard cost >= 0, cost <= limit.limit else {
+            throw .invalidArgument(field: "cost", rule: "must be in 0...\(limit.limit), got \(cost)")
+        }
+    }
+
+    /// One script call, and the failure policy when it gives no answer.
+    private func decide(op: String, cost: Int, admission: RedisAdmission?) async throws -> RedisDecision {
+        let arguments =
+            ["", "", op, String(cost), admission.map { String($0.second) } ?? "", admission.map { String($0.nanoseconds) } ?? ""]
+            + limit.arguments
+        let error: RedisError
+        switch await call(arguments) {
+        case .success(let decision):
+            recovered()
+            return decision
+        case .failure(.server(let message)):
+            throw RedisError.server(message)  // a script error: a bug to see, not an outage to hide
+        case .failure(let failure):
+            error = failure
+        }
+        switch failurePolicy {
+        case .failOpen:
+            failed(error, policy: "fail open")
+            let open = RateLimitDecision(
+                isAllowed: true, limit: limit.limit, remaining: 0, retryAfterNanoseconds: 0, resetAfterNanoseconds: 0
+            )
+            return RedisDecision(decision: open, source: .failedOpen, admission: nil)
+        case .failClosed:
+            failed(error, policy: "fail closed")
+            throw BulwarkError.unavailable(dependency: "redis", retryAfter: nil)
+        case .fallback(let local):
+            failed(error, policy: "fallback")
+            // Refunds and charges of a Redis admission have nothing local to apply to.
+            let decision = op == "acquire" ? try local.tryAcquire(cost: cost) : .unknown
+            return RedisDecision(decision: decision, source: .fallback, admission: nil)
+        }
+    }
+
+    private func call(_ arguments: [String]) async -> Result<RedisDecision, RedisError> {
+        do {
+            let reply = try await client.evaluate(script, keys: [key], arguments: arguments, timeout: timeout)
+            return .success(try RedisScripts.decision(reply, limit: limit.limit))
+        } catch {
+            return .failure(error)
+        }
+    }
+
+    private func failed(_ error: RedisError, policy: String) {
+        let first = degraded.withLock { degraded in
+            defer { degraded = true }
+            return !degraded
+        }
+        if first { events.emit(.distributedStateUnavailable(key: key, policy: policy, reason: error.description)) }
+    }
+
+    private func recovered() {
+        let was = degraded.withLock { degraded in
+            defer { degraded = false }
+            return degraded
+        }
+        if was { events.emit(.distributedStateRecovered(key: key)) }
+    }
+}
+
+extension RedisRateLimiter: ResiliencePolicy {
+    /// Waits for the context's cost (until the context's deadline), then runs `operation`.
+    public func execute<Success: Sendable>(
+        _ context: ResilienceContext,
+        _ operation: @Sendable (ResilienceContext) async throws -> Success
+    ) async throws -> Success {
+        try await acquire(cost: context.cost, options: context.waitOptions)
+        return try await operation(context)
+    }
+}

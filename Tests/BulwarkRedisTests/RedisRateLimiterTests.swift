@@ -1,0 +1,197 @@
+import BulwarkCore
+import BulwarkTokenBucket
+import Foundation
+import BulwarkTestSupport
+import Testing
+
+@testable import BulwarkRedis
+
+@Suite("Redis rate limiters")
+struct RedisRateLimiterTests {
+    /// The `calls=` figure of `INFO commandstats` for `command` (0 before its first call).
+    static func calls(_ server: RedisServer, _ command: String) async throws -> Int {
+        let info = try await server.command(["INFO", "commandstats"])
+        guard let line = info.split(whereSeparator: \.isNewline).first(where: { $0.hasPrefix("cmdstat_\(command):") }),
+            let field = line.split(separator: ",").first(where: { $0.contains("calls=") }),
+            let value = Int(field.split(separator: "=").last ?? "")
+        else { return 0 }
+        return value
+    }
+
+    @Test("eight nodes, each its own client, share one limit: exactly the limit is admitted; one script call per decision")
+    func nodesShareOneLimit() async throws {
+        // Its own server: it flushes scripts or counts commands, which other tests would disturb.
+        let server = try await RedisServer.started()
+        defer { server.stop() }
+        let key = RedisKeys(prefix: uniquePrefix()).key(scope: .user("42"), limit: "rpm")
+        let limit = try RedisLimit.slidingWindowLog(limit: 100, window: .seconds(60))
+        let clients = try (0..<8).map { _ in try server.client(poolSize: 2, commandTimeout: .seconds(5)) }
+        let nodes = try clients.map { try RedisRateLimiter(client: $0, key: key, limit: limit) }
+        // Warm the script cache so EVALSHA is the only command counted.
+        _ = try await nodes[0].tryAcquire(cost: 0)
+        let before = try await Self.calls(server, "evalsha")
+        let admitted = Counter()
+        try await withThrowingTaskGroup(of: Void.self) { group in
+            for node in nodes {
+                group.addTask {
+                    for _ in 0..<40 where try await node.tryAcquire().isAllowed {
+                        admitted.add(1)
+                    }
+                }
+            }
+            try await group.waitForAll()
+        }
+        #expect(admitted.value == 100)
+        let after = try await Self.calls(server, "evalsha")
+        #expect(after - before == 8 * 40, "one EVALSHA per decision, nothing else")
+        for client in clients { await client.shutdown() }
+    }
+
+    @Test("nodes in separate processes share one limit")
+    func separateProcesses() async throws {
+        let server = try await RedisServer.shared()
+        let key = RedisKeys(prefix: uniquePrefix()).key(scope: .global, limit: "rpm")
+        // Three redis-cli processes run the very script a limiter sends, 30 decisions each,
+        // against a limit of 50 that this process shares.
+        let limit = try RedisLimit.fixedWindow(limit: 50, window: .seconds(3600))
+        let script = RedisScripts.single(limit.module)
+        let arguments = ["", "", "acquire", "1", "", ""] + limit.arguments
+        let local = try server.client()
+        let limiter = try RedisRateLimiter(client: local, key: key, limit: limit)
+        _ = try await limiter.tryAcquire(cost: 0)
+        // Each process sends its 30 decisions down one connection, as `redis-cli` reads them from
+        // standard input: EVALSHA of the script this process loaded, empty arguments quoted.
+        let line = (["EVALSHA", script.sha1, "1", key] + arguments).map { $0.isEmpty ? "\"\"" : $0 }.joined(separator: " ")
+        let input = FileManager.default.temporaryDirectory.appendingPathComponent("bulwark-\(UUID()).txt")
+        try String(repeating: line + "\n", count: 30).write(to: input, atomically: true, encoding: .utf8)
+        let port = server.port
+        let outputs = try await withThrowingTaskGroup(of: String.self) { group in
+            for _ in 0..<3 {
+                group.addTask {
+                    try await offPool {
+                        try RedisServer.run("sh", ["-c", "redis-cli -p \(port) < '\(input.path)'"])
+                    }
+                }
+            }
+            var all: [String] = []
+            for try await output in group { all.append(output) }
+            return all
+        }
+        var fromProcesses = 0
+        for output in outputs {
+            // redis-cli prints each reply's six integers one per line, the first being allowed (1/0).
+            let numbers = output.split(whereSeparator: \.isNewline).map { $0.trimmingCharacters(in: .whitespaces) }
+            #expect(numbers.count == 30 * 6)
+            fromProcesses += stride(from: 0, to: numbers.count, by: 6).filter { numbers[$0] == "1" }.count
+        }
+        var here = 0
+        for _ in 0..<30 where try await limiter.tryAcquire().isAllowed { here += 1 }
+        #expect(fromProcesses + here == 50)
+        await local.shutdown()
+    }
+
+    @Test("Redis killed mid-run: no caller blocked past its deadline, each failure policy honoured, events, service resumed")
+    func killedAndRestarted() async throws {
+        let server = try await RedisServer.started()
+        defer { server.stop() }
+        let client = try server.client(poolSize: 2, commandTimeout: .seconds(3))
+        let limit = try RedisLimit.tokenBucket(capacity: 10, every: .seconds(60))
+        let fallback = try TokenBucketLimiter(capacity: 2, refill: 2, every: .seconds(60))
+        let open = try RedisRateLimiter(client: client, key: "k:open", limit: limit, failurePolicy: .failOpen)
+        let closed = try RedisRateLimiter(client: client, key: "k:closed", limit: limit, failurePolicy: .failClosed)
+        let local = try RedisRateLimiter(client: client, key: "k:local", limit: limit, failurePolicy: .fallback(fallback))
+        let journal = EventJournal()
+        for limiter in [open, closed, local] { limiter.events.attach(journal) }
+        _ = try await client.send(["PING"], timeout: .seconds(5))  // connected, however loaded the machine
+        #expect(try await open.tryAcquire().source == .redis)
+
+        try await server.crash()
+        for _ in 0..<5 {
+            let started = ContinuousClock.now
+            #expect(try await open.tryAcquire().source == .failedOpen)
+            await #expect(throws: BulwarkError.unavailable(dependency: "redis", retryAfter: nil)) { try await closed.tryAcquire() }
+            let fromLocal = try await local.tryAcquire()
+            #expect(fromLocal.source == .fallback)
+            // Each decision is bounded by its deadline, not by the outage: a refused connection or a
+            // backed-off server fails at once (the bound leaves slack for a loaded machine).
+            #expect(ContinuousClock.now - started < .seconds(3), "three decisions within their deadlines")
+        }
+        // The local fallback holds its own share: 2 of the 5.
+        #expect(try fallback.tryAcquire(cost: 0).remaining == 0)
+        #expect(journal.kinds.filter { if case .distributedStateUnavailable = $0 { true } else { false } }.count == 3)
+
+        try await server.relaunch()
+        var resumed = false
+        for _ in 0..<100 where !resumed {
+            resumed = try await closed.tryAcquire().source == .redis
+            if !resumed { try await Task.sleep(for: .milliseconds(20)) }
+        }
+        #expect(resumed)
+        _ = try await open.tryAcquire()
+        _ = try await local.tryAcquire()
+        #expect(journal.kinds.filter { if case .distributedStateRecovered = $0 { true } else { false } }.count == 3)
+        await client.shutdown()
+    }
+
+    @Test("SCRIPT FLUSH mid-run is recovered by EVAL, and the decisions continue where they were")
+    func scriptFlush() async throws {
+        // Its own server: it flushes scripts or counts commands, which other tests would disturb.
+        let server = try await RedisServer.started()
+        defer { server.stop() }
+        let client = try server.client()
+        let limiter = try RedisRateLimiter(
+            client: client, key: uniquePrefix(), limit: try .gcra(rate: 10, per: .seconds(60), burst: 10)
+        )
+        for _ in 0..<4 { #expect(try await limiter.tryAcquire().isAllowed) }
+        try await server.command(["SCRIPT", "FLUSH"])
+        let after = try await limiter.tryAcquire()
+        #expect(after.isAllowed && after.decision.remaining == 5)
+        await client.shutdown()
+    }
+
+    @Test("acquire waits for Redis' retry-after; a refund gives back; bad input is refused by name")
+    func waitingRefundAndValidation() async throws {
+        let server = try await RedisServer.shared()
+        let client = try server.client()
+        let limiter = try RedisRateLimiter(
+            client: client, key: uniquePrefix(), limit: try .tokenBucket(capacity: 2, refill: 1, every: .milliseconds(400))
+        )
+        let first = try await limiter.tryAcquire(cost: 2)
+        #expect(first.isAllowed)
+        let waited = try await limiter.acquire(cost: 1, options: WaitOptions(deadline: .after(.seconds(5))))
+        #expect(waited.isAllowed)
+        try await limiter.charge(cost: 2)  // in debt: the next 2 are at least 800 ms away
+        await #expect(throws: BulwarkError.waitTimedOut) {
+            try await limiter.acquire(cost: 2, options: WaitOptions(deadline: .after(.milliseconds(1))))
+        }
+        let taken = try await limiter.tryAcquire(cost: 1)
+        if taken.isAllowed, let admission = taken.admission {
+            let before = try await limiter.tryAcquire(cost: 0).decision.remaining
+            try await limiter.refund(cost: 1, admission: admission)
+            #expect(try await limiter.tryAcquire(cost: 0).decision.remaining == before + 1)
+        }
+        await #expect(throws: BulwarkError.invalidArgument(field: "cost", rule: "must be in 0...2, got 3")) {
+            try await limiter.tryAcquire(cost: 3)
+        }
+        #expect(throws: BulwarkError.self) { try RedisLimit.tokenBucket(capacity: 1 << 40, refill: 1, every: .seconds(86400)) }
+        #expect(throws: BulwarkError.self) { try RedisLimit.segmentedWindow(limit: 10, window: .seconds(1), segments: 7) }
+        await client.shutdown()
+    }
+
+    @Test("the key scheme: one hash tag per subject, braces kept out of the tag, split keys on different slots")
+    func keys() {
+        let keys = RedisKeys(prefix: "api")
+        #expect(keys.key(scope: .user("42"), limit: "rpm") == "api:{user:42}:rpm")
+        #expect(RedisKeySlot.of(keys.key(scope: .user("42"), limit: "rpm")) == RedisKeySlot.of(keys.key(scope: .user("42"), limit: "itpm")))
+        #expect(keys.key(scope: .user("a}b"), limit: "rpm") == "api:{user:a)b}:rpm")
+        let shards = Set((0..<8).map { RedisKeySlot.of(keys.key(scope: .global, limit: "rpm", shard: $0)) })
+        #expect(shards.count == 8)
+    }
+}
+
+/// Collects the event kinds a limiter emits.
+final class EventJournal: ResilienceObserver, Sendable {
+    private let entries = Journal<ResilienceEvent.Kind>()
+    var kinds: [ResilienceEvent.Kind] { entries.all }
+    func observe(_ event: ResilienceEvent) { entries.append(event.kind) }
+}
