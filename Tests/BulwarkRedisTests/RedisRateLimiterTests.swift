@@ -25,7 +25,7 @@ struct RedisRateLimiterTests {
         defer { server.stop() }
         let key = RedisKeys(prefix: uniquePrefix()).key(scope: .user("42"), limit: "rpm")
         let limit = try RedisLimit.slidingWindowLog(limit: 100, window: .seconds(60))
-        let clients = try (0..<8).map { _ in try server.client(poolSize: 2, commandTimeout: .seconds(5)) }
+        let clients = try (0..<8).map { _ in try server.client(poolSize: 2, commandTimeout: .seconds(30)) }
         let nodes = try clients.map { try RedisRateLimiter(client: $0, key: key, limit: limit) }
         // Warm the script cache so EVALSHA is the only command counted.
         _ = try await nodes[0].tryAcquire(cost: 0)
@@ -102,7 +102,7 @@ struct RedisRateLimiterTests {
         let local = try RedisRateLimiter(client: client, key: "k:local", limit: limit, failurePolicy: .fallback(fallback))
         let journal = EventJournal()
         for limiter in [open, closed, local] { limiter.events.attach(journal) }
-        _ = try await client.send(["PING"], timeout: .seconds(5))  // connected, however loaded the machine
+        _ = try await client.send(["PING"], timeout: .seconds(30))  // connected, however loaded the machine
         #expect(try await open.tryAcquire().source == .redis)
 
         try await server.crash()
@@ -158,7 +158,7 @@ struct RedisRateLimiterTests {
         )
         let first = try await limiter.tryAcquire(cost: 2)
         #expect(first.isAllowed)
-        let waited = try await limiter.acquire(cost: 1, options: WaitOptions(deadline: .after(.seconds(5))))
+        let waited = try await limiter.acquire(cost: 1, options: WaitOptions(deadline: .after(.seconds(30))))
         #expect(waited.isAllowed)
         try await limiter.charge(cost: 2)  // in debt: the next 2 are at least 800 ms away
         await #expect(throws: BulwarkError.waitTimedOut) {

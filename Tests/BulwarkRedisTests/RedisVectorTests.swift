@@ -53,7 +53,7 @@ struct RedisVectorTests {
     @Test("every step of every case matches", arguments: files)
     func file(_ name: String) async throws {
         let server = try await RedisServer.shared()
-        let redis = try server.client(poolSize: 1, commandTimeout: .seconds(5))
+        let redis = try server.client(poolSize: 1, commandTimeout: .seconds(30))
         defer { Task { await redis.shutdown() } }
         let data = try Data(contentsOf: Self.directory.appendingPathComponent("\(name).json"))
         let json = try #require(try JSONSerialization.jsonObject(with: data) as? [String: Any])

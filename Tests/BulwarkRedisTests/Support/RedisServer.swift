@@ -126,7 +126,7 @@ final class RedisServer: @unchecked Sendable {
     /// A client for this server.
     func client(
         poolSize: Int = 2,
-        commandTimeout: Duration = .seconds(2),
+        commandTimeout: Duration = .seconds(30),
         password: String? = nil,
         database: Int = 0
     ) throws -> RedisClient {
