@@ -117,22 +117,18 @@ public struct RedisLimit: Sendable, Hashable {
         )
     }
 
-    /// A leaky bucket as a meter: `capacity`, draining `drain` every `every`. Exact when
+    /// A leaky bucket as a meter: `capacity`, draining `drain` every `every`. A meter is a token
+    /// bucket seen from the other side (its level is the tokens missing), exactly as in memory, so
+    /// it runs the token bucket's script with `initialTokens = capacity − initialLevel`. Exact when
     /// `capacity × P′ ≤ 2^51`.
     public static func leakyBucketMeter(capacity: Int, drain: Int, every period: Duration, initialLevel: Int = 0)
         throws(BulwarkError) -> RedisLimit
     {
         let capacity = try Validation.limit(capacity, field: "capacity")
-        let drain = try Validation.atLeast(1, drain, field: "drain")
-        let p = try nanoseconds(period, field: "every")
         guard (0...capacity).contains(initialLevel) else {
             throw .invalidConfiguration(field: "initialLevel", rule: "must be in 0...capacity, got \(initialLevel)")
         }
-        try check(product(Int64(capacity), p / greatestCommonDivisor(Int64(drain), p)), field: "capacity",
-                  formula: "capacity × period / gcd(drain, period)")
-        return RedisLimit(
-            module: "leakyBucketMeter", arguments: [capacity, drain, Int(p), initialLevel].map { "\($0)" }, limit: capacity
-        )
+        return try tokenBucket(capacity: capacity, refill: drain, every: period, initialTokens: capacity - initialLevel)
     }
 
     /// A leaky bucket as a shaper: `rate` per `period` with no burst, costs up to `maximumCost`.

@@ -143,7 +143,7 @@ extension LuaSource {
       local fresh = st.last
       if st.f > 0 and st.m > fresh then fresh = st.m end
       local ns = fresh - bw.now
-      if ns > 0 or bw.fake then
+      if bw.keeps(ns) then
         if dead then
           for i = 1, #dead, 1000 do
             redis.call('HDEL', key, unpack(dead, i, math.min(i + 999, #dead)))
@@ -164,8 +164,6 @@ extension LuaSource {
         else
           redis.call('HDEL', key, 'x', 'm')
         end
-        -- A driven clock may go back: the key keeps `last` (bw.expire persists it).
-        if ns <= 0 then ns = 1 end
       end
       bw.expire(key, ns)
     end

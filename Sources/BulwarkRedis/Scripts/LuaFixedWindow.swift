@@ -27,53 +27,15 @@ extension LuaSource {
     local fixedWindow = {}
 
     function fixedWindow.config(argv, i)
-      local cfg = {L = tonumber(argv[i]), W = tonumber(argv[i + 1]), eh = 0, el = 0}
-      -- E = eh × 10^9 + el exactly, from its decimal text (an Int64 need not fit a double).
-      local sign, digits = string.match(argv[i + 2] or '', '^([-+]?)(%d+)$')
-      if digits then
-        if #digits > 9 then
-          cfg.eh = tonumber(string.sub(digits, 1, -10))
-          cfg.el = tonumber(string.sub(digits, -9))
-        else
-          cfg.el = tonumber(digits)
-        end
-        if sign == '-' then cfg.eh, cfg.el = -cfg.eh, -cfg.el end
-      end
+      local cfg = {L = tonumber(argv[i]), W = tonumber(argv[i + 1])}
+      cfg.eh, cfg.el = bw.epoch(argv[i + 2])
       return cfg
     end
 
-    -- x mod W (floor modulo), exact for |x| < 2^53.
-    function fixedWindow.mod(cfg, x)
-      return x - bw.fdiv(x, cfg.W) * cfg.W
-    end
-
-    -- The start of the window holding T (nanoseconds from bw.sec): T − ((bw.sec·10^9 − E + T) mod W).
+    -- The start of the window holding T (nanoseconds from bw.sec).
     function fixedWindow.start(cfg, T)
-      local W = cfg.W
-      if cfg.phase == nil then
-        -- (bw.sec − eh)·10^9 mod W: a·b directly when below 2^53, else by doubling and adding over
-        -- the bits of b (every value < 2W ≤ 2^53); then − el, mod W.
-        local a, b = fixedWindow.mod(cfg, bw.sec - cfg.eh), fixedWindow.mod(cfg, 1000000000)
-        local r = a * b
-        if r < 9007199254740992 then
-          r = fixedWindow.mod(cfg, r)
-        else
-          r = 0
-          local bit = 536870912   -- 2^29 > b / 2 (b < 10^9 < 2^30)
-          while bit >= 1 do
-            r = r + r
-            if r >= W then r = r - W end
-            if b >= bit then
-              b = b - bit
-              r = r + a
-              if r >= W then r = r - W end
-            end
-            bit = bit / 2
-          end
-        end
-        cfg.phase = fixedWindow.mod(cfg, r - cfg.el)
-      end
-      return T - fixedWindow.mod(cfg, cfg.phase + T)
+      if cfg.phase == nil then cfg.phase = bw.phase(cfg.eh, cfg.el, cfg.W) end
+      return T - bw.mod(cfg.phase + T, cfg.W)
     end
 
     function fixedWindow.load(keys, cfg)
@@ -120,13 +82,7 @@ extension LuaSource {
     function fixedWindow.save(keys, cfg, st)
       local fresh = st.last
       if st.n > 0 then fresh = st.s + cfg.W end
-      local ns = fresh - bw.now
-      if ns > 0 or bw.fake then
-        redis.call('HSET', keys[1], 'o', bw.sec, 'l', st.last, 's', st.s, 'n', st.n)
-        -- A driven clock may go back: the key keeps `last` (bw.expire persists it).
-        if ns <= 0 then ns = 1 end
-      end
-      bw.expire(keys[1], ns)
+      bw.store(keys[1], fresh - bw.now, 'l', st.last, 's', st.s, 'n', st.n)
     end
     """#
 }

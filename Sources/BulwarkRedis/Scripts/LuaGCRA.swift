@@ -112,13 +112,7 @@ extension LuaSource {
       local fresh = st.q
       if st.f > 0 then fresh = st.q + 1 end
       if fresh < st.last then fresh = st.last end
-      local ns = fresh - bw.now
-      if ns > 0 or bw.fake then
-        redis.call('HSET', keys[1], 'o', bw.sec, 'l', st.last, 'q', st.q, 'f', st.f)
-        -- A driven clock may go back: the key keeps `last` (bw.expire persists it).
-        if ns <= 0 then ns = 1 end
-      end
-      bw.expire(keys[1], ns)
+      bw.store(keys[1], fresh - bw.now, 'l', st.last, 'q', st.q, 'f', st.f)
     end
     """#
 }

@@ -1,6 +1,7 @@
 extension LuaSource {
     /// The leaky bucket as a shaper (`Tests/Vectors/README.md`, `leaky-bucket-shaper.json`) as a
-    /// script module.
+    /// script module, built on ``gcra`` (whose source a script puts first): the same next-release
+    /// time `θ`, loaded, advanced by costs, capped and refunded by GCRA's functions, with burst `M`.
     ///
     /// **Configuration** (`ARGV` from the module's first index): `rate R`, `period P` (nanoseconds),
     /// `maximumCost M`.
@@ -26,33 +27,13 @@ extension LuaSource {
     /// before its `T`. The key expires then (rounded up to milliseconds), or is deleted at once
     /// (with a driven clock, which may go back, always kept).
     static let leakyBucketShaper = #"""
-    local leakyBucketShaper = {}
+    local leakyBucketShaper = setmetatable({}, {__index = gcra})
 
+    -- GCRA's configuration with burst M: θ in units of 1/R', capped at T + 2·M·I.
     function leakyBucketShaper.config(argv, i)
-      local R, P, M = tonumber(argv[i]), tonumber(argv[i + 1]), tonumber(argv[i + 2])
-      local g = bw.gcd(R, P)
-      local cfg = {R = R / g, P = P / g, M = M}
-      local top = 2 * M * cfg.P            -- 2·M·I, in units of 1/R'
-      cfg.topq = bw.fdiv(top, cfg.R)
-      cfg.topf = top - cfg.topq * cfg.R
+      local cfg = gcra.config(argv, i)
+      cfg.M = cfg.B
       return cfg
-    end
-
-    function leakyBucketShaper.load(keys, cfg)
-      local v = redis.call('HMGET', keys[1], 'o', 'l', 'q', 'f')
-      if not v[1] or not v[2] or not v[3] or not v[4] then return {} end
-      local o = tonumber(v[1])
-      local f = tonumber(v[4])
-      if f < 0 or f >= cfg.R then f = 0 end  -- written under another configuration
-      return {last = bw.rel(o, tonumber(v[2])), q = bw.rel(o, tonumber(v[3])), f = f}
-    end
-
-    -- θ += units / R' (|units| ≤ 2·M·P').
-    function leakyBucketShaper.add(cfg, st, units)
-      local s = st.f + units
-      local d = bw.fdiv(s, cfg.R)
-      st.q = st.q + d
-      st.f = s - d * cfg.R
     end
 
     function leakyBucketShaper.ceil(st)
@@ -64,8 +45,8 @@ extension LuaSource {
       -- θ ≤ T − 1 (or a fresh state) behaves as θ = T.
       if st.q == nil or st.q < T - 1 or (st.q == T - 1 and st.f == 0) then
         st.q, st.f = T, 0
-      elseif st.q > T + cfg.topq or (st.q == T + cfg.topq and st.f > cfg.topf) then
-        st.q, st.f = T + cfg.topq, cfg.topf  -- only under another configuration
+      else
+        gcra.cap(cfg, st, T)               -- a no-op unless the configuration changed
       end
       st.last = T
     end
@@ -75,7 +56,7 @@ extension LuaSource {
       local c = leakyBucketShaper.ceil(st)
       if c > T then return false, c - T end
       -- Free, and θ > T − 1 after advance: the release keeps the grid (T < θ + 1).
-      leakyBucketShaper.add(cfg, st, cost * cfg.P)
+      gcra.add(cfg, st, cost * cfg.P)
       return true, 0
     end
 
@@ -86,40 +67,17 @@ extension LuaSource {
       return 0, c - T
     end
 
-    function leakyBucketShaper.refund(cfg, st, cost, admittedAt)
-      local T = st.last
-      if cost >= 2 * cfg.M then
-        st.q, st.f = T, 0
-        return
-      end
-      leakyBucketShaper.add(cfg, st, -cost * cfg.P)
-      if st.q < T then st.q, st.f = T, 0 end
-    end
-
+    -- Refunds are GCRA's (θ = max(θ − c·I, T)); a charge starts from max(θ, T) as GCRA's does.
     function leakyBucketShaper.charge(cfg, st, cost)
-      local T = st.last
-      if st.q < T then st.q, st.f = T, 0 end
-      if cost >= 2 * cfg.M then
-        st.q, st.f = T + cfg.topq, cfg.topf
-        return
-      end
-      leakyBucketShaper.add(cfg, st, cost * cfg.P)
-      if st.q > T + cfg.topq or (st.q == T + cfg.topq and st.f > cfg.topf) then
-        st.q, st.f = T + cfg.topq, cfg.topf
-      end
+      if st.q < st.last then st.q, st.f = st.last, 0 end
+      gcra.charge(cfg, st, cost)
     end
 
     function leakyBucketShaper.save(keys, cfg, st)
       local fresh = st.q
       if st.f > 0 then fresh = st.q + 2 end
       if fresh < st.last then fresh = st.last end
-      local ns = fresh - bw.now
-      if ns > 0 or bw.fake then
-        redis.call('HSET', keys[1], 'o', bw.sec, 'l', st.last, 'q', st.q, 'f', st.f)
-        -- A driven clock may go back: the key keeps `last` (bw.expire persists it).
-        if ns <= 0 then ns = 1 end
-      end
-      bw.expire(keys[1], ns)
+      bw.store(keys[1], fresh - bw.now, 'l', st.last, 'q', st.q, 'f', st.f)
     end
     """#
 }

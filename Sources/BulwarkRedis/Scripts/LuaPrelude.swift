@@ -47,17 +47,78 @@ enum LuaSource {
       return a
     end
 
+    -- x mod m (floor modulo), exact for |x| < 2^53, m > 0.
+    function bw.mod(x, m)
+      return x - bw.fdiv(x, m) * m
+    end
+
+    -- An epoch's decimal text (any Int64, which need not fit a double) as eh × 10^9 + el, exactly.
+    function bw.epoch(text)
+      local eh, el = 0, 0
+      local sign, digits = string.match(text or '', '^([-+]?)(%d+)$')
+      if digits then
+        if #digits > 9 then
+          eh = tonumber(string.sub(digits, 1, -10))
+          el = tonumber(string.sub(digits, -9))
+        else
+          el = tonumber(digits)
+        end
+        if sign == '-' then eh, el = -eh, -el end
+      end
+      return eh, el
+    end
+
+    -- Where bw.sec falls on a grid of length G ≤ 2^52 starting at the epoch eh × 10^9 + el:
+    -- (bw.sec × 10^9 − E) mod G. a = (bw.sec − eh) mod G times b = 10^9 mod G, directly when
+    -- a·b < 2^53, else by doubling and adding over the bits of b (every value < 2G); then − el.
+    -- A time T (ns from bw.sec) is in the cell starting at T − bw.mod(phase + T, G).
+    function bw.phase(eh, el, G)
+      local a, b = bw.mod(bw.sec - eh, G), bw.mod(1000000000, G)
+      local r = a * b
+      if r < 9007199254740992 then
+        r = bw.mod(r, G)
+      else
+        r = 0
+        local bit = 1
+        while bit * 2 <= b do bit = bit * 2 end
+        while bit >= 1 do
+          r = r + r
+          if r >= G then r = r - G end
+          if b >= bit then
+            b = b - bit
+            r = r + a
+            if r >= G then r = r - G end
+          end
+          bit = bit / 2
+        end
+      end
+      return bw.mod(r - el, G)
+    end
+
+    -- Whether a state that equals a fresh one in `ns` nanoseconds (nil: never) is worth writing:
+    -- it is not fresh yet, or the caller drives the clock, which may go back, so `last` must stay.
+    function bw.keeps(ns)
+      return ns == nil or ns > 0 or bw.fake
+    end
+
     -- The key lives `ns` more nanoseconds (rounded up to milliseconds): the moment its state equals
-    -- a fresh one. 0 or less: the state is fresh now, so the key goes. When the caller drives the
-    -- clock, its time is not Redis' own, so the key is kept without expiry instead.
+    -- a fresh one. 0 or less: the state is fresh now, so the key goes. nil: it never expires. When
+    -- the caller drives the clock, its time is not Redis' own, so the key is kept without expiry.
     function bw.expire(key, ns)
-      if ns <= 0 then
-        redis.call('DEL', key)
-      elseif bw.fake then
+      if ns == nil or bw.fake then
         redis.call('PERSIST', key)
+      elseif ns <= 0 then
+        redis.call('DEL', key)
       else
         redis.call('PEXPIRE', key, bw.cdiv(ns, 1000000))
       end
+    end
+
+    -- Saves a state: its fields (name, value, …) after `o` = bw.sec when bw.keeps(ns), then the
+    -- key's lifetime by bw.expire.
+    function bw.store(key, ns, ...)
+      if bw.keeps(ns) then redis.call('HSET', key, 'o', string.format('%d', bw.sec), ...) end
+      bw.expire(key, ns)
     end
 
     function bw.later(lag, d)

@@ -30,56 +30,14 @@ extension LuaSource {
     local slidingWindowCounter = {}
 
     function slidingWindowCounter.config(argv, i)
-      local cfg = {L = tonumber(argv[i]), W = tonumber(argv[i + 1]), eh = 0, el = 0}
-      -- E = eh × 10^9 + el exactly, from its decimal text (an Int64 need not fit a double).
-      local sign, digits = string.match(argv[i + 2] or '', '^([-+]?)(%d+)$')
-      if digits then
-        if #digits > 9 then
-          cfg.eh = tonumber(string.sub(digits, 1, -10))
-          cfg.el = tonumber(string.sub(digits, -9))
-        else
-          cfg.el = tonumber(digits)
-        end
-        if sign == '-' then cfg.eh, cfg.el = -cfg.eh, -cfg.el end
-      end
+      local cfg = {L = tonumber(argv[i]), W = tonumber(argv[i + 1])}
+      cfg.eh, cfg.el = bw.epoch(argv[i + 2])
       return cfg
-    end
-
-    -- x mod m (floor modulo), exact for |x| < 2^53, m > 0.
-    function slidingWindowCounter.mod(x, m)
-      return x - bw.fdiv(x, m) * m
-    end
-
-    -- (bw.sec × 10^9 − E) mod G for a grid of length G ≤ 2^52: a = (bw.sec − eh) mod G times
-    -- b = 10^9 mod G (directly when a·b < 2^53, else by doubling and adding over the bits of b, every
-    -- value < 2G), reduced mod G, minus el, reduced mod G.
-    function slidingWindowCounter.phase(cfg, G)
-      local mod = slidingWindowCounter.mod
-      local a, b = mod(bw.sec - cfg.eh, G), mod(1000000000, G)
-      local r = a * b
-      if r < 9007199254740992 then
-        r = mod(r, G)
-      else
-        r = 0
-        local bit = 1
-        while bit * 2 <= b do bit = bit * 2 end
-        while bit >= 1 do
-          r = r + r
-          if r >= G then r = r - G end
-          if b >= bit then
-            b = b - bit
-            r = r + a
-            if r >= G then r = r - G end
-          end
-          bit = bit / 2
-        end
-      end
-      return mod(r - cfg.el, G)
     end
 
     -- st: last, s (start of the current window, ns from bw.sec), p, n; after advance also at (T).
     function slidingWindowCounter.load(keys, cfg)
-      cfg.ph = slidingWindowCounter.phase(cfg, cfg.W)
+      cfg.ph = bw.phase(cfg.eh, cfg.el, cfg.W)
       local v = redis.call('HMGET', keys[1], 'o', 'l', 's', 'p', 'n')
       if not v[1] or not v[2] or not v[3] then return {p = 0, n = 0} end
       local o = tonumber(v[1])
@@ -89,7 +47,7 @@ extension LuaSource {
 
     function slidingWindowCounter.advance(cfg, st, T)
       local W = cfg.W
-      local s = T - slidingWindowCounter.mod(cfg.ph + T, W)
+      local s = T - bw.mod(cfg.ph + T, W)
       if st.s == nil or s - st.s >= 2 * W then
         st.p, st.n = 0, 0
       elseif s - st.s == W then
@@ -163,14 +121,8 @@ extension LuaSource {
       elseif st.p > 0 then
         if st.s + cfg.W > fresh then fresh = st.s + cfg.W end
       end
-      local ns = fresh - bw.now
-      if ns > 0 or bw.fake then
-        redis.call('HSET', keys[1], 'o', string.format('%d', bw.sec), 'l', string.format('%d', st.last),
-          's', string.format('%d', st.s), 'p', string.format('%d', st.p), 'n', string.format('%d', st.n))
-        -- A driven clock may go back: the key keeps `last` (bw.expire persists it).
-        if ns <= 0 then ns = 1 end
-      end
-      bw.expire(keys[1], ns)
+      bw.store(keys[1], fresh - bw.now, 'l', string.format('%d', st.last), 's', string.format('%d', st.s),
+        'p', string.format('%d', st.p), 'n', string.format('%d', st.n))
     end
     """#
 }

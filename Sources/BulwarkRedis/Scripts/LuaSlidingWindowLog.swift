@@ -1,6 +1,7 @@
 extension LuaSource {
     /// The sliding-window log (`Tests/Vectors/README.md`, `sliding-window-log.json`) as a script
-    /// module.
+    /// module; with segments, also the segmented window (``segmentedWindow``): a log whose entries
+    /// are the segments' starts instead of the admissions' times.
     ///
     /// **Configuration** (`ARGV` from the module's first index): `limit L`, `window W` (nanoseconds).
     ///
@@ -27,7 +28,16 @@ extension LuaSource {
       return {L = tonumber(argv[i]), W = tonumber(argv[i + 1])}
     end
 
-    -- st: last, t (entry times, oldest first), c (their costs); after advance also at (T), s (sum).
+    -- Where an admission at time t is logged: t itself, or with segments of cfg.S the start of
+    -- t's segment.
+    function slidingWindowLog.slot(cfg, t)
+      if cfg.S == nil then return t end
+      if cfg.ph == nil then cfg.ph = bw.phase(cfg.eh, cfg.el, cfg.S) end
+      return t - bw.mod(cfg.ph + t, cfg.S)
+    end
+
+    -- st: last, t (entry times, oldest first), c (their costs); after advance also at (T), j (T's
+    -- slot), s (sum).
     function slidingWindowLog.load(keys, cfg)
       local v = redis.call('HMGET', keys[1], 'o', 'l', 'e')
       local st = {t = {}, c = {}}
@@ -44,32 +54,33 @@ extension LuaSource {
       return st
     end
 
-    -- Drops the entries with time ≤ T − W and sums the others.
+    -- Drops the entries that have left the window (time ≤ slot(T) − W) and sums the others.
     function slidingWindowLog.advance(cfg, st, T)
+      local j = slidingWindowLog.slot(cfg, T)
       local t, c = st.t, st.c
-      local cut, first, n = T - cfg.W, 1, #t
+      local cut, first, n = j - cfg.W, 1, #t
       while first <= n and t[first] <= cut do first = first + 1 end
       if first > 1 then
-        local nt, nc, j = {}, {}, 0
+        local nt, nc, k = {}, {}, 0
         for i = first, n do
-          j = j + 1
-          nt[j] = t[i]
-          nc[j] = c[i]
+          k = k + 1
+          nt[k] = t[i]
+          nc[k] = c[i]
         end
         st.t, st.c = nt, nc
       end
       local s = 0
       for i = 1, #st.c do s = s + st.c[i] end
-      st.s, st.at = s, T
+      st.s, st.at, st.j = s, T, j
     end
 
-    -- Logs `cost` at T (adding to the entry of T if there is one).
+    -- Logs `cost` in T's slot (adding to its entry if there is one).
     function slidingWindowLog.add(st, cost)
       local n = #st.t
-      if n > 0 and st.t[n] == st.at then
+      if n > 0 and st.t[n] == st.j then
         st.c[n] = st.c[n] + cost
       else
-        st.t[n + 1] = st.at
+        st.t[n + 1] = st.j
         st.c[n + 1] = cost
       end
       st.s = st.s + cost
@@ -82,6 +93,7 @@ extension LuaSource {
         slidingWindowLog.add(st, cost)
         return true, 0
       end
+      -- The oldest entries holding `need` leave at their time + W.
       local need, sum = st.s + cost - L, 0
       for i = 1, #st.t do
         sum = sum + st.c[i]
@@ -98,10 +110,11 @@ extension LuaSource {
       return remaining, 0
     end
 
+    -- The entry of the admission's slot, if still logged, gives back up to `cost`; at 0 it goes.
     function slidingWindowLog.refund(cfg, st, cost, admittedAt)
-      local t = st.t
+      local t, at = st.t, slidingWindowLog.slot(cfg, admittedAt)
       for i = #t, 1, -1 do
-        if t[i] == admittedAt then
+        if t[i] == at then
           local back = st.c[i]
           if cost < back then back = cost end
           st.c[i] = st.c[i] - back
@@ -112,7 +125,7 @@ extension LuaSource {
           end
           return
         end
-        if t[i] < admittedAt then return end
+        if t[i] < at then return end
       end
     end
 
@@ -126,16 +139,9 @@ extension LuaSource {
       local n = #st.t
       local fresh = st.last
       if n > 0 and st.t[n] + cfg.W > fresh then fresh = st.t[n] + cfg.W end
-      local ns = fresh - bw.now
-      if ns > 0 or bw.fake then
-        local parts = {}
-        for i = 1, n do parts[i] = string.format('%d:%d', st.t[i], st.c[i]) end
-        redis.call('HSET', keys[1], 'o', string.format('%d', bw.sec), 'l', string.format('%d', st.last),
-          'e', table.concat(parts, ','))
-        -- A driven clock may go back: the key keeps `last` (bw.expire persists it).
-        if ns <= 0 then ns = 1 end
-      end
-      bw.expire(keys[1], ns)
+      local parts = {}
+      for i = 1, n do parts[i] = string.format('%d:%d', st.t[i], st.c[i]) end
+      bw.store(keys[1], fresh - bw.now, 'l', string.format('%d', st.last), 'e', table.concat(parts, ','))
     end
     """#
 }

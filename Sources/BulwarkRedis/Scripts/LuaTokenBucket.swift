@@ -90,18 +90,9 @@ extension LuaSource {
     end
 
     function tokenBucket.save(keys, cfg, st)
-      if cfg.keep then
-        redis.call('HSET', keys[1], 'o', bw.sec, 'l', st.last, 'u', st.u)
-        redis.call('PERSIST', keys[1])
-        return
-      end
-      local ns = st.last + bw.cdiv(cfg.full - st.u, cfg.A) - bw.now
-      if ns > 0 or bw.fake then
-        redis.call('HSET', keys[1], 'o', bw.sec, 'l', st.last, 'u', st.u)
-        -- A driven clock may go back: the key keeps `last` (bw.expire persists it).
-        if ns <= 0 then ns = 1 end
-      end
-      bw.expire(keys[1], ns)
+      local ns = nil  -- kept: a full bucket is not a fresh one
+      if not cfg.keep then ns = st.last + bw.cdiv(cfg.full - st.u, cfg.A) - bw.now end
+      bw.store(keys[1], ns, 'l', st.last, 'u', st.u)
     end
     """#
 }

@@ -2,11 +2,13 @@ import BulwarkCore
 
 /// The scripts Bulwark sends, assembled from ``LuaSource``'s pieces, and the reading of their replies.
 enum RedisScripts {
+    /// Each module's source; one built on another (`setmetatable(…, {__index = …})`) carries that
+    /// one's source first.
     private static let modules: [String: String] = [
         "tokenBucket": LuaSource.tokenBucket, "gcra": LuaSource.gcra, "fixedWindow": LuaSource.fixedWindow,
         "slidingWindowLog": LuaSource.slidingWindowLog, "slidingWindowCounter": LuaSource.slidingWindowCounter,
-        "segmentedWindow": LuaSource.segmentedWindow, "leakyBucketMeter": LuaSource.leakyBucketMeter,
-        "leakyBucketShaper": LuaSource.leakyBucketShaper, "concurrency": LuaSource.concurrency,
+        "segmentedWindow": LuaSource.slidingWindowLog + "\n" + LuaSource.segmentedWindow,
+        "leakyBucketShaper": LuaSource.gcra + "\n" + LuaSource.leakyBucketShaper, "concurrency": LuaSource.concurrency,
     ]
 
     /// One limiter's decision script: the prelude, the module and `bw.single`.
