@@ -140,7 +140,7 @@ let package = Package(
         .target(
             name: "BulwarkRedis",
             dependencies: [
-                "BulwarkCore", "BulwarkQueues",
+                "BulwarkCore", "BulwarkQueues", "BulwarkCircuitBreaker",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
             ]

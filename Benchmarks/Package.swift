@@ -36,6 +36,8 @@ let package = Package(
         suite("Contention", ["BulwarkTokenBucket"]),
         suite("Queues", ["BulwarkQueues"]),
         suite("Monitors", ["Bulwark", "BulwarkMonitors", "BulwarkHealth", "BulwarkDegradation"]),
+        // Decisions through Redis against redis-benchmark's ceiling and the list pattern they replace.
+        suite("Redis", ["BulwarkRedis"]),
         suite("Policies", [
             "BulwarkCircuitBreaker", "BulwarkRetry", "BulwarkTimeout", "BulwarkFallback", "BulwarkPipeline",
             "BulwarkTokenBucket", "BulwarkConcurrency",

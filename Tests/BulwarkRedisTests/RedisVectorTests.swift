@@ -53,15 +53,20 @@ struct RedisVectorTests {
     @Test("every step of every case matches", arguments: files)
     func file(_ name: String) async throws {
         let server = try await RedisServer.shared()
-        let redis = try server.client(poolSize: 1, commandTimeout: .seconds(30))
-        defer { Task { await redis.shutdown() } }
-        let data = try Data(contentsOf: Self.directory.appendingPathComponent("\(name).json"))
+        let redis = try server.client(poolSize: 1)
+        try await Self.run(file: name, on: redis)
+        await redis.shutdown()
+    }
+
+    /// Runs one vector file's cases through `redis` (a server or a cluster), each case on its own key.
+    static func run(file name: String, on redis: RedisClient) async throws {
+        let data = try Data(contentsOf: directory.appendingPathComponent("\(name).json"))
         let json = try #require(try JSONSerialization.jsonObject(with: data) as? [String: Any])
         let cases = try #require(json["cases"] as? [[String: Any]])
         let prefix = uniquePrefix(name)
         var steps = 0
         for (index, testCase) in cases.enumerated() {
-            let (module, arguments) = try Self.limit(name, try #require(testCase["config"] as? [String: Any]))
+            let (module, arguments) = try limit(name, try #require(testCase["config"] as? [String: Any]))
             let script = RedisScripts.single(module)
             let key = "\(prefix):\(index)"
             func run(_ op: String, at: Int64, cost: Int, admittedAt: Int64? = nil) async throws -> [Int64] {
@@ -99,12 +104,5 @@ struct RedisVectorTests {
             }
         }
         #expect(steps > 0)
-    }
-}
-
-extension Int64 {
-    fileprivate func floorDivided(by divisor: Int64) -> Int64 {
-        let quotient = self / divisor
-        return (self % divisor != 0 && (self < 0) != (divisor < 0)) ? quotient - 1 : quotient
     }
 }

@@ -9,8 +9,8 @@ public import BulwarkCore
 public struct RedisLimit: Sendable, Hashable {
     /// The script module's name (its Lua table).
     let module: String
-    /// The module's configuration, from `ARGV[7]`.
-    let arguments: [String]
+    /// The configuration as the script reads it, from its `ARGV[7]` on (see ``RedisRateLimiter/script``).
+    public let arguments: [String]
     /// The most the limit can admit at once.
     public let limit: Int
 

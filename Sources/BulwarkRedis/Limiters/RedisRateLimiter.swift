@@ -13,6 +13,16 @@ public enum RedisFailurePolicy: Sendable {
     case fallback(any RateLimiter)
 }
 
+/// Whose clock a Redis limiter's scripts read.
+public enum RedisTimeSource: Sendable, Hashable {
+    /// Redis' own `TIME`: every node agrees whatever its clock. The default.
+    case redis
+    /// The limiter's `clock`, sent with each call: for tests on a `ManualClock`, and for
+    /// deployments whose nodes share one clock. Keys then never expire (the script cannot tell how
+    /// that clock relates to Redis' own), so use it with bounded key sets.
+    case limiterClock
+}
+
 /// Where a decision came from.
 public enum RedisDecisionSource: Sendable, Hashable {
     /// Redis' script decided: the shared limit.
@@ -67,10 +77,15 @@ public final class RedisRateLimiter: Sendable {
     public let failurePolicy: RedisFailurePolicy
     /// Where the limiter's events go.
     public let events: EventChannel
+    /// The script each decision runs, for tools outside Bulwark (`redis-cli`, `redis-benchmark`):
+    /// `EVALSHA <sha1> 1 <key> "" "" acquire <cost> "" ""` followed by ``RedisLimit/arguments``
+    /// decides as ``tryAcquire(cost:)`` does (the two empty clock arguments read Redis' `TIME`).
+    public let script: RedisScript
     private let client: RedisClient
-    private let script: RedisScript
     private let timeout: Duration?
-    private let clock: any NanosecondClock
+    /// The clock waiting callers sleep on (and, with ``RedisTimeSource/limiterClock``, the scripts read).
+    let clock: any NanosecondClock
+    private let timeSource: RedisTimeSource
     private let degraded = LockedValue(false)
 
     /// Creates a limiter on `key`.
@@ -82,13 +97,15 @@ public final class RedisRateLimiter: Sendable {
     ///   - failurePolicy: What happens when Redis cannot answer in time.
     ///   - timeout: How long a decision may wait for Redis; the client's command timeout if `nil`.
     ///   - clock: The clock waiting callers sleep on and read their deadlines from.
+    ///   - timeSource: Whose clock the scripts read: Redis' (the default) or `clock`.
     public init(
         client: RedisClient,
         key: String,
         limit: RedisLimit,
         failurePolicy: RedisFailurePolicy = .failClosed,
         timeout: Duration? = nil,
-        clock: any NanosecondClock = ContinuousClock()
+        clock: any NanosecondClock = ContinuousClock(),
+        timeSource: RedisTimeSource = .redis
     ) throws(BulwarkError) {
         guard !key.isEmpty else { throw .invalidConfiguration(field: "key", rule: "must not be empty") }
         if let timeout, timeout <= .zero {
@@ -100,6 +117,7 @@ public final class RedisRateLimiter: Sendable {
         self.failurePolicy = failurePolicy
         self.timeout = timeout
         self.clock = clock
+        self.timeSource = timeSource
         self.script = RedisScripts.single(limit.module)
         self.events = EventChannel(defaultName: "redis:\(key)")
     }
@@ -162,8 +180,14 @@ public final class RedisRateLimiter: Sendable {
 
     /// One script call, and the failure policy when it gives no answer.
     private func decide(op: String, cost: Int, admission: RedisAdmission?) async throws -> RedisDecision {
+        var time = ["", ""]
+        if timeSource == .limiterClock {
+            let now = clock.nowNanoseconds
+            let (second, nanoseconds) = now.quotientAndRemainder(dividingBy: 1_000_000_000)
+            time = nanoseconds < 0 ? [String(second - 1), String(nanoseconds + 1_000_000_000)] : [String(second), String(nanoseconds)]
+        }
         let arguments =
-            ["", "", op, String(cost), admission.map { String($0.second) } ?? "", admission.map { String($0.nanoseconds) } ?? ""]
+            time + [op, String(cost), admission.map { String($0.second) } ?? "", admission.map { String($0.nanoseconds) } ?? ""]
             + limit.arguments
         let error: RedisError
         switch await call(arguments) {

@@ -12,11 +12,10 @@ extension LuaSource {
     /// `min(c, 2N − f)` to it without the check. With one lease id per limiter (as the vectors use)
     /// this is exactly the README's `f`.
     ///
-    /// `concurrency.main()` is the client's script: ARGV as for `bw.single` (`ARGV[3]` the op,
-    /// `ARGV[4]` the cost, the configuration from `ARGV[7]`), with two more ops: `release`
-    /// (`ARGV[4]` the cost to give back, `''` for all of it; reply `{found, remaining, released,
-    /// resetAfter, bw.sec, T}`) and `renew` (the lease, if live, expires at `T + TTL` from `ARGV[8]`;
-    /// reply `{found, remaining, TTL or 0, resetAfter, bw.sec, T}`). Other ops go to `bw.single`.
+    /// Two more ops go through `bw.single` (`concurrency.ops`): `release` (`ARGV[4]` the cost to
+    /// give back, `''` for all of it; reply `{found, remaining, released, resetAfter, bw.sec, T}`)
+    /// and `renew` (the lease, if live, expires at `T + TTL`; reply `{found, remaining, TTL or 0,
+    /// resetAfter, bw.sec, T}`).
     ///
     /// **Key**: one hash, `KEYS[1]`: `o` (the second `bw.sec` it was written at), `l` (the step's time
     /// `T`, nanoseconds after `o`), `f` (the live leases' total), `x` (at or before the earliest live
@@ -169,33 +168,25 @@ extension LuaSource {
     end
 
     -- The client's script: bw.single's ops, and `release` and `renew` of a lease.
-    function concurrency.main()
-      local op = ARGV[3]
-      if op ~= 'release' and op ~= 'renew' then return bw.single(concurrency) end
-      bw.clock(ARGV[1], ARGV[2])
-      local cfg = concurrency.config(ARGV, 7)
-      local st = concurrency.load(KEYS, cfg)
-      local T = bw.now
-      if st.last ~= nil and st.last > T then T = st.last end
-      local lag = T - bw.now
-      concurrency.advance(cfg, st, T)
-      local found, amount = 0, 0
-      if st.lc > 0 then found = 1 end
-      if op == 'release' then
-        amount = st.lc
-        if ARGV[4] ~= '' and tonumber(ARGV[4]) < amount then amount = tonumber(ARGV[4]) end
-        concurrency.refund(cfg, st, amount, T)
-      elseif st.lc > 0 then
-        st.le = T + cfg.ttl
-        st.dirty = 1
-        if st.x == nil or st.le < st.x then st.x = st.le end
-        if st.m == nil or st.le > st.m then st.m = st.le end
-        amount = cfg.ttl
-      end
-      st.last = T
-      concurrency.save(KEYS, cfg, st)
-      local remaining, reset = concurrency.figures(cfg, st)
-      return {found, remaining, amount, bw.later(lag, reset), bw.sec, T}
+    -- The lease's own ops, through bw.single: `release` gives back `cost` of it (all of it when
+    -- the cost is ''), replying the amount released; `renew` makes a live lease expire at T + TTL,
+    -- replying the TTL (0 when the lease is not held).
+    concurrency.ops = {}
+
+    function concurrency.ops.release(cfg, st, T, cost)
+      local amount = st.lc
+      if cost ~= nil and cost < amount then amount = cost end
+      concurrency.refund(cfg, st, amount, T)
+      return st.lc + amount > 0 and 1 or 0, amount
+    end
+
+    function concurrency.ops.renew(cfg, st, T)
+      if st.lc == 0 then return 0, 0 end
+      st.le = T + cfg.ttl
+      st.dirty = 1
+      if st.x == nil or st.le < st.x then st.x = st.le end
+      if st.m == nil or st.le > st.m then st.m = st.le end
+      return 1, cfg.ttl
     end
     """#
 }

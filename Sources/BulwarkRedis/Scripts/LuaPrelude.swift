@@ -127,7 +127,7 @@ enum LuaSource {
     end
 
     -- One limiter, one decision. KEYS: the module's keys. ARGV: clock seconds, clock nanoseconds
-    -- (both '' for Redis' TIME), op ('acquire', 'refund', 'charge'), cost, the admission's second and
+    -- (both '' for Redis' TIME), op ('acquire', 'refund', 'charge', or one of the module's `ops`), cost, the admission's second and
     -- nanoseconds from it (refund only, else ''), then the module's configuration from ARGV[7].
     -- Reply: allowed (1/0), remaining, retryAfter, resetAfter (-1: never), and the step's time T as
     -- second and nanoseconds from it (a refund names that admission later).
@@ -154,6 +154,13 @@ enum LuaSource {
         M.refund(cfg, st, cost, bw.rel(tonumber(ARGV[5]), tonumber(ARGV[6])))
       elseif op == 'charge' then
         M.charge(cfg, st, cost)
+      elseif M.ops ~= nil and M.ops[op] ~= nil then
+        -- A module's own op (a lease's release or renewal): reply {found, remaining, amount, …}.
+        local found, amount = M.ops[op](cfg, st, T, cost)
+        st.last = T
+        M.save(KEYS, cfg, st)
+        local remaining, reset = M.figures(cfg, st)
+        return {found, remaining, amount, bw.later(lag, reset), bw.sec, T}
       else
         return redis.error_reply('ERR bulwark: unknown op ' .. tostring(op))
       end

@@ -2,18 +2,33 @@ import BulwarkCore
 
 /// The scripts Bulwark sends, assembled from ``LuaSource``'s pieces, and the reading of their replies.
 enum RedisScripts {
-    /// Each module's source; one built on another (`setmetatable(…, {__index = …})`) carries that
-    /// one's source first.
-    private static let modules: [String: String] = [
-        "tokenBucket": LuaSource.tokenBucket, "gcra": LuaSource.gcra, "fixedWindow": LuaSource.fixedWindow,
-        "slidingWindowLog": LuaSource.slidingWindowLog, "slidingWindowCounter": LuaSource.slidingWindowCounter,
-        "segmentedWindow": LuaSource.slidingWindowLog + "\n" + LuaSource.segmentedWindow,
-        "leakyBucketShaper": LuaSource.gcra + "\n" + LuaSource.leakyBucketShaper, "concurrency": LuaSource.concurrency,
+    /// The module each module is built on (`setmetatable(…, {__index = …})`), whose source comes first.
+    private static let base = ["leakyBucketShaper": "gcra", "segmentedWindow": "slidingWindowLog"]
+
+    /// Every module, each after the one it is built on: what a chain or a budget may combine.
+    private static let allModules = [
+        "tokenBucket", "gcra", "leakyBucketShaper", "fixedWindow", "slidingWindowLog", "slidingWindowCounter",
+        "segmentedWindow", "concurrency",
     ]
+    private static let sources: [String: String] = [
+        "tokenBucket": LuaSource.tokenBucket, "gcra": LuaSource.gcra, "leakyBucketShaper": LuaSource.leakyBucketShaper,
+        "fixedWindow": LuaSource.fixedWindow, "slidingWindowLog": LuaSource.slidingWindowLog,
+        "slidingWindowCounter": LuaSource.slidingWindowCounter, "segmentedWindow": LuaSource.segmentedWindow,
+        "concurrency": LuaSource.concurrency,
+    ]
+
+    /// The chain and budget script: every module, a registry of them, the chain and budget drivers,
+    /// and `return bw.chain(registry)` (`entry` "chain") or `bw.budget(registry)` ("budget").
+    static func composite(_ entry: String) -> RedisScript {
+        let registry = "local registry = {" + allModules.map { "\($0) = \($0)" }.joined(separator: ", ") + "}"
+        let parts = [LuaSource.prelude] + allModules.map { sources[$0]! } + [LuaSource.chain, LuaSource.budget, registry]
+        return RedisScript(parts.joined(separator: "\n") + "\nreturn bw.\(entry)(registry)\n")
+    }
 
     /// One limiter's decision script: the prelude, the module and `bw.single`.
     static func single(_ module: String) -> RedisScript {
-        RedisScript(LuaSource.prelude + "\n" + modules[module]! + "\nreturn bw.single(\(module))\n")
+        let parts = [LuaSource.prelude] + (base[module].map { [sources[$0]!] } ?? []) + [sources[module]!]
+        return RedisScript(parts.joined(separator: "\n") + "\nreturn bw.single(\(module))\n")
     }
 
     /// Reads `bw.single`'s reply: allowed, remaining, retryAfter, resetAfter (-1: never), second, T.

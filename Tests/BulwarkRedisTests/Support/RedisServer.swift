@@ -36,10 +36,10 @@ final class RedisServer: @unchecked Sendable {
     }
 
     /// Starts a server on a free port (retrying another port if the one picked was taken meanwhile).
-    static func start(_ extraArguments: [String] = []) throws -> RedisServer {
+    static func start(_ extraArguments: [String] = [], ports: ClosedRange<Int> = 20_000...60_000) throws -> RedisServer {
         var lastError: any Error = CocoaError(.fileNoSuchFile)
         for _ in 0..<10 {
-            let port = Int.random(in: 20_000...60_000)
+            let port = Int.random(in: ports)
             let directory = FileManager.default.temporaryDirectory.appendingPathComponent("bulwark-redis-\(port)-\(UUID())")
             try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
             let server = RedisServer(port: port, directory: directory, extraArguments: extraArguments)

@@ -1,0 +1,180 @@
+public import BulwarkCore
+
+/// A concurrency limit shared through Redis: at most `limit` units in flight across every node,
+/// held as leases that expire, so a node that dies holding units gives them back after `leaseTTL`.
+///
+///     let slots = try RedisConcurrencyLimiter(client: redis, key: "api:{model:gpt}:inflight", limit: 20,
+///                                             leaseTTL: .seconds(30))
+///     let lease = try await slots.acquire(options: WaitOptions(deadline: .after(.seconds(5))))
+///     defer { Task { try? await lease.release() } }
+///
+/// A call that outlives `leaseTTL` renews its lease (``RedisLease/renew()``). Each acquire and each
+/// release is one script call. Redis keeps no queue of waiters: ``acquire(cost:options:)`` asks again
+/// after a short, doubling pause (1 ms up to 100 ms) until the deadline.
+public final class RedisConcurrencyLimiter: Sendable {
+    /// The Redis key holding the leases.
+    public let key: String
+    /// The most units in flight at once.
+    public let limit: Int
+    /// How long a lease lives unless renewed or released.
+    public let leaseTTL: Duration
+    /// Whether to admit calls when Redis cannot answer (else they are refused).
+    public let failOpen: Bool
+    private let client: RedisClient
+    private let ttlNanoseconds: Int64
+    private let timeout: Duration?
+    private let clock: any NanosecondClock
+    private static let script = RedisScripts.single("concurrency")
+
+    /// Creates the limiter.
+    ///
+    /// - Throws: ``BulwarkError/invalidConfiguration(field:rule:)`` for an empty key, a limit
+    ///   below 1 or above 2^51, a lease TTL not positive or above 2^51 ns.
+    public init(
+        client: RedisClient,
+        key: String,
+        limit: Int,
+        leaseTTL: Duration,
+        failOpen: Bool = false,
+        timeout: Duration? = nil,
+        clock: any NanosecondClock = ContinuousClock()
+    ) throws(BulwarkError) {
+        guard !key.isEmpty else { throw .invalidConfiguration(field: "key", rule: "must not be empty") }
+        let limit = try Validation.limit(limit, field: "limit")
+        guard Int64(limit) <= RedisLimit.bound else {
+            throw .invalidConfiguration(field: "limit", rule: "must be at most \(RedisLimit.bound) for exact Lua arithmetic")
+        }
+        let ttl = try Validation.positiveNanoseconds(leaseTTL, field: "leaseTTL")
+        guard ttl <= RedisLimit.bound else {
+            throw .invalidConfiguration(field: "leaseTTL", rule: "must be at most \(RedisLimit.bound) ns for exact Lua arithmetic")
+        }
+        self.client = client
+        self.key = key
+        self.limit = limit
+        self.leaseTTL = leaseTTL
+        self.failOpen = failOpen
+        self.ttlNanoseconds = ttl
+        self.timeout = timeout
+        self.clock = clock
+    }
+
+    /// Takes `cost` units now if they are free: a lease, or `nil` when the limit is full.
+    ///
+    /// - Throws: ``BulwarkError/invalidArgument(field:rule:)`` for a cost outside `1...limit`;
+    ///   ``BulwarkError/unavailable(dependency:retryAfter:)`` when Redis cannot answer (unless
+    ///   ``failOpen``, which returns a lease Redis does not hold).
+    public func tryAcquire(cost: Int = 1) async throws -> RedisLease? {
+        guard (1...limit).contains(cost) else {
+            throw BulwarkError.invalidArgument(field: "cost", rule: "must be in 1...\(limit), got \(cost)")
+        }
+        let id = Self.newLeaseID()
+        switch await attempt("acquire", cost: String(cost), lease: id) {
+        case .success(let reply):
+            return reply.first == 1 ? RedisLease(limiter: self, id: id, cost: cost, isHeldInRedis: true) : nil
+        case .failure(.server(let message)):
+            throw RedisError.server(message)  // a script error: a bug to see, not an outage to hide
+        case .failure:
+            guard failOpen else { throw BulwarkError.unavailable(dependency: "redis", retryAfter: nil) }
+            return RedisLease(limiter: self, id: id, cost: cost, isHeldInRedis: false)
+        }
+    }
+
+    /// Takes `cost` units, asking again after short pauses until they are free or the deadline
+    /// passes (``BulwarkError/waitTimedOut``); cancellable.
+    public func acquire(cost: Int = 1, options: WaitOptions = WaitOptions()) async throws -> RedisLease {
+        let deadline = options.deadline?.nanoseconds(resolvedAt: clock.nowNanoseconds)
+        var pause: Int64 = 1_000_000
+        while true {
+            try Task.checkCancellation()
+            if let lease = try await tryAcquire(cost: cost) { return lease }
+            let wake = clock.nowNanoseconds.addingSaturating(pause)
+            if let deadline, wake > deadline {
+                try await clock.sleep(untilNanoseconds: deadline)
+                throw BulwarkError.waitTimedOut
+            }
+            try await clock.sleep(untilNanoseconds: wake)
+            pause = min(pause * 2, 100_000_000)
+        }
+    }
+
+    /// Gives back `cost` units of lease `id` (all of it when `nil`); the units released.
+    func release(id: String, cost: Int?) async throws -> Int {
+        let reply = try await run("release", cost: cost.map(String.init) ?? "", lease: id)
+        return reply.count > 2 ? Int(reply[2]) : 0
+    }
+
+    /// Extends lease `id` to `leaseTTL` from now; whether it was still held.
+    func renew(id: String) async throws -> Bool {
+        try await run("renew", cost: "0", lease: id).first == 1
+    }
+
+    private func run(_ op: String, cost: String, lease: String) async throws(RedisError) -> [Int64] {
+        let arguments = ["", "", op, cost, "", "", String(limit), String(ttlNanoseconds), lease]
+        let reply = try await client.evaluate(Self.script, keys: [key], arguments: arguments, timeout: timeout)
+        guard let values = reply.array?.compactMap(\.integer), values.count == 6 else {
+            throw .protocolViolation("a script reply of an unexpected shape: \(reply)")
+        }
+        return values
+    }
+
+    private func attempt(_ op: String, cost: String, lease: String) async -> Result<[Int64], RedisError> {
+        do {
+            return .success(try await run(op, cost: cost, lease: lease))
+        } catch {
+            return .failure(error)
+        }
+    }
+
+    /// 128 random bits in hex: unique per holder, as the script requires.
+    private static func newLeaseID() -> String {
+        var generator = SystemRandomNumberGenerator()
+        let high = generator.next() as UInt64
+        let low = generator.next() as UInt64
+        return String(high, radix: 16) + String(low, radix: 16)
+    }
+}
+
+/// Units held in a ``RedisConcurrencyLimiter``: give them back with ``release()``.
+public struct RedisLease: Sendable {
+    let limiter: RedisConcurrencyLimiter
+    /// The lease's id in Redis.
+    public let id: String
+    /// The units it holds.
+    public let cost: Int
+    /// `false` for a lease granted by ``RedisConcurrencyLimiter/failOpen`` while Redis could not
+    /// answer: releasing it does nothing.
+    public let isHeldInRedis: Bool
+
+    /// Gives the units back.
+    public func release() async throws {
+        guard isHeldInRedis else { return }
+        _ = try await limiter.release(id: id, cost: nil)
+    }
+
+    /// Keeps the lease for another lease TTL; `false` when it had already expired (its units may
+    /// have gone to others).
+    @discardableResult
+    public func renew() async throws -> Bool {
+        guard isHeldInRedis else { return true }
+        return try await limiter.renew(id: id)
+    }
+}
+
+extension RedisConcurrencyLimiter: ResiliencePolicy {
+    /// Holds the context's cost in units while `operation` runs (until the context's deadline to
+    /// get them), and releases them however it ends.
+    public func execute<Success: Sendable>(
+        _ context: ResilienceContext,
+        _ operation: @Sendable (ResilienceContext) async throws -> Success
+    ) async throws -> Success {
+        let lease = try await acquire(cost: max(1, context.cost), options: context.waitOptions)
+        do {
+            let result = try await operation(context)
+            try? await lease.release()
+            return result
+        } catch {
+            try? await lease.release()
+            throw error
+        }
+    }
+}

@@ -1,0 +1,111 @@
+public import BulwarkCore
+
+/// A budget of several dimensions (requests, input tokens, output tokens) shared through Redis,
+/// reserved before a call with an estimate and settled after it with the real figures: one script
+/// call each. The in-memory `TokenBudget`'s semantics (`Tests/Vectors/budget.json` runs against both).
+///
+///     let budget = try RedisTokenBudget(client: redis, dimensions: [...], reservations: "api:{user:42}:reservations",
+///                                       reservationTimeout: .seconds(120))
+///     let reservation = try await budget.reserve(estimate: [1, 3_000, 2_000])
+///     // … the call …
+///     try await budget.settle(reservation, actual: [1, 2_950, 812])
+///
+/// A reservation is held in Redis (the `reservations` key), so a node that dies between the two
+/// calls leaves it to expire after `reservationTimeout`, settled at its estimate: every dimension
+/// stays consistent. In a cluster every key, `reservations` included, must share one hash tag.
+public final class RedisTokenBudget: Sendable {
+    /// The dimensions, in order.
+    public let dimensions: [RedisLink]
+    /// The key holding the live reservations.
+    public let reservations: String
+    /// How long a reservation waits to be settled before it stands at its estimate.
+    public let reservationTimeout: Duration
+    private let client: RedisClient
+    private let timeoutNanoseconds: Int64
+    private let timeout: Duration?
+    private static let script = RedisScripts.composite("budget")
+
+    /// Creates a budget.
+    ///
+    /// - Throws: ``BulwarkError/invalidConfiguration(field:rule:)`` for no dimensions, a repeated
+    ///   key, keys on several cluster slots, or a timeout not positive or above 2^51 ns.
+    public init(
+        client: RedisClient,
+        dimensions: [RedisLink],
+        reservations: String,
+        reservationTimeout: Duration,
+        timeout: Duration? = nil
+    ) throws(BulwarkError) {
+        try RedisRateLimitChain.validate(dimensions, extraKeys: [reservations], client: client, field: "dimensions")
+        let nanoseconds = try Validation.positiveNanoseconds(reservationTimeout, field: "reservationTimeout")
+        guard nanoseconds <= RedisLimit.bound else {
+            throw .invalidConfiguration(field: "reservationTimeout", rule: "must be at most \(RedisLimit.bound) ns for exact Lua arithmetic")
+        }
+        self.client = client
+        self.dimensions = dimensions
+        self.reservations = reservations
+        self.reservationTimeout = reservationTimeout
+        self.timeoutNanoseconds = nanoseconds
+        self.timeout = timeout
+    }
+
+    /// Reserves `estimate` in every dimension if all have it now; never waits.
+    ///
+    /// - Returns: The reservation: granted (``RedisReservation/isGranted``), or refused with the
+    ///   dimension and the wait in its decision.
+    /// - Throws: ``BulwarkError/invalidArgument(field:rule:)`` for a wrong number of figures or an
+    ///   estimate above its dimension's limit; ``RedisError`` when Redis cannot answer.
+    public func reserve(estimate: [Int]) async throws -> RedisReservation {
+        try check(estimate, field: "estimate")
+        let id = RedisReservation.newID()
+        let values = try await RedisRateLimitChain.run(
+            Self.script, client: client, op: "reserve", links: dimensions, extraKeys: [reservations], numbers: estimate,
+            tail: [id, String(timeoutNanoseconds)], timeout: timeout
+        )
+        return RedisReservation(id: id, estimate: estimate, decision: RedisRateLimitChain.decision(values, links: dimensions))
+    }
+
+    /// Settles a granted reservation with the real figures: surpluses go back, overruns are
+    /// charged. Returns `false` when it had expired (its estimate stands; nothing changes).
+    @discardableResult
+    public func settle(_ reservation: RedisReservation, actual: [Int]) async throws -> Bool {
+        guard reservation.decision.isAllowed else {
+            throw BulwarkError.invalidArgument(field: "reservation", rule: "was refused: nothing to settle")
+        }
+        guard actual.count == dimensions.count, actual.allSatisfy({ $0 >= 0 }) else {
+            throw BulwarkError.invalidArgument(field: "actual", rule: "needs one figure of at least 0 per dimension (\(dimensions.count))")
+        }
+        let values = try await RedisRateLimitChain.run(
+            Self.script, client: client, op: "settle", links: dimensions, extraKeys: [reservations], numbers: actual,
+            tail: [reservation.id], timeout: timeout
+        )
+        return values[0] == 0
+    }
+
+    private func check(_ figures: [Int], field: String) throws(BulwarkError) {
+        guard figures.count == dimensions.count else {
+            throw .invalidArgument(field: field, rule: "needs one per dimension (\(dimensions.count)), got \(figures.count)")
+        }
+        for (figure, dimension) in zip(figures, dimensions) where !(0...dimension.limit.limit).contains(figure) {
+            throw .invalidArgument(field: field, rule: "\(dimension.name): must be in 0...\(dimension.limit.limit), got \(figure)")
+        }
+    }
+}
+
+/// A reservation of a ``RedisTokenBudget``: granted or not, and what to settle.
+public struct RedisReservation: Sendable, Hashable {
+    /// Its id among the budget's reservations.
+    public let id: String
+    /// The estimate it reserved.
+    public let estimate: [Int]
+    /// The chain decision: allowed, or refused with the dimension and the wait.
+    public let decision: RedisChainDecision
+
+    /// Whether it was granted.
+    public var isGranted: Bool { decision.isAllowed }
+
+    static func newID() -> String {
+        var generator = SystemRandomNumberGenerator()
+        return String(generator.next() as UInt64, radix: 16) + String(generator.next() as UInt64, radix: 16)
+    }
+}

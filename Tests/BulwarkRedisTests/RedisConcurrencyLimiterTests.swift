@@ -1,0 +1,63 @@
+import BulwarkCore
+import BulwarkTestSupport
+import Foundation
+import Testing
+
+@testable import BulwarkRedis
+
+@Suite("Redis concurrency limiter")
+struct RedisConcurrencyLimiterTests {
+    @Test("four nodes, 40 calls: never more than the limit in flight, every unit given back")
+    func neverAboveTheLimit() async throws {
+        let server = try await RedisServer.shared()
+        let key = uniquePrefix()
+        let clients = try (0..<4).map { _ in try server.client() }
+        let nodes = try clients.map { try RedisConcurrencyLimiter(client: $0, key: key, limit: 5, leaseTTL: .seconds(60)) }
+        let inFlight = Counter()
+        let most = Journal<Int>()
+        try await withThrowingTaskGroup(of: Void.self) { group in
+            for call in 0..<40 {
+                let node = nodes[call % 4]
+                group.addTask {
+                    try await node.execute(ResilienceContext(operation: "call", deadline: .after(.seconds(60)))) { _ in
+                        inFlight.add(1)
+                        most.append(inFlight.value)
+                        try await Task.sleep(for: .milliseconds(2))
+                        inFlight.add(-1)
+                    }
+                }
+            }
+            try await group.waitForAll()
+        }
+        #expect(most.all.count == 40)
+        #expect(most.all.max()! <= 5)
+        let all = try #require(try await nodes[0].tryAcquire(cost: 5), "every unit back")
+        try await all.release()
+        for client in clients { await client.shutdown() }
+    }
+
+    @Test("a node that dies holding a lease gives it back after the lease TTL; renewing keeps it")
+    func leasesExpire() async throws {
+        let server = try await RedisServer.shared()
+        let client = try server.client()
+        // Seconds, not milliseconds: a loaded machine's sleeps overrun by hundreds of milliseconds.
+        let limiter = try RedisConcurrencyLimiter(client: client, key: uniquePrefix(), limit: 1, leaseTTL: .seconds(3))
+        let held = try #require(try await limiter.tryAcquire())
+        #expect(try await limiter.tryAcquire() == nil)
+        try await Task.sleep(for: .seconds(1.5))
+        #expect(try await held.renew())
+        try await Task.sleep(for: .seconds(2))
+        #expect(try await limiter.tryAcquire() == nil, "3.5 s after the lease was taken, renewed 2 s ago: still held")
+        // The holder "dies": never releases. Another caller gets the unit once the lease expires.
+        let started = ContinuousClock.now
+        let next = try await limiter.acquire(options: WaitOptions(deadline: .after(.seconds(10))))
+        #expect(ContinuousClock.now - started >= .milliseconds(50))
+        #expect(try await held.renew() == false, "the dead holder's lease is gone")
+        try await next.release()
+        #expect(throws: BulwarkError.self) { try RedisConcurrencyLimiter(client: client, key: "k", limit: 0, leaseTTL: .seconds(1)) }
+        await #expect(throws: BulwarkError.invalidArgument(field: "cost", rule: "must be in 1...1, got 2")) {
+            _ = try await limiter.tryAcquire(cost: 2)
+        }
+        await client.shutdown()
+    }
+}

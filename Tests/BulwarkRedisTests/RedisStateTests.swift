@@ -1,0 +1,91 @@
+import BulwarkCircuitBreaker
+import BulwarkCore
+import BulwarkQueues
+import BulwarkTestSupport
+import Foundation
+import Testing
+
+@testable import BulwarkRedis
+
+@Suite("Shared state in Redis: the dead-letter queue and the circuit breaker")
+struct RedisStateTests {
+    struct Request: Codable, Sendable, Equatable {
+        var prompt: String
+    }
+
+    struct Failure: Error, CustomStringConvertible {
+        var description: String { "HTTP 500" }
+    }
+
+    @Test("two nodes share one dead-letter queue; ids in order; a retried add is not duplicated; removal")
+    func deadLetters() async throws {
+        let server = try await RedisServer.shared()
+        let name = uniquePrefix()
+        let nodeA = try server.client()
+        let nodeB = try server.client()
+        let queueA = DeadLetterQueue<Request>(store: RedisDeadLetterStore(client: nodeA, name: name))
+        let storeB = RedisDeadLetterStore(client: nodeB, name: name)
+        let queueB = DeadLetterQueue<Request>(store: storeB)
+        let first = try await queueA.add(Request(prompt: "one"), error: Failure(), attempts: 3, submittedAt: 1_000)
+        let second = try await queueB.add(Request(prompt: "two"), error: Failure(), attempts: 1, submittedAt: 2_000)
+        // The same letter again (a retry after a lost reply): its first id back, no second copy.
+        let again = try await queueB.add(Request(prompt: "one"), error: Failure(), attempts: 3, submittedAt: 1_000)
+        #expect((first, second, again) == (1, 2, 1))
+        let letters = try await queueA.letters()
+        #expect(letters.map(\.job) == [Request(prompt: "one"), Request(prompt: "two")])
+        #expect(letters.map(\.attempts) == [3, 1])
+        #expect(letters.first?.error == "HTTP 500")
+        try await storeB.remove(ids: [1])
+        #expect(try await queueA.letters().map(\.id) == [2])
+        // Removed, the letter's fingerprint goes too: the same letter later is a new letter.
+        #expect(try await queueA.add(Request(prompt: "one"), error: Failure(), attempts: 3, submittedAt: 1_000) == 3)
+        await nodeA.shutdown()
+        await nodeB.shutdown()
+    }
+
+    @Test("one node's failures open the breaker on every node; Redis traffic bounded by time, not calls")
+    func sharedBreaker() async throws {
+        let server = try await RedisServer.started()
+        defer { server.stop() }
+        var configuration = CircuitBreakerConfiguration(failureRateThreshold: nil, minimumCalls: 1)
+        configuration.consecutiveFailureThreshold = 2
+        configuration.openDuration = .fixed(.seconds(60))
+        let key = "api:{model:gpt}:breaker"
+        let clients = try (0..<2).map { _ in try server.client() }
+        let nodes = try clients.map { client in
+            RedisSharedCircuitBreaker(
+                local: try CircuitBreaker(configuration: configuration, clock: ContinuousClock()), client: client, key: key,
+                syncInterval: .milliseconds(50)
+            )
+        }
+        let context = ResilienceContext(operation: "complete")
+        // Node 0's dependency fails twice: its breaker opens and the opening is published.
+        for _ in 0..<2 {
+            _ = await nodes[0].executeOutcome(context) { _ in ExecutionOutcome<Int>.failure(Failure()) }
+        }
+        #expect(nodes[0].local.state == .open)
+        await eventuallyAsync { (try? await server.command(["EXISTS", key])) == "1" }
+        // Node 1 sees only successes, yet opens within a sync interval of its calls.
+        let before = try await RedisRateLimiterTests.calls(server, "pttl")
+        let started = ContinuousClock.now
+        var calls = 0
+        while nodes[1].local.state != .open, ContinuousClock.now - started < .seconds(10) {
+            _ = await nodes[1].executeOutcome(context) { _ in ExecutionOutcome.success(1) }
+            calls += 1
+            try await Task.sleep(for: .milliseconds(1))
+        }
+        #expect(nodes[1].local.state == .open)
+        let elapsed = ContinuousClock.now - started
+        let reads = try await RedisRateLimiterTests.calls(server, "pttl") - before
+        // At most one read per interval (plus the first), whatever the call rate.
+        #expect(reads <= Int(elapsed / .milliseconds(50)) + 2, "\(reads) reads for \(calls) calls in \(elapsed)")
+        #expect(calls > reads)
+        // A refused call on node 1 now, without touching the dependency.
+        let refused = await nodes[1].executeOutcome(context) { _ in ExecutionOutcome.success(1) }
+        guard case .rejected = refused else {
+            Issue.record("node 1 let a call through its open breaker")
+            return
+        }
+        for client in clients { await client.shutdown() }
+    }
+}

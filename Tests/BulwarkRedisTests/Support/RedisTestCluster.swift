@@ -1,0 +1,83 @@
+import BulwarkRedis
+import Foundation
+import Testing
+
+/// A three-master Redis Cluster of the tests' own: three `redis-server --cluster-enabled yes` on
+/// free loopback ports, joined by `redis-cli --cluster create`, without persistence.
+final class RedisTestCluster: Sendable {
+    let nodes: [RedisServer]
+
+    var endpoints: [RedisEndpoint] { nodes.map(\.endpoint) }
+
+    private init(nodes: [RedisServer]) {
+        self.nodes = nodes
+    }
+
+    /// Starts and joins the cluster; waits until every node reports `cluster_state:ok`.
+    static func start() async throws -> RedisTestCluster {
+        try await offPool {
+            var nodes: [RedisServer] = []
+            for _ in 0..<3 {
+                // The cluster bus listens on port + 10000, so the port stays below 55536.
+                nodes.append(try RedisServer.start(
+                    ["--cluster-enabled", "yes", "--cluster-config-file", "nodes.conf", "--cluster-node-timeout", "5000"],
+                    ports: 20_000...45_000
+                ))
+            }
+            let cluster = RedisTestCluster(nodes: nodes)
+            _ = try RedisServer.run(
+                "redis-cli", ["--cluster", "create"] + nodes.map { "127.0.0.1:\($0.port)" } + ["--cluster-replicas", "0", "--cluster-yes"]
+            )
+            for _ in 0..<500 {
+                if try nodes.allSatisfy({ try $0.cli(["CLUSTER", "INFO"]).contains("cluster_state:ok") }) {
+                    return cluster
+                }
+                Thread.sleep(forTimeInterval: 0.02)
+            }
+            cluster.stop()
+            throw RedisServerError.notReady(nodes[0].port)
+        }
+    }
+
+    /// A client that knows the cluster by its first node only (the others come from the slot map).
+    func client(poolSize: Int = 2, commandTimeout: Duration = .seconds(30)) throws -> RedisClient {
+        try RedisClient(configuration: RedisConfiguration(
+            endpoints: [nodes[0].endpoint], cluster: true, poolSize: poolSize, connectTimeout: .seconds(5),
+            commandTimeout: commandTimeout, reconnectBackoff: .milliseconds(20), maximumReconnectBackoff: .milliseconds(200)
+        ))
+    }
+
+    /// The node serving `slot`.
+    func owner(of slot: Int) throws -> RedisServer {
+        let line = try nodes[0].cli(["CLUSTER", "NODES"]).split(whereSeparator: \.isNewline).first { line in
+            line.split(separator: " ").dropFirst(8).contains { range in
+                let bounds = range.split(separator: "-").compactMap { Int($0) }
+                return bounds.count == 2 ? (bounds[0]...bounds[1]).contains(slot) : bounds.first == slot
+            }
+        }
+        guard let line, let address = line.split(separator: " ").dropFirst().first,
+            let port = Int(address.split(separator: ":").last?.split(separator: "@").first ?? ""),
+            let node = nodes.first(where: { $0.port == port })
+        else { throw RedisServerError.notReady(0) }
+        return node
+    }
+
+    /// Moves `slot` (and `keys`, which must be all its keys) from its owner to `target`, the way
+    /// `redis-cli --cluster reshard` does: IMPORTING, MIGRATING, MIGRATE, then the new owner.
+    func migrate(slot: Int, keys: [String], to target: RedisServer) throws {
+        let source = try owner(of: slot)
+        guard source.port != target.port else { return }
+        let sourceID = try source.cli(["CLUSTER", "MYID"])
+        let targetID = try target.cli(["CLUSTER", "MYID"])
+        try target.cli(["CLUSTER", "SETSLOT", String(slot), "IMPORTING", sourceID])
+        try source.cli(["CLUSTER", "SETSLOT", String(slot), "MIGRATING", targetID])
+        for key in keys {
+            try source.cli(["MIGRATE", "127.0.0.1", String(target.port), key, "0", "5000"])
+        }
+        for node in nodes { try node.cli(["CLUSTER", "SETSLOT", String(slot), "NODE", targetID]) }
+    }
+
+    func stop() {
+        for node in nodes { node.stop() }
+    }
+}
