@@ -140,7 +140,8 @@ let package = Package(
         .target(
             name: "BulwarkRedis",
             dependencies: [
-                "BulwarkCore", "BulwarkQueues", "BulwarkCircuitBreaker",
+                "BulwarkCore", "BulwarkQueues", "BulwarkCircuitBreaker", "BulwarkTokenBucket", "BulwarkGCRA",
+                "BulwarkLeakyBucket", "BulwarkFixedWindow", "BulwarkSlidingWindow",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
             ]

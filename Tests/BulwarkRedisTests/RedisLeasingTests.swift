@@ -60,10 +60,30 @@ struct RedisLeasingTests {
         let before = try await RedisRateLimiterTests.calls(server, "evalsha")
         for _ in 0..<120 { #expect(try await leased.tryAcquire()) }
         #expect(try await RedisRateLimiterTests.calls(server, "evalsha") - before == 3, "three batches of 50 for 120 calls")
-        #expect(await leased.held == 30)
+        #expect(leased.held == 30)
         try await leased.release()
         #expect(try await shared.tryAcquire(cost: 0).decision.remaining == 1_000 - 120)
         await #expect(throws: BulwarkError.self) { _ = try await leased.tryAcquire(cost: 51) }
+        await client.shutdown()
+    }
+
+    @Test("64 concurrent callers on one node: every call answered, exactly the limit admitted, no batch lost")
+    func concurrentCallers() async throws {
+        let server = try await RedisServer.shared()
+        let client = try server.client()
+        let shared = try RedisRateLimiter(client: client, key: uniquePrefix(), limit: try .slidingWindowLog(limit: 1_000, window: .seconds(3600)))
+        let leased = try RedisLeasedLimiter(shared, batch: 10, lease: .seconds(600))
+        let admitted = try await withThrowingTaskGroup(of: Int.self) { group in
+            for _ in 0..<64 {
+                group.addTask {
+                    var mine = 0
+                    for _ in 0..<40 where try await leased.tryAcquire() { mine += 1 }
+                    return mine
+                }
+            }
+            return try await group.reduce(0, +)
+        }
+        #expect(admitted == 1_000, "2,560 calls for a limit of 1,000: the limit exactly, in batches and their remainders")
         await client.shutdown()
     }
 }

@@ -89,3 +89,60 @@ struct RedisStateTests {
         for client in clients { await client.shutdown() }
     }
 }
+
+@Suite("Success-only quotas and the local share")
+struct RedisQuotaTests {
+    struct Failure: Error {}
+
+    @Test("a failed call uses the total but not the success quota; overrides per group; one round trip each way")
+    func successQuota() async throws {
+        let server = try await RedisServer.shared()
+        let client = try server.client()
+        let quotas = try RedisSuccessQuota(
+            client: client, prefix: uniquePrefix(),
+            defaults: .init(total: .fixedWindow(limit: 4, window: .seconds(3600)), successes: .fixedWindow(limit: 2, window: .seconds(3600))),
+            overrides: ["gold": .init(total: .fixedWindow(limit: 100, window: .seconds(3600)), successes: .fixedWindow(limit: 50, window: .seconds(3600)))]
+        )
+        // Two failures: the total goes down, the success quota does not.
+        for _ in 0..<2 {
+            await #expect(throws: Failure.self) { try await quotas.execute(group: "free") { throw Failure() } }
+        }
+        #expect(try await quotas.execute(group: "free") { 1 } == 1)
+        #expect(try await quotas.execute(group: "free") { 2 } == 2)
+        // The success quota (2) is spent; so is the total (4).
+        await #expect(throws: BulwarkError.self) { try await quotas.execute(group: "free") { 3 } }
+        // Another group, with its override, is untouched.
+        for _ in 0..<10 { _ = try await quotas.execute(group: "gold") { 0 } }
+        // A call begun and never finished (its node died) counts as a success.
+        let prefix = uniquePrefix()
+        let fresh = try RedisSuccessQuota(
+            client: client, prefix: prefix,
+            defaults: .init(total: .fixedWindow(limit: 5, window: .seconds(3600)), successes: .fixedWindow(limit: 1, window: .seconds(3600)))
+        )
+        _ = try await fresh.begin(group: "g")
+        await #expect(throws: BulwarkError.self) { _ = try await fresh.begin(group: "g") }
+        await client.shutdown()
+    }
+
+    @Test("Redis unreachable: the local share decides, a tenth of the limit, with the fallback's source")
+    func localShare() async throws {
+        // Nothing listens on this port: every connection is refused at once.
+        let client = try RedisClient(configuration: RedisConfiguration(
+            endpoints: [RedisEndpoint(host: "127.0.0.1", port: 1)], connectTimeout: .milliseconds(200), commandTimeout: .milliseconds(200)
+        ))
+        let limiter = try RedisRateLimiter(
+            client: client, key: "k", limit: try .tokenBucket(capacity: 100, every: .seconds(3600)), failurePolicy: .localShare(0.1)
+        )
+        var allowed = 0
+        for _ in 0..<15 {
+            let answer = try await limiter.tryAcquire()
+            #expect(answer.source == .fallback)
+            if answer.isAllowed { allowed += 1 }
+        }
+        #expect(allowed == 10)
+        #expect(throws: BulwarkError.self) {
+            try RedisRateLimiter(client: client, key: "k", limit: try .tokenBucket(capacity: 100, every: .seconds(1)), failurePolicy: .localShare(0))
+        }
+        await client.shutdown()
+    }
+}

@@ -25,7 +25,7 @@ public import BulwarkCore
 /// that capacity from others until its lease ends (under-admission, at most `N × batch` at a time);
 /// a node that dies loses its unspent batch for the rest of the window. The test
 /// `RedisLeasingTests` drives four nodes over many windows and checks the bound.
-public actor RedisLeasedLimiter {
+public final class RedisLeasedLimiter: Sendable {
     /// The shared limiter batches are taken from.
     public let shared: RedisRateLimiter
     /// How much one Redis call takes.
@@ -33,12 +33,23 @@ public actor RedisLeasedLimiter {
     /// How long a batch may be spent; what is left then goes back.
     public let lease: Duration
     private let leaseNanoseconds: Int64
-    private var units = 0
-    private var admission: RedisAdmission?
-    private var expiresAt: Int64 = .min
-    /// Until when Redis said no batch fits: calls are refused locally until then.
-    private var refusedUntil: Int64 = .min
-    private var fetching: Task<Bool, any Error>?
+    private let state = LockedValue(State())
+
+    private struct State {
+        var units = 0
+        var admission: RedisAdmission?
+        var expiresAt: Int64 = .min
+        /// Until when Redis said no batch fits: calls are refused locally until then.
+        var refusedUntil: Int64 = .min
+        /// The batch being taken, which callers that find the local batch spent wait for.
+        var fetching: Task<Bool, any Error>?
+    }
+
+    private enum Step {
+        case allowed
+        case refused
+        case wait(Task<Bool, any Error>)
+    }
 
     /// Leases batches of `batch` from `shared`, each spent within `lease`.
     ///
@@ -55,10 +66,10 @@ public actor RedisLeasedLimiter {
     }
 
     /// The units of the current batch not yet spent.
-    public var held: Int { units }
+    public var held: Int { state.withLock { $0.units } }
 
-    /// Takes `cost` from the local batch, or from a new batch when it runs out; never waits for
-    /// capacity (only for Redis when a batch is due).
+    /// Takes `cost` from the local batch (a lock, no await), or from a new batch when it runs out;
+    /// never waits for capacity (only for Redis when a batch is due, one fetch for all callers).
     ///
     /// - Throws: ``BulwarkError/invalidArgument(field:rule:)`` for a cost outside `1...batch`, and
     ///   what the shared limiter throws.
@@ -68,52 +79,68 @@ public actor RedisLeasedLimiter {
         }
         while true {
             let now = shared.clock.nowNanoseconds
-            if units >= cost, now < expiresAt {
-                units -= cost
-                return true
+            let step = state.withLock { state -> Step in
+                if state.units >= cost, now < state.expiresAt {
+                    state.units -= cost
+                    return .allowed
+                }
+                if now < state.refusedUntil { return .refused }
+                if let fetching = state.fetching { return .wait(fetching) }
+                let fetching = Task { try await self.takeBatch(cost: cost) }
+                state.fetching = fetching
+                return .wait(fetching)
             }
-            if now < refusedUntil { return false }
-            if let fetching {
-                // Another caller is taking a batch: use it, or share its refusal.
-                guard try await fetching.value else { return false }
-                continue
+            switch step {
+            case .allowed: return true
+            case .refused: return false
+            case .wait(let fetching): guard try await fetching.value else { return false }
             }
-            let task = Task { try await self.takeBatch(cost: cost) }
-            fetching = task
-            defer { fetching = nil }
-            guard try await task.value else { return false }
         }
     }
 
-    /// Gives back what is left of the current batch (also done when its lease ends).
+    /// Gives back what is left of the current batch (also done when the next batch is taken).
     public func release() async throws {
-        let (left, from) = (units, admission)
-        units = 0
-        admission = nil
-        expiresAt = .min
+        let (left, from) = state.withLock { state in
+            defer {
+                state.units = 0
+                state.admission = nil
+                state.expiresAt = .min
+            }
+            return (state.units, state.admission)
+        }
         if left > 0, let from { try await shared.refund(cost: left, admission: from) }
     }
 
     /// Returns the old batch's rest, then takes a new batch: `batch`, or as much as remains (at
-    /// least `cost`) when a whole batch does not fit.
+    /// least `cost`) when a whole batch does not fit. The result is installed, and the fetch
+    /// cleared, under one lock: no caller waits on a finished fetch whose batch is already spent.
     private func takeBatch(cost: Int) async throws -> Bool {
-        try await release()
-        var asked = batch
-        var answer = try await shared.tryAcquire(cost: asked)
-        if !answer.isAllowed, answer.source == .redis, answer.decision.remaining >= cost {
-            asked = answer.decision.remaining
-            answer = try await shared.tryAcquire(cost: asked)
-        }
-        guard answer.isAllowed else {
-            if answer.source == .redis {
-                refusedUntil = shared.clock.nowNanoseconds.addingSaturating(answer.decision.retryAfterNanoseconds)
+        do {
+            try await release()
+            var asked = batch
+            var answer = try await shared.tryAcquire(cost: asked)
+            if !answer.isAllowed, answer.source == .redis, answer.decision.remaining >= cost {
+                asked = answer.decision.remaining
+                answer = try await shared.tryAcquire(cost: asked)
             }
-            return false
+            let now = shared.clock.nowNanoseconds
+            return state.withLock { state in
+                state.fetching = nil
+                guard answer.isAllowed else {
+                    if answer.source == .redis {
+                        state.refusedUntil = now.addingSaturating(answer.decision.retryAfterNanoseconds)
+                    }
+                    return false
+                }
+                // A decision of the failure policy (Redis away) grants this call only, not a batch.
+                state.units = answer.source == .redis ? asked : cost
+                state.admission = answer.admission
+                state.expiresAt = now.addingSaturating(leaseNanoseconds)
+                return true
+            }
+        } catch {
+            state.withLock { $0.fetching = nil }
+            throw error
         }
-        // A decision of the failure policy (Redis away) grants this call only, not a batch.
-        units = answer.source == .redis ? asked : cost
-        admission = answer.admission
-        expiresAt = shared.clock.nowNanoseconds.addingSaturating(leaseNanoseconds)
-        return true
     }
 }

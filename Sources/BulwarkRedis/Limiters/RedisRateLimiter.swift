@@ -11,6 +11,9 @@ public enum RedisFailurePolicy: Sendable {
     /// of the limit (a tenth of it for ten nodes): the limit holds approximately while Redis is
     /// away, each node counting for itself.
     case fallback(any RateLimiter)
+    /// Decide with the same algorithm in memory, holding `share` of the limit (`0.1` of it on each
+    /// of ten nodes; see ``RedisLimit/localLimiter(share:clock:)``), made when the limiter is.
+    case localShare(Double)
 }
 
 /// Whose clock a Redis limiter's scripts read.
@@ -86,6 +89,8 @@ public final class RedisRateLimiter: Sendable {
     /// The clock waiting callers sleep on (and, with ``RedisTimeSource/limiterClock``, the scripts read).
     let clock: any NanosecondClock
     private let timeSource: RedisTimeSource
+    /// The limiter ``RedisFailurePolicy/fallback(_:)`` or ``RedisFailurePolicy/localShare(_:)`` decides with.
+    private let local: (any RateLimiter)?
     private let degraded = LockedValue(false)
 
     /// Creates a limiter on `key`.
@@ -118,6 +123,11 @@ public final class RedisRateLimiter: Sendable {
         self.timeout = timeout
         self.clock = clock
         self.timeSource = timeSource
+        switch failurePolicy {
+        case .fallback(let limiter): local = limiter
+        case .localShare(let share): local = try limit.localLimiter(share: share, clock: clock)
+        case .failOpen, .failClosed: local = nil
+        }
         self.script = RedisScripts.single(limit.module)
         self.events = EventChannel(defaultName: "redis:\(key)")
     }
@@ -209,8 +219,9 @@ public final class RedisRateLimiter: Sendable {
         case .failClosed:
             failed(error, policy: "fail closed")
             throw BulwarkError.unavailable(dependency: "redis", retryAfter: nil)
-        case .fallback(let local):
+        case .fallback, .localShare:
             failed(error, policy: "fallback")
+            guard let local else { throw BulwarkError.unavailable(dependency: "redis", retryAfter: nil) }
             // Refunds and charges of a Redis admission have nothing local to apply to.
             let decision = op == "acquire" ? try local.tryAcquire(cost: cost) : .unknown
             return RedisDecision(decision: decision, source: .fallback, admission: nil)
