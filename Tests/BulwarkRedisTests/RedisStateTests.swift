@@ -98,10 +98,11 @@ struct RedisQuotaTests {
     func successQuota() async throws {
         let server = try await RedisServer.shared()
         let client = try server.client()
+        // Sliding logs of an hour: no window boundary for the test to straddle.
         let quotas = try RedisSuccessQuota(
             client: client, prefix: uniquePrefix(),
-            defaults: .init(total: .fixedWindow(limit: 4, window: .seconds(3600)), successes: .fixedWindow(limit: 2, window: .seconds(3600))),
-            overrides: ["gold": .init(total: .fixedWindow(limit: 100, window: .seconds(3600)), successes: .fixedWindow(limit: 50, window: .seconds(3600)))]
+            defaults: .init(total: .slidingWindowLog(limit: 4, window: .seconds(3600)), successes: .slidingWindowLog(limit: 2, window: .seconds(3600))),
+            overrides: ["gold": .init(total: .slidingWindowLog(limit: 100, window: .seconds(3600)), successes: .slidingWindowLog(limit: 50, window: .seconds(3600)))]
         )
         // Two failures: the total goes down, the success quota does not.
         for _ in 0..<2 {
@@ -117,7 +118,7 @@ struct RedisQuotaTests {
         let prefix = uniquePrefix()
         let fresh = try RedisSuccessQuota(
             client: client, prefix: prefix,
-            defaults: .init(total: .fixedWindow(limit: 5, window: .seconds(3600)), successes: .fixedWindow(limit: 1, window: .seconds(3600)))
+            defaults: .init(total: .slidingWindowLog(limit: 5, window: .seconds(3600)), successes: .slidingWindowLog(limit: 1, window: .seconds(3600)))
         )
         _ = try await fresh.begin(group: "g")
         await #expect(throws: BulwarkError.self) { _ = try await fresh.begin(group: "g") }

@@ -67,8 +67,8 @@ public final class RedisConcurrencyLimiter: Sendable {
         guard (1...limit).contains(cost) else {
             throw BulwarkError.invalidArgument(field: "cost", rule: "must be in 1...\(limit), got \(cost)")
         }
-        let id = Self.newLeaseID()
-        switch await attempt("acquire", cost: String(cost), lease: id) {
+        let id = RedisKeys.uniqueID()  // unique per holder, as the script requires
+        switch await Result.of({ () async throws(RedisError) in try await run("acquire", cost: String(cost), lease: id) }) {
         case .success(let reply):
             return reply.first == 1 ? RedisLease(limiter: self, id: id, cost: cost, isHeldInRedis: true) : nil
         case .failure(.server(let message)):
@@ -115,22 +115,6 @@ public final class RedisConcurrencyLimiter: Sendable {
             throw .protocolViolation("a script reply of an unexpected shape: \(reply)")
         }
         return values
-    }
-
-    private func attempt(_ op: String, cost: String, lease: String) async -> Result<[Int64], RedisError> {
-        do {
-            return .success(try await run(op, cost: cost, lease: lease))
-        } catch {
-            return .failure(error)
-        }
-    }
-
-    /// 128 random bits in hex: unique per holder, as the script requires.
-    private static func newLeaseID() -> String {
-        var generator = SystemRandomNumberGenerator()
-        let high = generator.next() as UInt64
-        let low = generator.next() as UInt64
-        return String(high, radix: 16) + String(low, radix: 16)
     }
 }
 

@@ -67,3 +67,12 @@ public struct RedisKeys: Sendable, Hashable {
         String(text.map { $0 == "{" ? "(" : $0 == "}" ? ")" : $0 })
     }
 }
+
+extension RedisKeys {
+    /// 128 random bits in hex: the id of a lease, a reservation or a node, unique without
+    /// coordination.
+    static func uniqueID() -> String {
+        var generator = SystemRandomNumberGenerator()
+        return String(generator.next() as UInt64, radix: 16) + String(generator.next() as UInt64, radix: 16)
+    }
+}

@@ -200,7 +200,7 @@ public final class RedisRateLimiter: Sendable {
             time + [op, String(cost), admission.map { String($0.second) } ?? "", admission.map { String($0.nanoseconds) } ?? ""]
             + limit.arguments
         let error: RedisError
-        switch await call(arguments) {
+        switch await Result.of({ () async throws(RedisError) in try await call(arguments) }) {
         case .success(let decision):
             recovered()
             return decision
@@ -228,13 +228,9 @@ public final class RedisRateLimiter: Sendable {
         }
     }
 
-    private func call(_ arguments: [String]) async -> Result<RedisDecision, RedisError> {
-        do {
-            let reply = try await client.evaluate(script, keys: [key], arguments: arguments, timeout: timeout)
-            return .success(try RedisScripts.decision(reply, limit: limit.limit))
-        } catch {
-            return .failure(error)
-        }
+    private func call(_ arguments: [String]) async throws(RedisError) -> RedisDecision {
+        let reply = try await client.evaluate(script, keys: [key], arguments: arguments, timeout: timeout)
+        return try RedisScripts.decision(reply, limit: limit.limit)
     }
 
     private func failed(_ error: RedisError, policy: String) {

@@ -57,7 +57,7 @@ public final class RedisTokenBudget: Sendable {
     ///   estimate above its dimension's limit; ``RedisError`` when Redis cannot answer.
     public func reserve(estimate: [Int]) async throws -> RedisReservation {
         try check(estimate, field: "estimate")
-        let id = RedisReservation.newID()
+        let id = RedisKeys.uniqueID()
         let values = try await RedisRateLimitChain.run(
             Self.script, client: client, op: "reserve", links: dimensions, extraKeys: [reservations], numbers: estimate,
             tail: [id, String(timeoutNanoseconds)], timeout: timeout
@@ -103,9 +103,4 @@ public struct RedisReservation: Sendable, Hashable {
 
     /// Whether it was granted.
     public var isGranted: Bool { decision.isAllowed }
-
-    static func newID() -> String {
-        var generator = SystemRandomNumberGenerator()
-        return String(generator.next() as UInt64, radix: 16) + String(generator.next() as UInt64, radix: 16)
-    }
 }

@@ -61,8 +61,7 @@ public final class RedisSharedCircuitBreaker<C: NanosecondClock>: OutcomePolicy 
             case .exponential(let initial, _, _): initial
             }
         self.openMilliseconds = max(1, (openDuration ?? open).saturatingNanoseconds / 1_000_000)
-        var generator = SystemRandomNumberGenerator()
-        self.node = String(generator.next() as UInt64, radix: 16)
+        self.node = RedisKeys.uniqueID()
     }
 
     /// Runs `operation` through the local breaker, then shares what changed.
