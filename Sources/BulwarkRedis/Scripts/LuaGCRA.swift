@@ -33,6 +33,7 @@ extension LuaSource {
       local top = 2 * cfg.burst            -- 2·B·E, the most θ runs ahead of T
       cfg.topq = bw.fdiv(top, cfg.R)
       cfg.topf = top - cfg.topq * cfg.R
+      cfg.after = 1                        -- a fractional θ is fresh from ceil(θ) = q + 1
       return cfg
     end
 
@@ -110,7 +111,7 @@ extension LuaSource {
 
     function gcra.save(keys, cfg, st)
       local fresh = st.q
-      if st.f > 0 then fresh = st.q + 1 end
+      if st.f > 0 then fresh = st.q + cfg.after end
       if fresh < st.last then fresh = st.last end
       bw.store(keys[1], fresh - bw.now, 'l', st.last, 'q', st.q, 'f', st.f)
     end

@@ -33,6 +33,7 @@ extension LuaSource {
     function leakyBucketShaper.config(argv, i)
       local cfg = gcra.config(argv, i)
       cfg.M = cfg.B
+      cfg.after = 2  -- GCRA's save: a fractional θ is fresh from q + 2 (θ ≤ t − 1)
       return cfg
     end
 
@@ -67,17 +68,11 @@ extension LuaSource {
       return 0, c - T
     end
 
-    -- Refunds are GCRA's (θ = max(θ − c·I, T)); a charge starts from max(θ, T) as GCRA's does.
+    -- Refunds and saves are GCRA's (θ = max(θ − c·I, T)); a charge starts from max(θ, T) as GCRA's does.
     function leakyBucketShaper.charge(cfg, st, cost)
       if st.q < st.last then st.q, st.f = st.last, 0 end
       gcra.charge(cfg, st, cost)
     end
 
-    function leakyBucketShaper.save(keys, cfg, st)
-      local fresh = st.q
-      if st.f > 0 then fresh = st.q + 2 end
-      if fresh < st.last then fresh = st.last end
-      bw.store(keys[1], fresh - bw.now, 'l', st.last, 'q', st.q, 'f', st.f)
-    end
     """#
 }
