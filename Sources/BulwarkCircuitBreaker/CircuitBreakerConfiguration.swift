@@ -1,4 +1,4 @@
-public import BulwarkCore
+import BulwarkCore
 
 /// How a circuit breaker judges its calls and how long it stays open.
 ///
@@ -41,14 +41,15 @@ public struct CircuitBreakerConfiguration: Sendable {
     /// The recent calls the rates are computed over. Default: the last 100 calls.
     public var window: Window = .count(100)
 
-    /// The failure rate, in percent (0 < x ≤ 100), at or above which the breaker opens; `nil` to
-    /// judge by failure rate never. Default: 50. With no threshold at all (this, the slow-call
+    /// The failure rate, in percent (1 ≤ x ≤ 100: `50` means half the calls), at or above which
+    /// the breaker opens; `nil` to judge by failure rate never. Default: 50. A value below 1 is
+    /// refused: `0.5` is far more often a fraction meant as 50 % than a deliberate 0.5 %. With no threshold at all (this, the slow-call
     /// rate's and the consecutive failures' all `nil`), the breaker opens only by hand, and a
     /// half-open breaker reopens on any failed probe.
     public var failureRateThreshold: Double? = 50
 
-    /// The slow-call rate, in percent (0 < x ≤ 100), at or above which the breaker opens; `nil`
-    /// (the default) to time no call.
+    /// The slow-call rate, in percent (1 ≤ x ≤ 100, as ``failureRateThreshold``), at or above
+    /// which the breaker opens; `nil` (the default) to time no call.
     public var slowCallRateThreshold: Double?
 
     /// A call that takes longer than this is slow (when ``slowCallRateThreshold`` is set).
@@ -56,7 +57,9 @@ public struct CircuitBreakerConfiguration: Sendable {
     public var slowCallDuration: Duration = .seconds(60)
 
     /// How many calls the window must hold before either rate is judged. A count window's size
-    /// caps it. Default: 100.
+    /// caps it in the closed state (Resilience4j's rule); half-open judges once
+    /// `min(minimumCalls, halfOpenProbes)` probes are in, with the value configured here, not the
+    /// capped one. Default: 100.
     public var minimumCalls: Int = 100
 
     /// When set, the breaker also opens after this many failures in a row, whatever the rates.
@@ -74,16 +77,28 @@ public struct CircuitBreakerConfiguration: Sendable {
     /// probes to be judged before opening again; `nil` (the default) to wait as long as it takes.
     public var maximumHalfOpenDuration: Duration?
 
-    /// Classifies what the operation threw. The default counts every error as a failure, except
-    /// Bulwark's own refusals from inner policies (rate limited, queue full, wait timed out, an
-    /// inner circuit open, invalid arguments or configuration), which are ``CallOutcome/ignored``;
-    /// an inner timeout (``BulwarkError/timedOut(after:)``) is a failure. A cancellation
-    /// is always ignored, whatever this says.
+    /// Classifies what the operation threw. The default (``defaultErrorClassifier``) counts
+    /// every error as a failure, except:
+    /// - a rate-limit refusal, Bulwark's own (``BulwarkError/rateLimited(retryAfter:)``) or an
+    ///   upstream's (any ``RateLimitSignal`` whose `isRateLimited` is true, such as an HTTP 429),
+    ///   which is ``CallOutcome/rateLimited`` and counts as ``rateLimitedOutcome`` says;
+    /// - Bulwark's other refusals from inner policies (queue full, wait timed out, an inner
+    ///   circuit open, invalid arguments or configuration), which are ``CallOutcome/ignored``.
+    ///
+    /// An inner timeout (``BulwarkError/timedOut(after:)``) is a failure. A cancellation is always
+    /// ignored, whatever this says.
     public var classifyError: @Sendable (any Error) -> CallOutcome = CircuitBreakerConfiguration.defaultErrorClassifier
 
     /// Classifies what the operation returned, for results that mean failure (an HTTP 503
-    /// response value); `nil` (the default) counts every result as a success.
+    /// response value) or a rate limit (a 429 response value: ``CallOutcome/rateLimited``);
+    /// `nil` (the default) counts every result as a success.
     public var classifyResult: (@Sendable (any Sendable) -> CallOutcome)?
+
+    /// How a call classified ``CallOutcome/rateLimited`` counts: ``CallOutcome/ignored`` (the
+    /// default: a dependency that rations its callers is not broken, and opening the breaker for
+    /// everybody because one quota ran out would turn a throttle into an outage),
+    /// ``CallOutcome/failure`` or ``CallOutcome/success``.
+    public var rateLimitedOutcome: CallOutcome = .ignored
 
     /// Creates the default configuration, with the failure rate threshold and minimum number of
     /// calls given.
@@ -92,8 +107,11 @@ public struct CircuitBreakerConfiguration: Sendable {
         self.minimumCalls = minimumCalls
     }
 
-    /// Bulwark's refusals are neither success nor failure; every other error is a failure.
+    /// Rate-limit refusals (Bulwark's or an upstream's ``RateLimitSignal``) are
+    /// ``CallOutcome/rateLimited``; Bulwark's other refusals are neither success nor failure; an
+    /// inner timeout and every other error are failures.
     public static let defaultErrorClassifier: @Sendable (any Error) -> CallOutcome = { error in
+        if let signal = error as? any RateLimitSignal, signal.isRateLimited { return .rateLimited }
         guard let error = error as? BulwarkError else { return .failure }
         switch error {
         case .timedOut: return .failure
@@ -111,6 +129,9 @@ public enum CallOutcome: Sendable, Hashable {
     /// Neither: not recorded at all (a cancellation, a refusal by an inner policy, a client
     /// error). In half-open, its probe slot is given back.
     case ignored
+    /// The dependency refused the call for a rate limit or a quota (an HTTP 429): it counts as
+    /// ``CircuitBreakerConfiguration/rateLimitedOutcome`` says (ignored by default).
+    case rateLimited
 }
 
 extension CircuitBreakerConfiguration {
@@ -121,8 +142,14 @@ extension CircuitBreakerConfiguration {
         var failureRateThreshold: Double?
         var slowCallRateThreshold: Double?
         var slowCallNanoseconds: Int64
+        /// The minimum the closed state judges at: ``CircuitBreakerConfiguration/minimumCalls``,
+        /// at most a count window's size.
         var minimumCalls: Int
+        /// The minimum half-open judges at: the configured minimum (uncapped) or the probes,
+        /// whichever is smaller, as Resilience4j's half-open window does.
+        var halfOpenMinimumCalls: Int
         var consecutiveFailureThreshold: Int?
+        var rateLimitedOutcome: CallOutcome
         var openDuration: OpenDuration
         var halfOpenProbes: Int
         var maximumHalfOpenNanoseconds: Int64?
@@ -164,8 +191,9 @@ extension CircuitBreakerConfiguration {
             bucketNanoseconds = bucket.saturatingNanoseconds
         }
         for (field, threshold) in [("failureRateThreshold", failureRateThreshold), ("slowCallRateThreshold", slowCallRateThreshold)] {
-            if let threshold, !(threshold > 0 && threshold <= 100) {
-                throw invalid(field, "must be a percentage above 0 and at most 100 (got \(threshold))")
+            if let threshold, !(threshold >= 1 && threshold <= 100) {
+                let hint = threshold > 0 && threshold < 1 ? ": it is in percent, so write \(threshold * 100) for \(threshold * 100) %" : ""
+                throw invalid(field, "must be a percentage in 1 ... 100 (got \(threshold))\(hint)")
             }
         }
         guard slowCallDuration >= .zero else { throw invalid("slowCallDuration", "must be at least 0 (got \(slowCallDuration))") }
@@ -182,6 +210,9 @@ extension CircuitBreakerConfiguration {
             guard maximum >= initial else { throw invalid("openDuration", "maximum must be at least initial (got \(maximum))") }
         }
         guard halfOpenProbes >= 1 else { throw invalid("halfOpenProbes", "must be at least 1 (got \(halfOpenProbes))") }
+        guard rateLimitedOutcome != .rateLimited else {
+            throw invalid("rateLimitedOutcome", "must be .success, .failure or .ignored (got .rateLimited)")
+        }
         if let maximumHalfOpenDuration, maximumHalfOpenDuration < .nanoseconds(1) {
             throw invalid("maximumHalfOpenDuration", "must be at least 1 ns (got \(maximumHalfOpenDuration))")
         }
@@ -191,7 +222,9 @@ extension CircuitBreakerConfiguration {
             windowSize: windowSize, bucketNanoseconds: bucketNanoseconds,
             failureRateThreshold: failureRateThreshold, slowCallRateThreshold: slowCallRateThreshold,
             slowCallNanoseconds: slowCallDuration.saturatingNanoseconds, minimumCalls: minimum,
-            consecutiveFailureThreshold: consecutiveFailureThreshold, openDuration: openDuration,
+            halfOpenMinimumCalls: min(minimumCalls, halfOpenProbes),
+            consecutiveFailureThreshold: consecutiveFailureThreshold, rateLimitedOutcome: rateLimitedOutcome,
+            openDuration: openDuration,
             halfOpenProbes: halfOpenProbes, maximumHalfOpenNanoseconds: maximumHalfOpenDuration?.saturatingNanoseconds
         )
     }

@@ -90,6 +90,7 @@ struct CircuitMachine: Sendable {
         // A transition due by now happened before this result arrived, and makes it stale.
         if state == .halfOpen || state == .open { advance(to: reading(), transitions: &transitions) }
         guard generation == self.generation else { return }  // admitted before a transition
+        let outcome = outcome == .rateLimited ? rules.rateLimitedOutcome : outcome
         let slow = rules.slowCallRateThreshold != nil && (duration ?? 0) > rules.slowCallNanoseconds
         switch state {
         case .closed, .metricsOnly:
@@ -117,7 +118,7 @@ struct CircuitMachine: Sendable {
                 }
                 return
             }
-            let minimum = min(rules.minimumCalls, rules.halfOpenProbes)
+            let minimum = rules.halfOpenMinimumCalls
             if tripsConsecutive || exceeds(probes, minimum: minimum) {
                 open(at: reading(), transitions: &transitions)
             } else if probes.calls >= minimum {

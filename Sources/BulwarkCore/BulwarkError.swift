@@ -8,7 +8,7 @@
 ///     } catch BulwarkError.waitTimedOut {
 ///         // answer 429 with Retry-After
 ///     }
-public enum BulwarkError: Error, Sendable, Hashable, CustomStringConvertible, RetryAfterProviding {
+public enum BulwarkError: Error, Sendable, Hashable, CustomStringConvertible, RetryAfterProviding, RateLimitSignal {
     /// The call was refused by a rate limit; retrying after `retryAfter` may succeed.
     case rateLimited(retryAfter: Duration)
 
@@ -86,6 +86,11 @@ extension BulwarkError {
         default: nil
         }
     }
+
+    /// Whether this is ``rateLimited(retryAfter:)``: a rate limit refused the call.
+    public var isRateLimited: Bool {
+        if case .rateLimited = self { true } else { false }
+    }
 }
 
 /// An error that says how long to wait before trying again: a rate limit's or an open circuit's
@@ -101,4 +106,21 @@ extension BulwarkError {
 public protocol RetryAfterProviding {
     /// How long to wait before trying again, or `nil` when the error does not say.
     var retryAfter: Duration? { get }
+}
+
+/// An error that may say a dependency refused the call for a rate limit or a quota (an HTTP 429,
+/// a provider's "rate limit exceeded"), rather than that it failed.
+///
+/// A circuit breaker's default classifier counts such a refusal as
+/// `CallOutcome.rateLimited`, which by default is neither success nor failure: a provider that
+/// rations its callers is not broken. Conform your client's errors so that Bulwark can tell.
+///
+///     struct UpstreamError: Error, RateLimitSignal, RetryAfterProviding {
+///         var status: Int
+///         var retryAfter: Duration?
+///         var isRateLimited: Bool { status == 429 }
+///     }
+public protocol RateLimitSignal {
+    /// Whether the call was refused for a rate limit or quota.
+    var isRateLimited: Bool { get }
 }

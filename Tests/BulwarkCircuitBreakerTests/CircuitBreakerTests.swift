@@ -196,6 +196,22 @@ func repeated(_ outcome: CallOutcome, _ count: Int) -> [CallOutcome] {
         #expect(harness.breaker.state == .open)
     }
 
+    @Test func halfOpenJudgesWithTheConfiguredMinimumNotTheWindowCappedOne() throws {
+        // Window 5, minimumCalls 10, 10 probes: closed judges at 5 (capped by the window), but
+        // half-open waits for min(10, 10) = 10 probes, as Resilience4j does.
+        let harness = try Harness {
+            $0.window = .count(5); $0.minimumCalls = 10; $0.halfOpenProbes = 10
+            $0.openDuration = .fixed(.seconds(30))
+        }
+        harness.calls(repeated(.failure, 5))
+        #expect(harness.breaker.state == .open)
+        harness.clock.advance(by: .seconds(30))
+        harness.calls(repeated(.success, 5) + repeated(.failure, 4))
+        #expect(harness.breaker.state == .halfOpen)  // 9 probes in: not judged yet
+        harness.call(.success)
+        #expect(harness.breaker.state == .closed)  // 4 of 10 failed: 40 % < 50 %
+    }
+
     @Test func anIgnoredProbeGivesItsSlotBack() throws {
         let harness = try opened(probes: 1)
         harness.clock.advance(by: .seconds(30))
@@ -334,6 +350,41 @@ func repeated(_ outcome: CallOutcome, _ count: Int) -> [CallOutcome] {
         #expect(harness.breaker.state == .open)
     }
 
+    /// An upstream's 429 (any `RateLimitSignal`) is neither success nor failure by default, so a
+    /// provider rationing its callers does not open the breaker for everybody.
+    @Test func anUpstreamRateLimitIsNotAFailureByDefault() async throws {
+        struct Upstream: Error, RateLimitSignal {
+            var status: Int
+            var isRateLimited: Bool { status == 429 }
+        }
+        let harness = try Harness { $0.window = .count(2); $0.minimumCalls = 2 }
+        let context = ResilienceContext(operation: "x")
+        for _ in 0 ..< 10 {
+            await #expect(throws: Upstream.self) { try await harness.breaker.execute(context) { _ -> Int in throw Upstream(status: 429) } }
+        }
+        #expect(harness.breaker.state == .closed)
+        #expect(harness.breaker.metrics.calls == 0)
+        for _ in 0 ..< 2 {
+            await #expect(throws: Upstream.self) { try await harness.breaker.execute(context) { _ -> Int in throw Upstream(status: 503) } }
+        }
+        #expect(harness.breaker.state == .open)
+    }
+
+    @Test(arguments: [CallOutcome.failure, .success, .ignored])
+    func rateLimitedCallsCountAsConfigured(counted: CallOutcome) async throws {
+        let harness = try Harness {
+            $0.window = .count(2); $0.minimumCalls = 2; $0.rateLimitedOutcome = counted
+            $0.classifyResult = { ($0 as? Int) == 429 ? .rateLimited : .success }
+        }
+        let context = ResilienceContext(operation: "x")
+        _ = try await harness.breaker.execute(context) { _ in 429 }
+        await #expect(throws: (any Error).self) {
+            try await harness.breaker.execute(context) { _ -> Int in throw BulwarkError.rateLimited(retryAfter: .seconds(1)) }
+        }
+        #expect(harness.breaker.metrics.calls == (counted == .ignored ? 0 : 2))
+        #expect(harness.breaker.state == (counted == .failure ? .open : .closed))
+    }
+
     @Test func aResultCanCountAsAFailure() async throws {
         let harness = try Harness {
             $0.window = .count(2); $0.minimumCalls = 2
@@ -362,6 +413,7 @@ func repeated(_ outcome: CallOutcome, _ count: Int) -> [CallOutcome] {
         case "halfOpenProbes": c.halfOpenProbes = 0
         case "openDuration": c.openDuration = .exponential(initial: .seconds(2), multiplier: 2, maximum: .seconds(1))
         case "consecutiveFailureThreshold": c.consecutiveFailureThreshold = 0
+        case "rateLimitedOutcome": c.rateLimitedOutcome = .rateLimited
         default: c.maximumHalfOpenDuration = .zero
         }
         return c
@@ -369,7 +421,7 @@ func repeated(_ outcome: CallOutcome, _ count: Int) -> [CallOutcome] {
 
     @Test(arguments: [
         "window", "failureRateThreshold", "slowCallRateThreshold", "minimumCalls", "halfOpenProbes", "openDuration",
-        "consecutiveFailureThreshold", "maximumHalfOpenDuration",
+        "consecutiveFailureThreshold", "maximumHalfOpenDuration", "rateLimitedOutcome",
     ])
     func aBadFieldIsNamed(field: String) {
         #expect {
@@ -378,6 +430,28 @@ func repeated(_ outcome: CallOutcome, _ count: Int) -> [CallOutcome] {
             guard case BulwarkError.invalidConfiguration(let named, _) = error else { return false }
             return named == field
         }
+    }
+}
+
+extension ConfigurationTests {
+    /// `0.5` looks like "half" but the unit is percent: refused, and the message says so.
+    @Test(arguments: [0.5, 0.99, 0.01])
+    func aFractionalThresholdIsRefusedNamingTheUnit(threshold: Double) {
+        for field in ["failureRateThreshold", "slowCallRateThreshold"] {
+            var configuration = CircuitBreakerConfiguration()
+            if field == "failureRateThreshold" { configuration.failureRateThreshold = threshold } else { configuration.slowCallRateThreshold = threshold }
+            #expect {
+                _ = try CircuitBreaker(configuration: configuration, clock: ManualClock())
+            } throws: { error in
+                guard case BulwarkError.invalidConfiguration(let named, let rule) = error else { return false }
+                return named == field && rule.contains("percent")
+            }
+        }
+    }
+
+    @Test func onePercentAndAHundredAreAccepted() throws {
+        _ = try CircuitBreaker(configuration: CircuitBreakerConfiguration(failureRateThreshold: 1, minimumCalls: 1), clock: ManualClock())
+        _ = try CircuitBreaker(configuration: CircuitBreakerConfiguration(failureRateThreshold: 100, minimumCalls: 1), clock: ManualClock())
     }
 }
 
