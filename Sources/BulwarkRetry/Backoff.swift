@@ -1,4 +1,4 @@
-public import BulwarkCore
+import BulwarkCore
 
 /// How long a retry policy waits before each retry, before the maximum delay caps it.
 ///
@@ -14,9 +14,10 @@ public enum Backoff: Sendable, Hashable {
     /// `initial`, then `⌊initial × multiplier⌋`, then that × multiplier, truncated, …
     /// (`multiplier` in 1 ... 1000).
     case exponential(initial: Duration, multiplier: Double = 2, jitter: Jitter = .none)
-    /// AWS's decorrelated jitter: each delay is drawn uniformly from `base ... 3 × previous`
-    /// (the first previous delay being `base`), then capped. Spreads a herd of clients apart
-    /// while still backing off.
+    /// AWS's decorrelated jitter: each delay is `min(maximum, uniform(base ... 3 × previous))`
+    /// (the first previous delay being `base`): drawn first, capped after, so once `3 × previous`
+    /// passes the maximum delay, every draw above it lands on the maximum. Spreads a herd of
+    /// clients apart while still backing off.
     case decorrelatedJitter(base: Duration)
 
     /// How a computed delay is randomised.
@@ -54,10 +55,11 @@ public enum Backoff: Sendable, Hashable {
             delay = Self.exponential(initial.saturatingNanoseconds, multiplier, retry, cap: maximum)
             jitter = j
         case .decorrelatedJitter(let base):
-            let low = min(maximum, base.saturatingNanoseconds)
+            // AWS's formula: draw, then cap, so once 3 × previous passes the cap the cap takes
+            // the mass of everything drawn above it.
+            let low = base.saturatingNanoseconds
             let (tripled, overflow) = max(previous, low).multipliedReportingOverflow(by: 3)
-            let high = max(low, min(maximum, overflow ? .max : tripled))
-            return random.uniform(low ... high)
+            return min(maximum, random.uniform(low ... (overflow ? .max : tripled)))
         }
         switch jitter {
         case .none:

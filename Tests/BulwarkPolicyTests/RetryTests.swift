@@ -167,6 +167,37 @@ func driving<T: Sendable>(_ clock: ManualClock, _ body: @escaping @Sendable () a
         }
     }
 
+    /// AWS's decorrelated jitter is `min(cap, uniform(base, 3 × previous))`: with `previous` at
+    /// the cap, two thirds of the draws land exactly on the cap and the rest spread evenly
+    /// below it. A chi-square over 100,000 seeded draws (20 equal bins below the cap, one for the
+    /// cap itself) against that distribution.
+    @Test func decorrelatedJitterIsDrawnThenCapped() {
+        let random = RandomSource.seeded(2026)
+        let base: Int64 = 1_000, maximum: Int64 = 21_000, previous: Int64 = 21_000
+        let backoff = Backoff.decorrelatedJitter(base: .nanoseconds(base))
+        let draws = 100_000, bins = 20
+        var counts = Array(repeating: 0, count: bins + 1)  // the last bin is the cap itself
+        for _ in 0 ..< draws {
+            let delay = backoff.nanoseconds(beforeRetry: 3, previous: previous, maximum: maximum, random: random)
+            #expect(delay >= base && delay <= maximum)
+            counts[delay == maximum ? bins : Int((delay - base) * Int64(bins) / (maximum - base))] += 1
+        }
+        // uniform(base ... 3 × previous) has 3 × previous − base + 1 equally likely values; those
+        // at or above the cap become the cap.
+        let values = Double(3 * previous - base + 1)
+        let perBin = Double((maximum - base) / Int64(bins)) / values * Double(draws)
+        let atCap = Double(3 * previous - maximum + 1) / values * Double(draws)
+        var chiSquare = 0.0
+        for (bin, count) in counts.enumerated() {
+            let expected = bin == bins ? atCap : perBin
+            chiSquare += (Double(count) - expected) * (Double(count) - expected) / expected
+        }
+        // 20 degrees of freedom: P(χ² > 45.3) = 0.001. Drawing without the cap's mass (uniform
+        // up to the cap) gives a χ² in the tens of thousands.
+        #expect(chiSquare < 45.3, "χ² = \(chiSquare), counts \(counts)")
+        #expect(abs(Double(counts[bins]) - atCap) / Double(draws) < 0.01)  // 42,001 / 62,001 ≈ 67.7 %
+    }
+
     @Test(arguments: ["maximumAttempts", "maximumDelay", "backoff"])
     func aBadFieldIsNamed(field: String) {
         var configuration = RetryConfiguration()
