@@ -22,7 +22,7 @@ public import BulwarkPartitioned
 ///     let reply = try await quota.execute(ResilienceContext(operation: "generate", partitionKey: user)) { _ in
 ///         try await model.generate(prompt)
 ///     }
-public final class SuccessQuota<Key: Hashable & Sendable, Algorithm: RateLimitAlgorithm, C: NanosecondClock>: ResiliencePolicy {
+public final class SuccessQuota<Key: Hashable & Sendable, Algorithm: RateLimitAlgorithm, C: NanosecondClock>: RateLimitingPolicy {
     /// The two dimensions, `requests` and `successes`.
     public let budget: TokenBudget<C>
     /// All calls, per key.

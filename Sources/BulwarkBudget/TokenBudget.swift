@@ -22,8 +22,15 @@ public protocol UsageReporting {
 /// error naming the dimension, not a denial.
 ///
 /// As a ``ResiliencePolicy`` it reserves `estimate(context)`, runs the operation, and settles
-/// with the result's ``UsageReporting/usage`` when it reports one (at the estimate otherwise, and
-/// when the operation throws).
+/// with the real usage, read in this order:
+/// 1. the `usage` reader given at creation, when it answers for the result;
+/// 2. the result's ``UsageReporting/usage``, looking through every ``WrappingResult`` on the
+///    way (a fallback chain's `FallbackResult`; retry and hedging return the value itself);
+/// 3. otherwise the reservation stays at its estimate, and the budget emits
+///    ``ResilienceEvent/Kind/budgetSettledAtEstimate(reason:)`` saying why: never a silent
+///    charge. So does an operation that throws (the provider may have spent the tokens).
+///
+/// `execute(_:usage:_:)` takes a typed reader for one call.
 ///
 ///     let budget = try TokenBudget(dimensions: [
 ///         .limiter("requests", requests), .limiter("inputTokens", input), .limiter("outputTokens", output),
@@ -31,7 +38,7 @@ public protocol UsageReporting {
 ///     let reservation = try await budget.reserve([1, prompt, maxOutput], options: .init(deadline: .after(.seconds(10))))
 ///     let reply = try await provider.chat(request)
 ///     try reservation.settle([1, reply.usage.input, reply.usage.output])
-public final class TokenBudget<C: NanosecondClock>: ResiliencePolicy {
+public final class TokenBudget<C: NanosecondClock>: RateLimitingPolicy {
     /// The dimensions, as the links of a chain.
     public let chain: RateLimitChain<C>
 
@@ -42,6 +49,7 @@ public final class TokenBudget<C: NanosecondClock>: ResiliencePolicy {
     public let reservationTimeout: Duration
     let timeout: Int64
     let estimate: @Sendable (ResilienceContext) -> Costs
+    let usage: (@Sendable (any Sendable) -> Costs?)?
 
     /// The dimensions' names, in order.
     public var dimensions: [String] { chain.links.map(\.name) }
@@ -53,14 +61,18 @@ public final class TokenBudget<C: NanosecondClock>: ResiliencePolicy {
     ///   - reservationTimeout: How long a reservation may stay unsettled (10 minutes by default).
     ///   - estimate: What ``execute(_:_:)`` reserves for a context; by default its `cost` in every
     ///     dimension.
+    ///   - usage: Reads the real usage from an operation's result, before ``UsageReporting`` is
+    ///     looked for; `nil` (an answer of `nil`) to rely on ``UsageReporting`` alone.
     ///   - clock: The clock every dimension reads.
     /// - Throws: ``BulwarkError/invalidConfiguration(field:rule:)`` naming the field and the rule.
     public init(
         dimensions: [RateLimitChain<C>.Link],
         reservationTimeout: Duration = .seconds(600),
         estimate: (@Sendable (ResilienceContext) -> Costs)? = nil,
+        usage: (@Sendable (any Sendable) -> Costs?)? = nil,
         clock: C
     ) throws(BulwarkError) {
+        self.usage = usage
         chain = try RateLimitChain(dimensions, clock: clock)
         timeout = try Validation.positiveNanoseconds(reservationTimeout, field: "reservationTimeout")
         self.reservationTimeout = reservationTimeout
@@ -97,17 +109,58 @@ public final class TokenBudget<C: NanosecondClock>: ResiliencePolicy {
     }
 
     /// Reserves `estimate(context)` (until the context's deadline), runs `operation`, and settles
-    /// with its result's usage when the result is ``UsageReporting`` (at the estimate otherwise).
+    /// with the usage its result reports (see the type's documentation for where it is read);
+    /// when none can be read, the reservation stays at its estimate and an event says so.
+    ///
+    /// - Throws: What ``reserve(_:options:context:)`` throws, what `operation` threw, or
+    ///   ``BulwarkError/invalidArgument(field:rule:)`` when the usage read is invalid.
     public func execute<Success: Sendable>(
         _ context: ResilienceContext,
         _ operation: @Sendable (ResilienceContext) async throws -> Success
     ) async throws -> Success {
+        try await execute(context, usage: { _ in nil }, operation)
+    }
+
+    /// Like ``execute(_:_:)``, reading the usage from the result with `usage` first (then as
+    /// ``execute(_:_:)`` does when it answers `nil`).
+    ///
+    ///     let reply = try await budget.execute(context, usage: { [1, $0.value.promptTokens, $0.value.completionTokens] }) { _ in
+    ///         try await chain.execute(context)
+    ///     }
+    public func execute<Success: Sendable>(
+        _ context: ResilienceContext,
+        usage read: (Success) -> Costs?,
+        _ operation: @Sendable (ResilienceContext) async throws -> Success
+    ) async throws -> Success {
         let reservation = try await reserve(estimate(context), options: context.waitOptions, context: context)
-        let result = try await operation(context)
-        if let reporting = result as? any UsageReporting {
-            try reservation.settle(reporting.usage)
+        let result: Success
+        do {
+            result = try await operation(context)
+        } catch {
+            settledAtEstimate("the operation failed: \(error)", context: context)
+            throw error
+        }
+        if let actual = read(result) ?? usage?(result) ?? Self.reportedUsage(of: result) {
+            try reservation.settle(actual)
+        } else {
+            settledAtEstimate("the result (\(Success.self)) reports no usage", context: context)
         }
         return result
+    }
+
+    /// The usage `result` reports, looking through the wrappers around it (at most 16 deep).
+    static func reportedUsage(of result: any Sendable) -> Costs? {
+        var value = result
+        for _ in 0 ..< 16 {
+            if let reporting = value as? any UsageReporting { return reporting.usage }
+            guard let wrapper = value as? any WrappingResult else { return nil }
+            value = wrapper.wrappedResult
+        }
+        return nil
+    }
+
+    func settledAtEstimate(_ reason: String, context: ResilienceContext) {
+        chain.events.emit(.budgetSettledAtEstimate(reason: reason), context: context)
     }
 
     /// Settles `taken` with `actual` at `now`: refunds each surplus, charges each overrun.
@@ -137,8 +190,11 @@ extension TokenBudget where C == ContinuousClock {
     public convenience init(
         dimensions: [RateLimitChain<C>.Link],
         reservationTimeout: Duration = .seconds(600),
-        estimate: (@Sendable (ResilienceContext) -> Costs)? = nil
+        estimate: (@Sendable (ResilienceContext) -> Costs)? = nil,
+        usage: (@Sendable (any Sendable) -> Costs?)? = nil
     ) throws(BulwarkError) {
-        try self.init(dimensions: dimensions, reservationTimeout: reservationTimeout, estimate: estimate, clock: ContinuousClock())
+        try self.init(
+            dimensions: dimensions, reservationTimeout: reservationTimeout, estimate: estimate, usage: usage, clock: ContinuousClock()
+        )
     }
 }

@@ -31,8 +31,8 @@ extension RateLimitChain {
                 tryAdmit: { target, cost, now, _ in
                     LinkOperations.with(target, as: Limiter.self) { Admission($0.tryAdmit(cost: cost, at: now)) }
                 },
-                admit: { target, cost, options, _ in
-                    try await Unmanaged<Limiter>.fromOpaque(target).takeUnretainedValue().admit(cost: cost, options: options)
+                admit: { target, cost, options, _, channel in
+                    try await Unmanaged<Limiter>.fromOpaque(target).takeUnretainedValue().admit(cost: cost, options: options, reporting: channel)
                 },
                 refund: { target, amount, admittedAt, now, _ in
                     LinkOperations.with(target, as: Limiter.self) { $0.refund(amount, admittedAt: admittedAt, at: now) }
@@ -72,7 +72,9 @@ extension RateLimitChain {
                     }
                     return Admission(admitted)
                 },
-                admit: { _, cost, options, context in try await limiter.admit(resolve(context), cost: cost, options: options) },
+                admit: { _, cost, options, context, channel in
+                    try await limiter.admit(resolve(context), cost: cost, options: options, reporting: channel)
+                },
                 refund: { _, amount, admittedAt, now, context in
                     if let key = key(context) { limiter.refund(key, amount: amount, admittedAt: admittedAt, at: now) }
                 },
@@ -145,7 +147,8 @@ final class LinkOperations: @unchecked Sendable {  // every property is immutabl
     let fixedLimit: Int?
     let limit: @Sendable (Target, ResilienceContext) throws(BulwarkError) -> Int
     let tryAdmit: TryAdmit
-    let admit: @Sendable (Target, Int, WaitOptions, ResilienceContext) async throws -> (decision: RateLimitDecision, admittedAt: Int64)
+    /// Waits for the cost; the last argument is the chain's channel, told when the call queues.
+    let admit: @Sendable (Target, Int, WaitOptions, ResilienceContext, EventChannel) async throws -> (decision: RateLimitDecision, admittedAt: Int64)
     let refund: @Sendable (Target, Int, Int64, Int64, ResilienceContext) -> Void
     let charge: @Sendable (Target, Int, Int64, ResilienceContext) -> Void
     let wait: @Sendable (Target, Int, Int64, ResilienceContext) throws(BulwarkError) -> Int64
@@ -163,7 +166,7 @@ final class LinkOperations: @unchecked Sendable {  // every property is immutabl
         fixedLimit: Int?,
         limit: @escaping @Sendable (UnsafeRawPointer, ResilienceContext) throws(BulwarkError) -> Int,
         tryAdmit: @escaping TryAdmit,
-        admit: @escaping @Sendable (UnsafeRawPointer, Int, WaitOptions, ResilienceContext) async throws -> (decision: RateLimitDecision, admittedAt: Int64),
+        admit: @escaping @Sendable (UnsafeRawPointer, Int, WaitOptions, ResilienceContext, EventChannel) async throws -> (decision: RateLimitDecision, admittedAt: Int64),
         refund: @escaping @Sendable (UnsafeRawPointer, Int, Int64, Int64, ResilienceContext) -> Void,
         charge: @escaping @Sendable (UnsafeRawPointer, Int, Int64, ResilienceContext) -> Void,
         wait: @escaping @Sendable (UnsafeRawPointer, Int, Int64, ResilienceContext) throws(BulwarkError) -> Int64,

@@ -104,7 +104,8 @@ extension RateLimitChain {
     package func admit(_ costs: Costs, options: WaitOptions, context: ResilienceContext) async throws -> (decision: ChainDecision, taken: Taken) {
         var options = options
         let start = clock.nowNanoseconds
-        options.deadline = options.deadline?.resolved(at: start)  // one budget for every wait
+        options.deadline = options.deadlineNanoseconds(at: start).map { .at(nanoseconds: $0) }  // one budget for every wait
+        options.maximumWait = nil
         var attempt = try take(costs, at: start, context: context)
         while !attempt.decision.isAllowed {
             let wait = attempt.decision.retryAfterNanoseconds
@@ -116,7 +117,7 @@ extension RateLimitChain {
             let waited = attempt.decision.linkIndex
             var taken = Taken(costs: costs)
             let link = operations[waited]
-            (_, taken.times[waited]) = try await link.admit(link.target, costs[waited], options, context)
+            (_, taken.times[waited]) = try await link.admit(link.target, costs[waited], options, context, events)
             attempt = try takeRest(costs, besides: waited, holding: taken, context: context)
         }
         return attempt

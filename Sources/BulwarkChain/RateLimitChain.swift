@@ -24,7 +24,7 @@ import BulwarkPartitioned
 ///     ], clock: ContinuousClock())
 ///     let decision = try chain.tryAcquire(context: context)
 ///     if !decision.isAllowed { /* 429, Retry-After: decision.retryAfter, limited by decision.link */ }
-public final class RateLimitChain<C: NanosecondClock>: ResiliencePolicy {
+public final class RateLimitChain<C: NanosecondClock>: RateLimitingPolicy {
     /// The links, outermost first.
     public let links: [Link]
     /// The clock the chain reads once per decision; every link must read the same time line.

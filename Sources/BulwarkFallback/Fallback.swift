@@ -3,14 +3,17 @@ public import BulwarkCore
 /// The last-resort policy: when the operation fails with an error it handles, answers with a
 /// value instead (a static value, a cached answer, a degraded reply).
 ///
-/// As a pipeline stage it sits outermost, so it also catches the refusals of the policies inside
-/// it (an open circuit, a rate limit, a timeout). `Value` must be the pipeline's result type:
-/// used on a call of another type, it does not apply, and the call fails with
-/// ``BulwarkError/invalidArgument(field:rule:)`` naming `Success` rather than pass a value of the
-/// wrong type off as an answer.
+/// Prefer ``ResiliencePolicy/execute(_:fallback:_:)``: there the fallback's `Value` is the
+/// call's result type, checked by the compiler, so a fallback of another type does not compile.
 ///
 ///     let fallback = Fallback<String>(handling: { $0 is BulwarkError }) { _, _ in "Sorry, try again soon." }
-///     let reply: String = try await fallback.execute(context) { _ in try await provider.chat(request) }
+///     let reply = try await pipeline.execute(context, fallback: fallback) { _ in try await provider.chat(request) }
+///
+/// As a stage of a `Pipeline` it sits outermost, so it also catches the
+/// refusals of the policies inside it (an open circuit, a rate limit, a timeout); there the
+/// compiler cannot help, since a policy serves calls of any result type. Used on a call of another
+/// type, it does not apply, and the call fails with ``BulwarkError/invalidArgument(field:rule:)``
+/// naming `Success` rather than pass a value of the wrong type off as an answer.
 public struct Fallback<Value: Sendable>: OutcomePolicy {
     /// Where the policy's events go: each time the fallback value is used.
     public let events = EventChannel(defaultName: "Fallback")
@@ -62,4 +65,26 @@ public struct Fallback<Value: Sendable>: OutcomePolicy {
         }
     }
 
+}
+
+extension ResiliencePolicy {
+    /// Runs `operation` through this policy and, on an error `fallback` handles (this policy's
+    /// refusals included), answers with the fallback's value. The fallback's type is the call's
+    /// result type: a fallback of another type is a compile-time error.
+    ///
+    ///     let reply = try await pipeline.execute(context, fallback: Fallback("Sorry, try again soon.")) { _ in
+    ///         try await provider.chat(request)
+    ///     }
+    ///
+    /// - Throws: An error the fallback does not handle, or what its handler threw.
+    @inlinable
+    public func execute<Value: Sendable>(
+        _ context: ResilienceContext,
+        fallback: Fallback<Value>,
+        _ operation: @Sendable (ResilienceContext) async throws -> Value
+    ) async throws -> Value {
+        try await fallback.executeOutcome(context) { context in
+            await self.executeOutcome(context) { context in await .catching { try await operation(context) } }
+        }.get()
+    }
 }

@@ -60,7 +60,10 @@ public enum FallbackRoute: Sendable, Hashable {
 }
 
 /// What a fallback chain returns: the value and which alternative served it.
-public struct FallbackResult<Success: Sendable>: Sendable {
+///
+/// It is a ``WrappingResult``: a ``TokenBudget`` around the chain reads the usage the served
+/// reply reports, through this wrapper.
+public struct FallbackResult<Success: Sendable>: Sendable, WrappingResult {
     /// The value.
     public let value: Success
     /// The name of the alternative that served it (``FallbackChain/lastResortName`` for the last
@@ -70,6 +73,9 @@ public struct FallbackResult<Success: Sendable>: Sendable {
     public let index: Int
     /// The alternatives skipped or failed before it, in order.
     public let passed: [FallbackFailure.Attempt]
+
+    /// The value, which the operation returned.
+    public var wrappedResult: any Sendable { value }
 
     @usableFromInline
     init(value: Success, alternative: String, index: Int, passed: [FallbackFailure.Attempt]) {
@@ -237,12 +243,15 @@ public struct FallbackChain<Success: Sendable>: Sendable {
             let outcome = await alternatives[index].run(context)
             let name = alternatives[index].name
             if case .success(let value) = outcome {
-                events.emit(.fallbackUsed(alternative: name), context: context)
+                // "Used" means an alternative served in place of the first: not the primary's success.
+                if index > 0 { events.emit(.fallbackUsed(alternative: name), context: context) }
                 return FallbackResult(value: value, alternative: name, index: index, passed: passed)
             }
             let error = outcome.error ?? CancellationError()
             let stop = route(error) == .stop
-            events.emit(.fallbackFailed(alternative: name, stopped: stop), context: context)
+            if events.isObserved {
+                events.emit(.fallbackFailed(alternative: name, stopped: stop, error: String(describing: error)), context: context)
+            }
             if stop { throw error }
             passed.append(.init(alternative: name, reason: .failed(error)))
         }

@@ -73,12 +73,16 @@ public struct FixedWindow: RateLimitAlgorithm, Hashable {
 
     /// Creates an empty window at the clock reading `now`.
     ///
+    /// The epoch must be within 2⁶² ns (about 146 years) of `now`, and `now` within 2⁶² ns of
+    /// zero: beyond that the window arithmetic would saturate, so such a configuration is refused
+    /// naming `epochNanoseconds` (or `clock`) rather than answered wrongly.
+    ///
     /// - Throws: ``BulwarkError/invalidConfiguration(field:rule:)`` when `limit` is below 1 or above
     ///   `Int64.max / 8`, or `window` is not a positive whole number of nanoseconds.
     public init(configuration: Configuration, now: Int64) throws(BulwarkError) {
         _ = try Validation.limit(configuration.limit, field: "limit")
         let length = try Validation.positiveNanoseconds(configuration.window, field: "window")
-        grid = TimeGrid(epoch: configuration.epochNanoseconds ?? now, length: length)
+        grid = try TimeGrid.checked(epoch: configuration.epochNanoseconds, length: length, now: now)
         self.configuration = configuration
         self.state = State(window: 0, count: 0, updatedAt: now)
         state.window = window(at: now)

@@ -42,20 +42,23 @@ extension PartitionedRateLimiter {
 
     /// Like ``acquire(_:cost:options:)``, and says at which reading the cost was admitted.
     @usableFromInline
-    package func admit(_ key: Key, cost: Int, options: WaitOptions) async throws -> (decision: RateLimitDecision, admittedAt: Int64) {
-        switch await admission(key, cost: cost, options: options, context: nil) {
+    package func admit(
+        _ key: Key, cost: Int, options: WaitOptions, reporting: EventChannel? = nil
+    ) async throws -> (decision: RateLimitDecision, admittedAt: Int64) {
+        switch await admission(key, cost: cost, options: options, context: nil, reporting: reporting) {
         case .success(let admitted): return (admitted.decision, admitted.admittedAt)
         case .rejected(let error): throw error
         case .failure(let error): throw error
         }
     }
 
-    /// Like ``admit(_:cost:options:)``, with a refusal as a value (unboxed), and the refusal
-    /// reported to this limiter's observer.
+    /// Like ``admit(_:cost:options:reporting:)``, with a refusal as a value (unboxed), and the
+    /// refusal reported to this limiter's observer. Queueing is reported to this limiter's
+    /// observer too, and to `reporting` (a chain waiting here for its caller).
     package func admission(
-        _ key: Key, cost: Int, options: WaitOptions, context: ResilienceContext?
+        _ key: Key, cost: Int, options: WaitOptions, context: ResilienceContext?, reporting: EventChannel? = nil
     ) async -> ExecutionOutcome<Admitted> {
-        let outcome = await waitingAdmission(key, cost: cost, options: options, context: context)
+        let outcome = await waitingAdmission(key, cost: cost, options: options, context: context, reporting: reporting)
         if case .rejected(let error) = outcome, events.isObserved {
             events.emitRefusal(error, cost: cost, context: context)
         }
@@ -63,7 +66,7 @@ extension PartitionedRateLimiter {
     }
 
     private func waitingAdmission(
-        _ key: Key, cost: Int, options: WaitOptions, context: ResilienceContext?
+        _ key: Key, cost: Int, options: WaitOptions, context: ResilienceContext?, reporting: EventChannel?
     ) async -> ExecutionOutcome<Admitted> {
         let hash = Table.hash(of: key)
         let engine: InMemoryRateLimiter<Algorithm, C>
@@ -74,7 +77,7 @@ extension PartitionedRateLimiter {
         } catch {
             return .rejected(error)
         }
-        let outcome = await engine.admission(cost: cost, options: options, context: context)
+        let outcome = await engine.admission(cost: cost, options: options, context: context, reporting: events, alsoReporting: reporting)
         leave(key, hash: hash, engine)
         return outcome
     }

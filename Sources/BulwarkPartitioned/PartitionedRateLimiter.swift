@@ -242,7 +242,7 @@ extension PartitionedRateLimiter where C == ContinuousClock {
     }
 }
 
-extension PartitionedRateLimiter: ResiliencePolicy, OutcomePolicy where Key == String {
+extension PartitionedRateLimiter: ResiliencePolicy, RateLimitingPolicy, OutcomePolicy where Key == String {
     /// Not ready when the context has no partition key, or a probe of its key's partition (which
     /// takes nothing and creates no partition) shows less remaining than the context's cost; the
     /// retry-after is then not given.

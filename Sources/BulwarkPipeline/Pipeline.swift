@@ -61,8 +61,23 @@ public struct Pipeline<Stages: ResiliencePolicy>: OutcomePolicy {
 }
 
 /// Builds a ``Pipeline`` from policies listed outermost first, keeping their types.
+///
+/// A ``RateLimitingPolicy`` listed as it is becomes a ``RateLimitStage`` that refuses at once;
+/// list `limiter.waiting(upTo:)` to let it wait.
 @resultBuilder
 public enum PipelineBuilder {
+    /// Any policy, as it is.
+    @inlinable
+    public static func buildExpression<Policy: ResiliencePolicy>(_ policy: Policy) -> Policy {
+        policy
+    }
+
+    /// A rate-limiting policy, wrapped so that it refuses at once instead of queueing the call.
+    @inlinable
+    public static func buildExpression<Limiter: RateLimitingPolicy>(_ limiter: Limiter) -> RateLimitStage<Limiter> {
+        RateLimitStage(refusingAtOnce: limiter)
+    }
+
     /// The first (outermost) policy.
     @inlinable
     public static func buildPartialBlock<First: ResiliencePolicy>(first: First) -> First {

@@ -1,24 +1,29 @@
-public import BulwarkAdaptive
-public import BulwarkCircuitBreaker
-public import BulwarkConcurrency
+import BulwarkAdaptive
+import BulwarkCircuitBreaker
+import BulwarkConcurrency
 public import BulwarkCore
-public import BulwarkRetry
-public import BulwarkTimeout
-public import BulwarkTokenBucket
+import BulwarkRetry
+import BulwarkTimeout
+import BulwarkTokenBucket
 
 /// A pipeline described as data, outermost stage first: what an application reads from a
 /// configuration file (it is `Codable`) and turns into a ``DynamicPipeline`` with ``build(clock:observer:name:)``.
 ///
 /// Durations are seconds (fractions allowed). Every field is checked when the pipeline is built;
 /// a bad one throws ``BulwarkError/invalidConfiguration(field:rule:)`` whose field names the
-/// stage, as `stages[2].retry.maximumAttempts`.
+/// stage, as `stages[2].retry.maximumAttempts`. So is a combination that can never work: a
+/// circuit breaker with a time window (`windowSeconds`) whose `minimumCalls` is more than the
+/// rate limiters inside it can ever admit in that window.
+///
+/// A rate limiter stage refuses at once when its bucket is short, unless `maximumWaitSeconds`
+/// lets it wait (see ``RateLimitStage``).
 ///
 ///     {"stages": [
 ///        {"timeout": {"seconds": 60}},
 ///        {"retry": {"maximumAttempts": 3, "initialDelaySeconds": 0.2, "maximumDelaySeconds": 10}},
 ///        {"circuitBreaker": {"failureRatePercent": 50, "minimumCalls": 20, "windowCalls": 100,
 ///                            "openSeconds": 30, "halfOpenProbes": 5}},
-///        {"rateLimiter": {"capacity": 40, "refill": 40, "periodSeconds": 60}},
+///        {"rateLimiter": {"capacity": 40, "refill": 40, "periodSeconds": 60, "maximumWaitSeconds": 2}},
 ///        {"bulkhead": {"limit": 5}},
 ///        {"timeout": {"seconds": 20}}
 ///     ]}
@@ -40,13 +45,17 @@ public struct PipelineConfiguration: Codable, Sendable, Hashable {
         /// A ``Retry``: exponential backoff (doubling) from `initialDelaySeconds`, capped at
         /// `maximumDelaySeconds`, with full jitter when `jitter` is true.
         case retry(maximumAttempts: Int, initialDelaySeconds: Double? = nil, maximumDelaySeconds: Double? = nil, jitter: Bool? = nil)
-        /// A ``CircuitBreaker`` over the last `windowCalls` calls.
+        /// A ``CircuitBreaker`` over the last `windowCalls` calls, or over the calls of the last
+        /// `windowSeconds` (whole one-second buckets) when that is given.
         case circuitBreaker(
             failureRatePercent: Double? = nil, minimumCalls: Int? = nil, windowCalls: Int? = nil,
-            openSeconds: Double? = nil, halfOpenProbes: Int? = nil
+            openSeconds: Double? = nil, halfOpenProbes: Int? = nil, windowSeconds: Int? = nil
         )
-        /// A token-bucket rate limiter of `capacity`, refilled `refill` every `periodSeconds`.
-        case rateLimiter(capacity: Int, refill: Int? = nil, periodSeconds: Double, queueLimit: Int? = nil)
+        /// A token-bucket rate limiter of `capacity`, refilled `refill` every `periodSeconds`, as a
+        /// ``RateLimitStage``: it refuses at once unless `maximumWaitSeconds` lets it wait.
+        case rateLimiter(
+            capacity: Int, refill: Int? = nil, periodSeconds: Double, queueLimit: Int? = nil, maximumWaitSeconds: Double? = nil
+        )
         /// A ``Bulkhead`` of `limit`.
         case bulkhead(limit: Int, queueLimit: Int? = nil)
         /// An ``AdaptiveBulkhead`` whose limit follows latency: `algorithm` is `"aimd"`, `"vegas"`
@@ -84,6 +93,7 @@ public struct PipelineConfiguration: Codable, Sendable, Hashable {
     public func build<C: NanosecondClock>(
         clock: C, observer: (any ResilienceObserver)? = nil, name: String = "pipeline"
     ) throws(BulwarkError) -> DynamicPipeline {
+        try checkReachableMinimums()
         var policies: [any ResiliencePolicy] = []
         for (index, stage) in stages.enumerated() {
             let prefix = "stages[\(index)].\(stage.kind)"
@@ -115,19 +125,20 @@ public struct PipelineConfiguration: Codable, Sendable, Hashable {
             configuration.maximumDelay = try duration(maximum ?? 30, "maximumDelaySeconds")
             let retry = try Retry(configuration: configuration, clock: clock)
             return (retry, retry.events)
-        case .circuitBreaker(let failureRate, let minimumCalls, let windowCalls, let openSeconds, let probes):
+        case .circuitBreaker(let failureRate, let minimumCalls, let windowCalls, let openSeconds, let probes, let windowSeconds):
             var configuration = CircuitBreakerConfiguration(failureRateThreshold: failureRate ?? 50, minimumCalls: minimumCalls ?? 100)
-            configuration.window = .count(windowCalls ?? 100)
+            configuration.window = windowSeconds.map { .time(seconds: $0) } ?? .count(windowCalls ?? 100)
             configuration.openDuration = .fixed(try duration(openSeconds ?? 60, "openSeconds"))
             configuration.halfOpenProbes = probes ?? 10
             let breaker = try CircuitBreaker(configuration: configuration, clock: clock)
             return (breaker, breaker.events)
-        case .rateLimiter(let capacity, let refill, let period, let queueLimit):
+        case .rateLimiter(let capacity, let refill, let period, let queueLimit, let maximumWait):
             let limiter = try TokenBucketLimiter(
                 capacity: capacity, refill: refill ?? capacity, every: try duration(period, "periodSeconds"),
                 queueLimit: queueLimit ?? 1024, clock: clock
             )
-            return (limiter, limiter.events)
+            let stage = try RateLimitStage(limiter, maximumWait: try duration(maximumWait ?? 0, "maximumWaitSeconds"))
+            return (stage, limiter.events)
         case .bulkhead(let limit, let queueLimit):
             let bulkhead = try Bulkhead(limit: limit, queueLimit: queueLimit ?? 1024, clock: clock)
             return (bulkhead, bulkhead.events)
@@ -152,6 +163,32 @@ public struct PipelineConfiguration: Codable, Sendable, Hashable {
                 return (bulkhead, bulkhead.events)
             default:
                 throw .invalidConfiguration(field: "algorithm", rule: "must be \"aimd\", \"vegas\" or \"gradient2\" (got \"\(algorithm)\")")
+            }
+        }
+    }
+
+    /// Refuses a breaker whose time window can never hold `minimumCalls` calls because a rate
+    /// limiter inside it admits fewer in that span: `capacity + ⌊refill × window / period⌋` at
+    /// most (a full bucket, then the refill of the window's length). Such a breaker would never
+    /// judge a rate, and so never open.
+    private func checkReachableMinimums() throws(BulwarkError) {
+        for (outer, stage) in stages.enumerated() {
+            guard case .circuitBreaker(_, let minimumCalls, _, _, _, let windowSeconds?) = stage, windowSeconds > 0 else { continue }
+            let minimum = minimumCalls ?? 100
+            for (inner, limiter) in stages.enumerated() where inner > outer {
+                guard case .rateLimiter(let capacity, let refill, let period, _, _) = limiter, period > 0, period.isFinite,
+                      capacity > 0 else { continue }
+                let refilled = Double(refill ?? capacity) * Double(windowSeconds) / period
+                guard refilled < Double(Int.max / 2) else { continue }
+                let most = capacity + Int(refilled.rounded(.down))
+                if minimum > most {
+                    throw .invalidConfiguration(
+                        field: "stages[\(outer)].circuitBreaker.minimumCalls",
+                        rule: "can never be reached: a window of \(windowSeconds) s holds at most \(most) calls at the rate of "
+                            + "stages[\(inner)].rateLimiter (capacity \(capacity), \(refill ?? capacity) per \(period) s), "
+                            + "so the breaker would never open by rate (got \(minimum))"
+                    )
+                }
             }
         }
     }

@@ -79,6 +79,10 @@ public struct SegmentedWindow: RateLimitAlgorithm, Hashable {
 
     /// Creates an empty window at the clock reading `now`.
     ///
+    /// The epoch must be within 2⁶² ns (about 146 years) of `now`, and `now` within 2⁶² ns of
+    /// zero: beyond that the window arithmetic would saturate, so such a configuration is refused
+    /// naming `epochNanoseconds` (or `clock`) rather than answered wrongly.
+    ///
     /// - Throws: ``BulwarkError/invalidConfiguration(field:rule:)`` when `limit` is below 1 or above
     ///   `Int64.max / 8`, `window` is not a positive whole number of nanoseconds, `segments` is not
     ///   between 1 and 4,096, or `window` is not a whole multiple of `segments` nanoseconds.
@@ -95,7 +99,7 @@ public struct SegmentedWindow: RateLimitAlgorithm, Hashable {
             )
         }
         self.configuration = configuration
-        self.grid = TimeGrid(epoch: configuration.epochNanoseconds ?? now, length: length / Int64(configuration.segments))
+        self.grid = try TimeGrid.checked(epoch: configuration.epochNanoseconds, length: length / Int64(configuration.segments), now: now)
         self.state = State(
             segment: grid.index(at: now), current: 0, slot: 0, counts: Array(repeating: 0, count: configuration.segments),
             total: 0, updatedAt: now

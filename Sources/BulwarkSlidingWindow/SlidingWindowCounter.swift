@@ -74,6 +74,10 @@ public struct SlidingWindowCounter: RateLimitAlgorithm, Hashable {
 
     /// Creates empty windows at the clock reading `now`.
     ///
+    /// The epoch must be within 2⁶² ns (about 146 years) of `now`, and `now` within 2⁶² ns of
+    /// zero: beyond that the window arithmetic would saturate, so such a configuration is refused
+    /// naming `epochNanoseconds` (or `clock`) rather than answered wrongly.
+    ///
     /// - Throws: ``BulwarkError/invalidConfiguration(field:rule:)`` when `limit` is below 1 or above
     ///   `Int64.max / 8`, `window` is not a positive whole number of nanoseconds, or
     ///   `limit × window` exceeds 1.15 × 10¹⁸ (the estimate is computed exactly in units of
@@ -85,7 +89,7 @@ public struct SlidingWindowCounter: RateLimitAlgorithm, Hashable {
             configuration.limit, length, field: "limit", rule: "× window", got: "\(configuration.limit) × \(length) ns"
         )
         self.configuration = configuration
-        self.grid = TimeGrid(epoch: configuration.epochNanoseconds ?? now, length: length)
+        self.grid = try TimeGrid.checked(epoch: configuration.epochNanoseconds, length: length, now: now)
         self.state = State(window: grid.index(at: now), previous: 0, current: 0, updatedAt: now)
     }
 

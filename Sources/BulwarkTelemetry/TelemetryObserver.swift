@@ -151,10 +151,10 @@ extension ResilienceEvent.Kind {
         case .timeoutFired: .warning
         case .healthChanged(_, false, _), .degradationChanged, .distributedStateUnavailable: .warning
         case .circuitStateChanged, .retryRefused, .fallbackSkipped, .fallbackFailed, .budgetDebt, .limiterQueueFull, .healthChanged,
-             .featureSwitched, .hotKeyChanged, .overloadRejected, .distributedStateRecovered:
+             .featureSwitched, .hotKeyChanged, .overloadRejected, .distributedStateRecovered, .fallbackUsed, .budgetSettledAtEstimate:
             .notice
         case .concurrencyLimitChanged: .debug
-        case .limiterDenied, .limiterQueued, .limiterWaitTimedOut, .circuitRejected, .retryScheduled, .hedgeStarted, .fallbackUsed: .debug
+        case .limiterDenied, .limiterQueued, .limiterWaitTimedOut, .circuitRejected, .retryScheduled, .hedgeStarted: .debug
         }
     }
 
@@ -173,10 +173,11 @@ extension ResilienceEvent.Kind {
         case .hedgeStarted(let attempt): [("attempt", "\(attempt)")]
         case .fallbackSkipped(let alternative, let retryAfter):
             [("alternative", alternative)] + (retryAfter.map { [("retry_after_ns", "\($0.saturatingNanoseconds)")] } ?? [])
-        case .fallbackFailed(let alternative, let stopped): [("alternative", alternative), ("stopped", "\(stopped)")]
+        case .fallbackFailed(let alternative, let stopped, let error): [("alternative", alternative), ("stopped", "\(stopped)"), ("error", error)]
         case .fallbackUsed(let alternative): [("alternative", alternative)]
         case .timeoutFired(let after): [("after_ns", "\(after.saturatingNanoseconds)")]
         case .budgetDebt(let dimension, let debt): [("dimension", dimension), ("debt", "\(debt)")]
+        case .budgetSettledAtEstimate(let reason): [("reason", reason)]
         case .concurrencyLimitChanged(let from, let to): [("from", "\(from)"), ("to", "\(to)")]
         case .overloadRejected(let reason): [("reason", reason)]
         case .healthChanged(let dependency, let enabled, let reason):

@@ -37,7 +37,7 @@ public struct ResilienceEvent: Sendable, CustomStringConvertible {
         case fallbackSkipped(alternative: String, retryAfter: Duration?)
         /// An alternative of a fallback chain failed; the chain moves on (or stops, when
         /// `stopped`).
-        case fallbackFailed(alternative: String, stopped: Bool)
+        case fallbackFailed(alternative: String, stopped: Bool, error: String)
         /// An alternative of a fallback chain served the call (the last resort is named
         /// `"last-resort"`).
         case fallbackUsed(alternative: String)
@@ -46,6 +46,10 @@ public struct ResilienceEvent: Sendable, CustomStringConvertible {
         case timeoutFired(after: Duration)
         /// A budget dimension went into debt: `debt` more was used than it had.
         case budgetDebt(dimension: String, debt: Int)
+        /// A budget could not read the real usage of a call (the operation failed, or its result
+        /// reports none and no usage reader was given), so the reservation stays at its estimate:
+        /// `reason` says which.
+        case budgetSettledAtEstimate(reason: String)
         /// An adaptive concurrency limit moved after a completed call.
         case concurrencyLimitChanged(from: Int, to: Int)
         /// A system-protection rule refused new work: `reason` is `"concurrency"` or `"cpu"`.
@@ -131,6 +135,7 @@ extension ResilienceEvent.Kind {
         case .fallbackUsed: "fallback.used"
         case .timeoutFired: "timeout.fired"
         case .budgetDebt: "budget.debt"
+        case .budgetSettledAtEstimate: "budget.settled_at_estimate"
         case .concurrencyLimitChanged: "adaptive.limit_changed"
         case .overloadRejected: "system.overload_rejected"
         case .healthChanged: "health.changed"

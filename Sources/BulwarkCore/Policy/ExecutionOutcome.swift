@@ -80,3 +80,18 @@ public enum Readiness: Sendable, Hashable {
         }
     }
 }
+
+/// A result that wraps the value an operation returned (a fallback chain's result naming who
+/// served), so that a policy reading the value (a token budget looking for the usage an LLM reply
+/// reports) can see through it.
+///
+/// Conform your own wrappers so that usage is never lost on the way out.
+///
+///     struct Served<Reply: Sendable>: WrappingResult {
+///         var reply: Reply
+///         var wrappedResult: any Sendable { reply }
+///     }
+public protocol WrappingResult {
+    /// The value the operation returned.
+    var wrappedResult: any Sendable { get }
+}

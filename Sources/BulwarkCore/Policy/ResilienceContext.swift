@@ -31,6 +31,11 @@ public struct ResilienceContext: Sendable {
     /// after ``deadline`` (see ``WaitOptions/rejectEarly``).
     public var rejectEarly: Bool
 
+    /// The longest a policy that waits may keep the call waiting, from when it reads its clock
+    /// (see ``WaitOptions/maximumWait``); `nil` for no bound but ``deadline``. A pipeline's
+    /// rate-limit stage sets it for the limiter it wraps.
+    public var maximumWait: Duration?
+
     /// Further keys of the call by name (`"tenant"`, `"user"`, `"model"`), for limiters that are
     /// partitioned by something other than ``partitionKey``: a chain's tenant and user links read
     /// their keys here.
@@ -60,6 +65,7 @@ public struct ResilienceContext: Sendable {
         self.cost = cost
         self.deadline = deadline
         self.rejectEarly = rejectEarly
+        self.maximumWait = nil
         self.tags = tags
         self.attempt = attempt
         self.attributes = [:]
@@ -76,7 +82,7 @@ public struct ResilienceContext: Sendable {
 
     /// The waiting options this context asks for.
     public var waitOptions: WaitOptions {
-        WaitOptions(deadline: deadline, priority: priority, partitionKey: partitionKey, rejectEarly: rejectEarly)
+        WaitOptions(deadline: deadline, priority: priority, partitionKey: partitionKey, rejectEarly: rejectEarly, maximumWait: maximumWait)
     }
 }
 

@@ -31,12 +31,14 @@ extension InMemoryRateLimiter {
         if predicted != .max, let maximumWaitNanoseconds, predicted > maximumWaitNanoseconds {
             return answer(.rejected(retryAfter: predicted))
         }
-        if ticket.deadline <= now {
-            return answer(.timedOut)
-        }
+        // A caller that asks to be refused early is, even when its deadline has already passed:
+        // it learns how long to back off, rather than that it timed out.
         let rejectEarly = request.rejectEarly || state.waiting.rejectsUnreachableDeadlines
         if predicted != .max, rejectEarly, now.addingSaturating(predicted) > ticket.deadline {
             return answer(.rejected(retryAfter: predicted))
+        }
+        if ticket.deadline <= now {
+            return answer(.timedOut)
         }
         if state.waiting.count >= queueLimit {
             return answer(.queueFull(limit: queueLimit))

@@ -171,28 +171,35 @@ public final class InMemoryRateLimiter<Algorithm: RateLimitAlgorithm, C: Nanosec
     }
 
     /// Like ``acquire(cost:options:)``, and also says at which reading the cost was admitted (what
-    /// a later refund of it must be told).
+    /// a later refund of it must be told). A composite waiting here (a chain) passes its own
+    /// channel as `reporting`, so that its observer hears the caller was queued.
     @usableFromInline
-    package func admit(cost: Int, options: WaitOptions) async throws -> (decision: RateLimitDecision, admittedAt: Int64) {
-        switch await admission(cost: cost, options: options) {
+    package func admit(
+        cost: Int, options: WaitOptions, reporting: EventChannel? = nil, alsoReporting: EventChannel? = nil
+    ) async throws -> (decision: RateLimitDecision, admittedAt: Int64) {
+        switch await admission(cost: cost, options: options, reporting: reporting, alsoReporting: alsoReporting) {
         case .success(let admitted): return (admitted.decision, admitted.admittedAt)
         case .rejected(let error): throw error
         case .failure(let error): throw error
         }
     }
 
-    /// Like ``admit(cost:options:)``, with a refusal as a value rather than a thrown error (the
-    /// no-throw entry points box nothing), and the events of the wait emitted.
+    /// Like ``admit(cost:options:reporting:alsoReporting:)``, with a refusal as a value rather
+    /// than a thrown error (the no-throw entry points box nothing), and the events of the wait
+    /// emitted. The queueing event also goes to `reporting` and `alsoReporting`, the channels of
+    /// the composites (a partitioned limiter, a chain over it) that wait here on behalf of their
+    /// caller; refusals they report themselves.
     @usableFromInline
     package func admission(
-        cost: Int, options: WaitOptions, context: ResilienceContext? = nil
+        cost: Int, options: WaitOptions, context: ResilienceContext? = nil,
+        reporting: EventChannel? = nil, alsoReporting: EventChannel? = nil
     ) async -> ExecutionOutcome<Admitted> {
         guard cost >= 0, cost <= limit else { return .rejected(invalidCost(cost)) }
         let now = clock.nowNanoseconds
         // Admitted at once when nobody is queued and the cost is there (or it is a probe).
         let immediate = tryAdmit(cost: cost, at: now)
         if immediate.decision.isAllowed { return .success(Admitted(immediate)) }
-        var deadline = options.deadline?.nanoseconds(resolvedAt: now) ?? .max
+        var deadline = options.deadlineNanoseconds(at: now) ?? .max
         if let maximumWaitNanoseconds {
             deadline = min(deadline, now.addingSaturating(maximumWaitNanoseconds))
         }
@@ -208,7 +215,14 @@ public final class InMemoryRateLimiter<Algorithm: RateLimitAlgorithm, C: Nanosec
                     enqueue(request, continuation: continuation, into: &state)
                 }
                 for resumption in resumptions { resumption.resume() }
-                if let queuedBehind { events.emit(.limiterQueued(cost: cost, waiting: queuedBehind), context: context) }
+                if let queuedBehind {
+                    events.emit(.limiterQueued(cost: cost, waiting: queuedBehind), context: context)
+                    for channel in [reporting, alsoReporting] {
+                        if let channel, channel !== events, channel.isObserved {
+                            channel.emit(.limiterQueued(cost: cost, waiting: queuedBehind), context: context)
+                        }
+                    }
+                }
             }
         } onCancel: {
             withdraw(id)

@@ -14,20 +14,44 @@ public struct WaitOptions: Sendable, Hashable {
     /// when it arrives; waiters ahead that give up later could have let it in sooner. Off by
     /// default: the caller then waits until its deadline.
     public var rejectEarly: Bool
+    /// The longest the call will wait, counted from when the limiter reads its clock: the
+    /// effective deadline is the earlier of ``deadline`` and `now + maximumWait`. `nil` for no
+    /// bound but the deadline; `.zero` never waits.
+    public var maximumWait: Duration?
 
     /// Creates waiting options.
     public init(
         deadline: Deadline? = nil,
         priority: Priority = .normal,
         partitionKey: String? = nil,
-        rejectEarly: Bool = false
+        rejectEarly: Bool = false,
+        maximumWait: Duration? = nil
     ) {
         self.deadline = deadline
         self.priority = priority
         self.partitionKey = partitionKey
         self.rejectEarly = rejectEarly
+        self.maximumWait = maximumWait
+    }
+
+    /// The effective deadline in nanoseconds at the reading `now`: the earlier of ``deadline``
+    /// and `now + maximumWait` (a negative maximum counts as zero), or `nil` when neither is set.
+    @inlinable
+    public func deadlineNanoseconds(at now: Int64) -> Int64? {
+        let bound = maximumWait.map { now.addingSaturating(max(0, $0.saturatingNanoseconds)) }
+        guard let deadline = deadline?.nanoseconds(resolvedAt: now) else { return bound }
+        return bound.map { min($0, deadline) } ?? deadline
     }
 }
+
+/// A policy that admits calls against a quota and, as a policy, may wait for it as the context's
+/// ``WaitOptions`` say: every ``RateLimiter``, and the partitioned limiter, chains, token budgets,
+/// success quotas and the Redis limiters.
+///
+/// It marks the stages a `Pipeline` wraps so that they refuse at once unless told to wait
+/// (`limiter.waiting(upTo:)`), as Polly's, .NET's and Resilience4j's users expect of a limiter
+/// inside a pipeline. Used on its own, its `execute` waits until the context's deadline.
+public protocol RateLimitingPolicy: ResiliencePolicy {}
 
 /// The contract of every Bulwark rate limiter: answer at once, or wait in a bounded queue.
 ///
@@ -42,7 +66,7 @@ public struct WaitOptions: Sendable, Hashable {
 ///
 /// A rate limiter is also a ``ResiliencePolicy``: `execute` waits for the context's cost until the
 /// context's deadline, then runs the operation.
-public protocol RateLimiter: ResiliencePolicy {
+public protocol RateLimiter: RateLimitingPolicy {
     /// Takes `cost` if it is available now and nobody is queued ahead; never waits.
     ///
     /// A cost of zero is a probe: it is always allowed, takes nothing, and reports what remains.

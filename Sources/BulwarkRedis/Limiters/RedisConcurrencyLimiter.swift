@@ -82,7 +82,7 @@ public final class RedisConcurrencyLimiter: Sendable {
     /// Takes `cost` units, asking again after short pauses until they are free or the deadline
     /// passes (``BulwarkError/waitTimedOut``); cancellable.
     public func acquire(cost: Int = 1, options: WaitOptions = WaitOptions()) async throws -> RedisLease {
-        let deadline = options.deadline?.nanoseconds(resolvedAt: clock.nowNanoseconds)
+        let deadline = options.deadlineNanoseconds(at: clock.nowNanoseconds)
         var pause: Int64 = 1_000_000
         while true {
             try Task.checkCancellation()

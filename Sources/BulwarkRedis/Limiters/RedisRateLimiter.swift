@@ -155,7 +155,7 @@ public final class RedisRateLimiter: Sendable {
     public func acquire(cost: Int = 1, options: WaitOptions = WaitOptions()) async throws -> RedisDecision {
         try check(cost)
         let start = clock.nowNanoseconds
-        let deadline = options.deadline?.nanoseconds(resolvedAt: start)
+        let deadline = options.deadlineNanoseconds(at: start)
         while true {
             try Task.checkCancellation()
             let answer = try await tryAcquire(cost: cost)
@@ -250,7 +250,7 @@ public final class RedisRateLimiter: Sendable {
     }
 }
 
-extension RedisRateLimiter: ResiliencePolicy {
+extension RedisRateLimiter: RateLimitingPolicy {
     /// Waits for the context's cost (until the context's deadline), then runs `operation`.
     public func execute<Success: Sendable>(
         _ context: ResilienceContext,
