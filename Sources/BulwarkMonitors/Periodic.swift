@@ -1,5 +1,5 @@
-public import BulwarkCore
-public import ServiceLifecycle
+import BulwarkCore
+import ServiceLifecycle
 
 /// Runs `body` now and then every `interval` nanoseconds on `clock`, on a fixed grid (a body that
 /// overruns is followed at once by the next, not pushed later), until graceful shutdown or

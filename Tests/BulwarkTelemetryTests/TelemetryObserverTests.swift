@@ -26,7 +26,7 @@ import Tracing
         let breaker = try CircuitBreaker(configuration: configuration, clock: clock)
         breaker.events.attach(observer(), as: "openai")
         struct Down: Error {}
-        try await tracer.withSpan("chat") { _ in
+        await tracer.withSpan("chat") { _ in
             for _ in 0 ..< 2 {
                 _ = try? await breaker.execute(ResilienceContext(operation: "chat")) { _ -> Int in throw Down() }
             }

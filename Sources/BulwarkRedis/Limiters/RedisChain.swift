@@ -85,7 +85,7 @@ public final class RedisRateLimitChain: Sendable {
     ///   cost outside `0...limit`; ``RedisError`` when Redis cannot answer (an uncertain decision).
     public func tryAcquire(costs: [Int]) async throws -> RedisChainDecision {
         try check(costs)
-        return try Self.decision(try await call("acquire", costs, tail: []), links: links)
+        return Self.decision(try await call("acquire", costs, tail: []), links: links)
     }
 
     /// Gives back `costs` of what `decision` admitted, link by link (a cost of 0 leaves a link alone).
