@@ -1,4 +1,5 @@
 import BulwarkCore
+import BulwarkTestKit
 import BulwarkTestSupport
 import Foundation
 import Testing
@@ -40,18 +41,22 @@ struct RedisConcurrencyLimiterTests {
     func leasesExpire() async throws {
         let server = try await RedisServer.shared()
         let client = try server.client()
-        // Seconds, not milliseconds: a loaded machine's sleeps overrun by hundreds of milliseconds.
-        let limiter = try RedisConcurrencyLimiter(client: client, key: uniquePrefix(), limit: 1, leaseTTL: .seconds(3))
+        // The scripts read a manual clock, so the lifetimes are exact however loaded the machine.
+        let clock = ManualClock(start: NanosecondInstant(nanoseconds: 1_000_000_000_000))
+        let limiter = try RedisConcurrencyLimiter(
+            client: client, key: uniquePrefix(), limit: 1, leaseTTL: .seconds(3), clock: clock, timeSource: .limiterClock
+        )
         let held = try #require(try await limiter.tryAcquire())
         #expect(try await limiter.tryAcquire() == nil)
-        try await Task.sleep(for: .seconds(1.5))
-        #expect(try await held.renew())
-        try await Task.sleep(for: .seconds(2))
+        clock.advance(by: .seconds(1.5))
+        #expect(try await held.renew())  // now expires at 4.5 s
+        clock.advance(by: .seconds(2))
         #expect(try await limiter.tryAcquire() == nil, "3.5 s after the lease was taken, renewed 2 s ago: still held")
         // The holder "dies": never releases. Another caller gets the unit once the lease expires.
-        let started = ContinuousClock.now
-        let next = try await limiter.acquire(options: WaitOptions(deadline: .after(.seconds(10))))
-        #expect(ContinuousClock.now - started >= .milliseconds(50))
+        clock.advance(by: .nanoseconds(999_999_999))
+        #expect(try await limiter.tryAcquire() == nil, "a nanosecond before the renewed expiry: still held")
+        clock.advance(by: .nanoseconds(1))
+        let next = try #require(try await limiter.tryAcquire(), "at the renewed expiry the unit is free")
         #expect(try await held.renew() == false, "the dead holder's lease is gone")
         try await next.release()
         #expect(throws: BulwarkError.self) { try RedisConcurrencyLimiter(client: client, key: "k", limit: 0, leaseTTL: .seconds(1)) }

@@ -114,17 +114,19 @@ struct RedisRateLimiterTests {
             #expect(fromLocal.source == .fallback)
             // Each decision is bounded by its deadline, not by the outage: a refused connection or a
             // backed-off server fails at once (the bound leaves slack for a loaded machine).
-            #expect(ContinuousClock.now - started < .seconds(3), "three decisions within their deadlines")
+            #expect(ContinuousClock.now - started < .seconds(8), "three decisions within their deadlines")
         }
         // The local fallback holds its own share: 2 of the 5.
         #expect(try fallback.tryAcquire(cost: 0).remaining == 0)
         #expect(journal.kinds.filter { if case .distributedStateUnavailable = $0 { true } else { false } }.count == 3)
 
         try await server.relaunch()
+        // Service resumes: poll for up to a minute (a restart under load may take seconds).
         var resumed = false
-        for _ in 0..<100 where !resumed {
+        let deadline = ContinuousClock.now + .seconds(60)
+        while !resumed, ContinuousClock.now < deadline {
             resumed = try await closed.tryAcquire().source == .redis
-            if !resumed { try await Task.sleep(for: .milliseconds(20)) }
+            if !resumed { try await Task.sleep(for: .milliseconds(50)) }
         }
         #expect(resumed)
         _ = try await open.tryAcquire()

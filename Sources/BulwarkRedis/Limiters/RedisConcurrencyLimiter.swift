@@ -24,9 +24,13 @@ public final class RedisConcurrencyLimiter: Sendable {
     private let ttlNanoseconds: Int64
     private let timeout: Duration?
     private let clock: any NanosecondClock
+    private let timeSource: RedisTimeSource
     private static let script = RedisScripts.single("concurrency")
 
     /// Creates the limiter.
+    ///
+    /// `timeSource` says whose clock dates the leases: Redis' `TIME` (the default), or `clock`'s
+    /// (``RedisTimeSource/limiterClock``: for tests on a `ManualClock`; the key then never expires).
     ///
     /// - Throws: ``BulwarkError/invalidConfiguration(field:rule:)`` for an empty key, a limit
     ///   below 1 or above 2^51, a lease TTL not positive or above 2^51 ns.
@@ -37,7 +41,8 @@ public final class RedisConcurrencyLimiter: Sendable {
         leaseTTL: Duration,
         failOpen: Bool = false,
         timeout: Duration? = nil,
-        clock: any NanosecondClock = ContinuousClock()
+        clock: any NanosecondClock = ContinuousClock(),
+        timeSource: RedisTimeSource = .redis
     ) throws(BulwarkError) {
         guard !key.isEmpty else { throw .invalidConfiguration(field: "key", rule: "must not be empty") }
         let limit = try Validation.limit(limit, field: "limit")
@@ -56,6 +61,7 @@ public final class RedisConcurrencyLimiter: Sendable {
         self.ttlNanoseconds = ttl
         self.timeout = timeout
         self.clock = clock
+        self.timeSource = timeSource
     }
 
     /// Takes `cost` units now if they are free: a lease, or `nil` when the limit is full.
@@ -109,7 +115,7 @@ public final class RedisConcurrencyLimiter: Sendable {
     }
 
     private func run(_ op: String, cost: String, lease: String) async throws(RedisError) -> [Int64] {
-        let arguments = ["", "", op, cost, "", "", String(limit), String(ttlNanoseconds), lease]
+        let arguments = timeSource.arguments(clock) + [op, cost, "", "", String(limit), String(ttlNanoseconds), lease]
         let reply = try await client.evaluate(Self.script, keys: [key], arguments: arguments, timeout: timeout)
         guard let values = reply.array?.compactMap(\.integer), values.count == 6 else {
             throw .protocolViolation("a script reply of an unexpected shape: \(reply)")

@@ -24,6 +24,14 @@ public enum RedisTimeSource: Sendable, Hashable {
     /// deployments whose nodes share one clock. Keys then never expire (the script cannot tell how
     /// that clock relates to Redis' own), so use it with bounded key sets.
     case limiterClock
+
+    /// The two clock arguments every script takes: empty for Redis' `TIME`, else `clock`'s
+    /// reading as whole seconds and nanoseconds (the nanoseconds in `0 ..< 10⁹`).
+    func arguments(_ clock: any NanosecondClock) -> [String] {
+        guard self == .limiterClock else { return ["", ""] }
+        let (second, nanoseconds) = clock.nowNanoseconds.quotientAndRemainder(dividingBy: 1_000_000_000)
+        return nanoseconds < 0 ? [String(second - 1), String(nanoseconds + 1_000_000_000)] : [String(second), String(nanoseconds)]
+    }
 }
 
 /// Where a decision came from.
@@ -190,14 +198,8 @@ public final class RedisRateLimiter: Sendable {
 
     /// One script call, and the failure policy when it gives no answer.
     private func decide(op: String, cost: Int, admission: RedisAdmission?) async throws -> RedisDecision {
-        var time = ["", ""]
-        if timeSource == .limiterClock {
-            let now = clock.nowNanoseconds
-            let (second, nanoseconds) = now.quotientAndRemainder(dividingBy: 1_000_000_000)
-            time = nanoseconds < 0 ? [String(second - 1), String(nanoseconds + 1_000_000_000)] : [String(second), String(nanoseconds)]
-        }
         let arguments =
-            time + [op, String(cost), admission.map { String($0.second) } ?? "", admission.map { String($0.nanoseconds) } ?? ""]
+            timeSource.arguments(clock) + [op, String(cost), admission.map { String($0.second) } ?? "", admission.map { String($0.nanoseconds) } ?? ""]
             + limit.arguments
         let error: RedisError
         switch await Result.of({ () async throws(RedisError) in try await call(arguments) }) {

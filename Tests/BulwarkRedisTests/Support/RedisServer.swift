@@ -132,7 +132,9 @@ final class RedisServer: @unchecked Sendable {
     ) throws -> RedisClient {
         try RedisClient(configuration: RedisConfiguration(
             endpoints: [endpoint], password: password, database: database, poolSize: poolSize,
-            connectTimeout: .milliseconds(500), commandTimeout: commandTimeout, reconnectBackoff: .milliseconds(20),
+            // A generous handshake bound: under the thread sanitizer on a busy machine a connection
+            // and its HELLO take far longer than on an idle one.
+            connectTimeout: .seconds(10), commandTimeout: commandTimeout, reconnectBackoff: .milliseconds(20),
             maximumReconnectBackoff: .milliseconds(200)
         ))
     }
