@@ -70,10 +70,10 @@ struct DeadLetterQueueTests {
         #expect(try await reopened.records().first?.error == "index 3")
         // Appends continue after the cut, with ids after the largest seen.
         #expect(try await reopened.add(record(10)) == 11)
-        // Removing most of it compacts: only held records remain in the file.
+        // Removing most of it compacts: the high-water mark, then only held records remain in the file.
         try await reopened.remove(ids: [4, 6, 7, 8, 9])
         let compacted = try String(contentsOfFile: path, encoding: .utf8).split(separator: "\n")
-        #expect(compacted.count == 2)
+        #expect(compacted.count == 3 && compacted[0].hasSuffix(" {\"highWater\":11}"))
         let again = try JournalDeadLetterStore(path: path)
         #expect(try await again.records().map(\.id) == [10, 11] && again.recovery.damagedLines == 0)
     }
@@ -94,20 +94,23 @@ struct DeadLetterQueueTests {
     }
 }
 
+/// The journal crash tests' child executable (`Tests/JournalWriter`), built beside this test binary.
+func journalWriter() -> URL {
+    let binary = URL(fileURLWithPath: (try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe")) ?? CommandLine.arguments[0])
+    var directory = binary.deletingLastPathComponent()
+    // The test bundle may be a directory (…/BulwarkPackageTests.xctest/Contents/MacOS/…).
+    while !FileManager.default.fileExists(atPath: directory.appendingPathComponent("bulwark-journal-writer").path),
+        directory.pathComponents.count > 1
+    {
+        directory = directory.deletingLastPathComponent()
+    }
+    return directory.appendingPathComponent("bulwark-journal-writer")
+}
+
 @Suite("Journal crash test")
 struct JournalCrashTests {
     /// The writer executable, built beside this test binary.
-    var writer: URL {
-        let binary = URL(fileURLWithPath: (try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe")) ?? CommandLine.arguments[0])
-        var directory = binary.deletingLastPathComponent()
-        // The test bundle may be a directory (…/BulwarkPackageTests.xctest/Contents/MacOS/…).
-        while !FileManager.default.fileExists(atPath: directory.appendingPathComponent("bulwark-journal-writer").path),
-            directory.pathComponents.count > 1
-        {
-            directory = directory.deletingLastPathComponent()
-        }
-        return directory.appendingPathComponent("bulwark-journal-writer")
-    }
+    var writer: URL { journalWriter() }
 
     @Test("SIGKILL mid-write, 12 times over one journal: every acknowledged record is there, intact", arguments: ["always", "never"])
     func killRepeatedly(sync: String) async throws {
