@@ -1,6 +1,12 @@
 // The monitors' record paths against their floor in the same run (one clock read and one
 // compare-exchange, on one task and on two sharing the atomic), their reads, the hotspot sketch
-// over 1,000,000 distinct keys, a feature switch's read, and the adaptive policies' overhead.
+// over 1,000,000 distinct keys and under a Zipf stream, a feature switch's read, and the
+// adaptive policies' overhead.
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
 import Benchmark
 import BenchmarkSupport
 import Bulwark
@@ -38,6 +44,31 @@ func recordPath(_ name: String, _ make: @escaping @Sendable () throws -> @Sendab
 let keyCount = 1_000_000
 @inline(__always) func key(_ index: Int) -> Int { (index &* 48_271) % keyCount }
 let stringKeys: [String] = (0 ..< keyCount).map { "api-key-\($0)" }
+
+/// A million draws of a Zipf distribution (s = 1.1) over 100,000 keys, seeded: a few keys carry
+/// most of the traffic, as hot keys do.
+let zipfKeys: [Int] = {
+    var sum = 0.0
+    let cumulative = (1 ... 100_000).map { rank -> Double in
+        sum += 1 / pow(Double(rank), 1.1)
+        return sum
+    }
+    var state: UInt64 = 0x2161_1
+    return (0 ..< keyCount).map { _ in
+        state &+= 0x9E37_79B9_7F4A_7C15
+        var z = state
+        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
+        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
+        let target = Double((z ^ (z >> 31)) >> 11) * 0x1p-53 * sum
+        var low = 0
+        var high = cumulative.count - 1
+        while low < high {
+            let middle = (low + high) / 2
+            if cumulative[middle] < target { low = middle + 1 } else { high = middle }
+        }
+        return low
+    }
+}()
 
 /// Counts compare-exchanges for the floor.
 final class Cell: Sendable {
@@ -91,6 +122,10 @@ let benchmarks: @Sendable () -> Void = {
     recordPath("Hotspot: record, Int keys, 1,000,000 distinct") {
         let hotspots = try HotspotDetector<Int, ContinuousClock>(configuration: hotspotConfiguration)
         return { index in hotspots.record(key(index)) }
+    }
+    recordPath("Hotspot: record, Int keys, Zipf s = 1.1 over 100,000") {
+        let hotspots = try HotspotDetector<Int, ContinuousClock>(configuration: hotspotConfiguration)
+        return { index in hotspots.record(zipfKeys[index % keyCount]) }
     }
     recordPath("Hotspot: record, String keys, 1,000,000 distinct") {
         let hotspots = try HotspotDetector<String, ContinuousClock>(configuration: .init(rule: .init(timesAverage: 50)))

@@ -64,7 +64,7 @@ struct HotspotDetectorTests {
         #expect(events.kinds == [.hotKeyChanged(key: "burst", hot: true), .hotKeyChanged(key: "burst", hot: false)])
     }
 
-    @Test("at most trackedKeys candidates; the coldest makes room")
+    @Test("at most trackedKeys candidates: a full table keeps the heaviest and says it overflowed")
     func bounded() throws {
         let hotspots = try HotspotDetector<Int, ManualClock>(
             configuration: .init(trackedKeys: 3, rule: .init(perSecond: 1, minimumCount: 1)), clock: ManualClock()
@@ -72,7 +72,8 @@ struct HotspotDetectorTests {
         for key in 0 ..< 10 { hotspots.record(key, count: 10 * (key + 1)) }
         let hot = hotspots.hotKeys()
         #expect(hot.count <= 3)
-        #expect(hot.map(\.key).contains(9))
+        #expect(Set(hot.map(\.key)) == [7, 8, 9])  // ten keys reached the threshold: the three heaviest are kept
+        #expect(hotspots.overflowed)
         // Ten buckets of four rows of 2,048 four-byte counters, a total, a number, 1,024 registers.
         #expect(hotspots.sketchMemory == 10 * (4 * 2048 * 4 + 8 + 8 + 1024))
     }
@@ -104,8 +105,10 @@ struct HotspotDetectorTests {
     @Test("many tasks recording at once lose no count")
     func concurrent() async throws {
         let clock = ManualClock()
+        // Count-min overestimates by up to e / width of the traffic: e / 16,384 × 80,000 ≈ 13 here,
+        // well below the threshold (50 × the average key, about 50), so no cold key reaches it.
         let hotspots = try HotspotDetector<Int, ManualClock>(
-            configuration: .init(window: .seconds(100), buckets: 100, rule: .init(timesAverage: 50)), clock: clock
+            configuration: .init(window: .seconds(10), buckets: 10, width: 16_384, rule: .init(timesAverage: 50)), clock: clock
         )
         await withTaskGroup(of: Void.self) { group in
             for task in 0 ..< 4 {
@@ -133,6 +136,9 @@ struct HotspotDetectorTests {
         #expect(throws: BulwarkError.self) { try make(.init(width: 1000, rule: .init(perSecond: 1))) }
         #expect(throws: BulwarkError.self) { try make(.init(depth: 0, rule: .init(perSecond: 1))) }
         #expect(throws: BulwarkError.self) { try make(.init(trackedKeys: 0, rule: .init(perSecond: 1))) }
+        #expect(throws: BulwarkError.invalidConfiguration(field: "trackedKeys", rule: "must be at most 1048576 (got 1048577)")) {
+            try make(.init(trackedKeys: (1 << 20) + 1, rule: .init(perSecond: 1)))
+        }
         #expect(throws: BulwarkError.self) { try make(.init(rule: .init(timesAverage: 1))) }
         #expect(throws: BulwarkError.self) { try make(.init(rule: .init(perSecond: -1))) }
     }

@@ -10,32 +10,32 @@ public import Synchronization
 /// keys in the window).
 ///
 /// **How.** Counts go into a ring of count-min sketches, one per bucket of the window, with a
-/// HyperLogLog of the distinct keys per bucket. A key whose counter in the current bucket passes a
-/// multiple of a **watch threshold** (the per-bucket share of the rules: K × the bucket's length,
-/// or M × the average key over the buckets so far, whichever is lower, at least 1) and stands out
-/// of the other keys' noise (below) is offered to a table of at most
-/// ``Configuration/trackedKeys`` candidates; when the table is full, the lightest candidate that
-/// is not hot makes room for a heavier one (Space-Saving's rule). A busy key is offered again
-/// every `threshold` records, so a threshold that moved or a full table delays its detection by a
-/// bucket at most. Reading (``hotKeys()``, and every time the window turns a bucket) estimates
-/// each candidate's window count with Count-Mean-Min and applies the rules. A key hot by the K
-/// rule passes the watch threshold in some bucket (pigeonhole), so it is not missed while it
-/// stands out of the noise.
+/// HyperLogLog of the distinct keys per bucket. Each record reads back its key's estimate over the
+/// window (the smallest over the rows of its counters summed over the buckets), which is never
+/// below the key's true count. A key whose estimate reaches the **offer level** (the rules'
+/// threshold, or half the M rule's, never above either) and that is not watched yet is offered to
+/// a table of at most ``Configuration/trackedKeys`` candidates, the heaviest keys at or above the
+/// level (Space-Saving's rule: a full table gives up its lightest for a heavier newcomer). Reading
+/// (``hotKeys()``, and every time the window turns a bucket) judges each candidate on its estimate.
 ///
-/// **Resolution.** Each counter also holds the counts of the other keys that share it: about
-/// `Nb / width` per bucket (`Nb` the bucket's total), varying by its square root. A key is watched
-/// once its counter stands three standard deviations above that mean, and judged on its window
-/// estimate with the average noise subtracted (the lower median over the rows, so a key sharing
-/// counters with a hot one in half the rows is not lifted). With `width` 2,048 and a million
-/// requests a second, a key needs about 70 requests in a second (0.007 % of the traffic) to be
-/// seen. No bounded-memory sketch tells smaller surges from the crowd; widen `width` to see
-/// smaller ones (the noise falls as its square root). The average key's count comes from the
-/// distinct keys counted by HyperLogLog, within about 3 % (1,024 registers).
+/// **Recall.** A key whose true count over the window reaches the threshold has an estimate at
+/// least as high at its last record, so it was offered, and it stays a candidate while its
+/// estimate stays at the level: every such key is reported, whatever the order of arrivals,
+/// unless more keys than ``Configuration/trackedKeys`` reached the level at once
+/// (``overflowed`` then says so). With the M rule, whose threshold moves with the average key, the
+/// guarantee holds while the threshold stays above half its value at the previous refresh.
+///
+/// **Precision.** With `width` w and `depth` d, an estimate exceeds the true count by more than
+/// `e / w` of the window's total with probability at most `e^−d` per key (Cormode and
+/// Muthukrishnan): a key is a false positive only if its true count is within that margin of the
+/// threshold, or with that probability. With the defaults (w = 2,048, d = 4), the margin is
+/// 0.13 % of the window's traffic and the probability 1.8 %; widen `width` for a closer margin.
 ///
 /// **Cost.** ``record(_:count:)`` hashes the key once, does `depth` atomic increments and one
-/// atomic add, and loads one HyperLogLog register: lock-free and allocation-free. The lock is
-/// taken when a key that stands out passes a multiple of the watch threshold, and once per
-/// bucket turn.
+/// atomic add, loads one HyperLogLog register, and sums its `depth` cells over the buckets (adjacent
+/// words): lock-free and allocation-free. A key at the offer level also probes the watched set
+/// (a lock-free table); the lock is taken when such a key is not watched yet, and once per bucket
+/// turn.
 ///
 ///     let hotspots = try HotspotDetector<String, ContinuousClock>(configuration: .init(rule: .init(timesAverage: 10)))
 ///     hotspots.record(apiKey)
@@ -47,11 +47,13 @@ public final class HotspotDetector<Key: Hashable & Sendable, C: NanosecondClock>
         public var window: Duration
         /// How many buckets the window is cut into.
         public var buckets: Int
-        /// Counters per sketch row (a power of two): more counters, less noise.
+        /// Counters per sketch row (a power of two): an estimate exceeds the true count by at most
+        /// `e / width` of the window's total, with probability `1 − e^−depth`.
         public var width: Int
-        /// Sketch rows: more rows, fewer outliers.
+        /// Sketch rows: more rows, fewer estimates outside the `e / width` margin (`e^−depth`).
         public var depth: Int
-        /// The most candidate keys watched at once.
+        /// The most candidate keys watched at once: at least the number of keys that can reach the
+        /// offer level together (the hot keys and those within the margin below them).
         public var trackedKeys: Int
         /// When a key is hot.
         public var rule: HotspotRule
@@ -72,10 +74,8 @@ public final class HotspotDetector<Key: Hashable & Sendable, C: NanosecondClock>
 
     @usableFromInline
     struct Candidates: Sendable {
-        /// Each candidate: its hash, its weight (the count it was last offered with, or its window
-        /// count per bucket since the last refresh), by which the lightest makes room, and whether
-        /// it was hot at the last refresh (a hot candidate never makes room).
-        @usableFromInline var keys: [Key: Candidate] = [:]
+        /// Each candidate and its hash.
+        var keys: [Key: UInt64] = [:]
         /// The keys judged hot at the last refresh, with their figures.
         var hot: [Key: HotKey<Key>] = [:]
     }
@@ -87,10 +87,17 @@ public final class HotspotDetector<Key: Hashable & Sendable, C: NanosecondClock>
     /// Where keys turning hot and cooling down go (the key's description names it).
     public let events = EventChannel(defaultName: "Hotspots")
     @usableFromInline let ring: SketchRing
+    /// The candidates' hashes, read by records without the lock.
+    @usableFromInline let tracked: TrackedHashes
     @usableFromInline let candidates: LockedValue<Candidates>
     let hotCount = Atomic<Int>(0)
-    /// The count in one bucket that makes a key a candidate.
-    @usableFromInline let watchThreshold = Atomic<UInt32>(1)
+    /// The estimate at which a key is offered as a candidate: at most the threshold of every rule.
+    @usableFromInline let offerLevel: Atomic<UInt32>
+    /// While the table is full, the lightest candidate's estimate when last looked at: a newcomer
+    /// must weigh more to take its place (0 while there is room).
+    @usableFromInline let admission = Atomic<UInt32>(0)
+    /// Set when a key at the offer level could not be watched.
+    @usableFromInline let overflow = Atomic<Bool>(false)
     let windowNanoseconds: Int64
     let onChange: (@Sendable (Key, Bool) -> Void)?
 
@@ -102,7 +109,8 @@ public final class HotspotDetector<Key: Hashable & Sendable, C: NanosecondClock>
     ///
     /// - Throws: ``BulwarkError/invalidConfiguration(field:rule:)`` for a window the buckets do
     ///   not divide, a `width` that is not a power of two in `16 ... 1 << 24`, a `depth` outside
-    ///   `1 ... 16`, `trackedKeys` below 1, or a rule with neither K nor M (or one not positive).
+    ///   `1 ... 16`, `trackedKeys` outside `1 ... 1 << 20`, or a rule with neither K nor M (or one
+    ///   not positive).
     public init(
         configuration: Configuration, clock: C, onChange: (@Sendable (Key, Bool) -> Void)? = nil
     ) throws(BulwarkError) {
@@ -115,6 +123,9 @@ public final class HotspotDetector<Key: Hashable & Sendable, C: NanosecondClock>
             throw .invalidConfiguration(field: "depth", rule: "must be between 1 and 16 (got \(configuration.depth))")
         }
         _ = try Validation.atLeast(1, configuration.trackedKeys, field: "trackedKeys")
+        guard configuration.trackedKeys <= 1 << 20 else {
+            throw .invalidConfiguration(field: "trackedKeys", rule: "must be at most 1048576 (got \(configuration.trackedKeys))")
+        }
         try configuration.rule.validate()
         self.configuration = configuration
         self.clock = clock
@@ -122,16 +133,25 @@ public final class HotspotDetector<Key: Hashable & Sendable, C: NanosecondClock>
         ring = SketchRing(
             buckets: configuration.buckets, depth: configuration.depth, width: w, bucketWidth: width, now: clock.nowNanoseconds
         )
+        tracked = TrackedHashes(capacity: configuration.trackedKeys)
         candidates = LockedValue(Candidates())
+        // Until the first refresh the average key is unknown: the M rule offers from minimumCount.
+        offerLevel = Atomic(Self.level(rule: configuration.rule, seconds: Double(windowNanoseconds) / 1e9, average: nil))
         self.onChange = onChange
     }
 
     /// The bytes the sketches hold (they never grow).
     public var sketchMemory: Int { ring.memory }
 
+    /// Whether a key whose estimate reached the offer level could not be watched since the detector
+    /// was created, because more keys than ``Configuration/trackedKeys`` reached it together: the
+    /// table then keeps the heaviest, and a hot key outside them may go unreported. While this is
+    /// `false`, every key whose count over the window reached the K rule's threshold was reported.
+    public var overflowed: Bool { overflow.load(ordering: .relaxed) }
+
     /// Counts `count` requests of `key` now (nothing for a count below 1). Lock-free and
-    /// allocation-free but when the key is offered as a candidate and once per bucket turn; a
-    /// reading older than the current bucket of its slot is dropped.
+    /// allocation-free but when the key reaches the offer level without being watched, and once
+    /// per bucket turn; a reading older than the current bucket of its slot is dropped.
     @inlinable
     public func record(_ key: Key, count: Int = 1) {
         guard count > 0 else { return }
@@ -139,20 +159,19 @@ public final class HotspotDetector<Key: Hashable & Sendable, C: NanosecondClock>
         let (number, slot) = ring.bucket(at: now)
         let held = ring.held(slot)
         if held < number {
-            turn(to: number, slot: slot, at: now)
+            turn(at: now)
         } else if held > number {
             return  // read before the window turned past it: its bucket is gone
         }
         let hash = SketchRing.mix(key.hashValue)
-        let amount = UInt32(clamping: count)
-        let (reached, total) = ring.add(hash: hash, count: amount, slot: slot)
-        // Offered each time its counter passes a multiple of the threshold (about once per
-        // `threshold` records), if it stands out of the counters' average (the other keys' noise)
-        // by three standard deviations of that noise.
-        let threshold = max(1, watchThreshold.load(ordering: .relaxed))
-        guard reached % threshold < amount, reached >= threshold else { return }
-        let mean = Double(total) / Double(ring.width)
-        if Double(reached) - mean >= 3 * mean.squareRoot() { watch(key, hash: hash, weight: Int(reached)) }
+        let level = offerLevel.load(ordering: .relaxed)
+        let estimate = ring.add(hash: hash, count: UInt32(clamping: count), slot: slot, level: level)
+        guard estimate >= level, !tracked.contains(hash) else { return }
+        if estimate > admission.load(ordering: .relaxed) {
+            watch(key, hash: hash, estimate: estimate)
+        } else if !overflow.load(ordering: .relaxed) {
+            overflow.store(true, ordering: .relaxed)  // the table is full of keys at least as heavy
+        }
     }
 
     /// Whether `key` was hot at the last refresh (made at every bucket turn and every
@@ -164,13 +183,14 @@ public final class HotspotDetector<Key: Hashable & Sendable, C: NanosecondClock>
 
     /// The hot keys now, hottest first, with their estimated counts.
     public func hotKeys() -> [HotKey<Key>] {
-        refresh(at: clock.nowNanoseconds).sorted { $0.count > $1.count }
+        (refresh(at: clock.nowNanoseconds, turning: false) ?? []).sorted { $0.count > $1.count }
     }
 
-    /// The estimated count of `key` over the window now.
+    /// The estimated count of `key` over the window now: never below its true count, and above it
+    /// by at most `e / width` of the window's total with probability `1 − e^−depth`.
     public func estimate(_ key: Key) -> Int {
         let slots = ring.window(at: clock.nowNanoseconds)
-        return ring.estimate(hash: SketchRing.mix(key.hashValue), slots: slots, total: ring.total(slots))
+        return ring.estimate(hash: SketchRing.mix(key.hashValue), slots: slots)
     }
 
     /// The total count and the estimated number of distinct keys over the window now.
@@ -179,74 +199,112 @@ public final class HotspotDetector<Key: Hashable & Sendable, C: NanosecondClock>
         return (Int(ring.total(slots)), Int(ring.distinct(slots).rounded()))
     }
 
-    /// The window turned: clear the new bucket, then refresh the hot set and the threshold.
+    /// The window turned: clear the buckets that left it, then refresh the hot set.
     @usableFromInline
-    func turn(to number: Int64, slot: Int, at now: Int64) {
-        if candidates.withLock({ _ in ring.clear(slot, for: number) }) { _ = refresh(at: now) }
+    func turn(at now: Int64) {
+        _ = refresh(at: now, turning: true)
     }
 
-    /// Makes `key` a candidate of `weight`; when the table is full, the lightest candidate that
-    /// is not hot makes room if it weighs less (Space-Saving's rule, over at most `trackedKeys`).
-    @inlinable
-    func watch(_ key: Key, hash: UInt64, weight: Int) {
+    /// Makes `key`, whose estimate reached the offer level, a candidate. When the table is full,
+    /// the lightest candidate (on its estimate now) gives its place to a heavier newcomer, and a
+    /// newcomer no heavier is turned away; either loses a key at the level, which sets `overflow`.
+    @usableFromInline
+    func watch(_ key: Key, hash: UInt64, estimate: UInt32) {
         let capacity = configuration.trackedKeys
         candidates.withLock { table in
-            if let known = table.keys[key] {
-                if weight > known.weight { table.keys[key]?.weight = weight }
+            guard table.keys[key] == nil else { return }  // watched meanwhile
+            if table.keys.count >= capacity {
+                var lightest: (key: Key, hash: UInt64, weight: UInt32)?
+                var next = UInt32.max
+                for (candidate, candidateHash) in table.keys {
+                    let weight = ring.heldEstimate(hash: candidateHash)
+                    if weight < lightest?.weight ?? .max {
+                        if let lightest { next = min(next, lightest.weight) }
+                        lightest = (candidate, candidateHash, weight)
+                    } else {
+                        next = min(next, weight)
+                    }
+                }
+                guard let out = lightest, estimate > out.weight else {
+                    admission.store(lightest?.weight ?? 0, ordering: .relaxed)
+                    overflow.store(true, ordering: .relaxed)
+                    return
+                }
+                table.keys[out.key] = nil
+                tracked.remove(out.hash)
+                if ring.heldEstimate(hash: out.hash) >= offerLevel.load(ordering: .relaxed) { overflow.store(true, ordering: .relaxed) }
+                table.keys[key] = hash
+                tracked.insert(hash)
+                admission.store(min(next, estimate), ordering: .relaxed)
                 return
             }
+            table.keys[key] = hash
+            tracked.insert(hash)
             if table.keys.count >= capacity {
-                var lightest: Key?
-                var lightestWeight = weight
-                for (candidate, entry) in table.keys where !entry.hot && entry.weight < lightestWeight {
-                    lightest = candidate
-                    lightestWeight = entry.weight
-                }
-                guard let lightest else { return }
-                table.keys[lightest] = nil
+                admission.store(table.keys.values.map { ring.heldEstimate(hash: $0) }.min() ?? 0, ordering: .relaxed)
             }
-            table.keys[key] = Candidate(hash: hash, weight: weight, hot: false)
         }
     }
 
-    /// Judges every candidate over the window at `now`, publishes the hot set, recomputes the
-    /// watch threshold, and emits an event per key that turned hot or cooled down.
-    func refresh(at now: Int64) -> [HotKey<Key>] {
-        let slots = ring.window(at: now)
-        let total = ring.total(slots)
-        let distinct = max(1, ring.distinct(slots))
-        let average = Double(total) / distinct
+    /// The offer level for a rule: the floor of the K rule's count, or of half the M rule's (its
+    /// threshold moves with the average key), at least `minimumCount`; with the M rule and no
+    /// average yet, `minimumCount`.
+    static func level(rule: HotspotRule, seconds: Double, average: Double?) -> UInt32 {
+        var level = Double(UInt32.max)
+        if let perSecond = rule.perSecond { level = min(level, (perSecond * seconds).rounded(.down)) }
+        if let times = rule.timesAverage { level = min(level, average.map { (times * $0 / 2).rounded(.down) } ?? 0) }
+        level = max(Double(rule.minimumCount), level)
+        return UInt32(min(Double(UInt32.max), level))
+    }
+
+    /// Clears the buckets that left the window at `now` (with `turning`, stops there if a racing
+    /// record did it first), then judges every candidate over the window, publishes the hot set
+    /// and the offer level, lets go of candidates below the level, and emits an event per key that
+    /// turned hot or cooled down.
+    func refresh(at now: Int64, turning: Bool) -> [HotKey<Key>]? {
         let rule = configuration.rule
         let seconds = Double(windowNanoseconds) / 1e9
-        let (hot, changes) = candidates.withLock { table -> ([HotKey<Key>], [(Key, Bool)]) in
+        let capacity = configuration.trackedKeys
+        let result = candidates.withLock { table -> ([HotKey<Key>], [(Key, Bool)])? in
+            guard ring.expire(at: now) || !turning else { return nil }
+            let slots = ring.window(at: now)
+            let total = ring.total(slots)
+            let distinct = max(1, ring.distinct(slots))
+            let average = Double(total) / distinct
+            let level = Self.level(rule: rule, seconds: seconds, average: average)
+            offerLevel.store(level, ordering: .relaxed)
             var hot: [Key: HotKey<Key>] = [:]
-            var weighed = table.keys
-            for (key, entry) in table.keys {
-                let count = ring.estimate(hash: entry.hash, slots: slots, total: total)
-                weighed[key] = Candidate(hash: entry.hash, weight: count / max(1, slots.count), hot: false)
+            var leaving: [(key: Key, hash: UInt64)] = []
+            for (key, hash) in table.keys {
+                let count = ring.estimate(hash: hash, slots: slots)
                 let rate = Double(count) / seconds
-                guard count >= rule.minimumCount,
-                      rule.perSecond.map({ rate >= $0 }) == true || rule.timesAverage.map({ Double(count) >= $0 * average }) == true
-                else { continue }
-                hot[key] = HotKey(key: key, count: count, perSecond: rate, timesAverage: Double(count) / average)
-                weighed[key]?.hot = true
+                if count >= rule.minimumCount,
+                   rule.perSecond.map({ rate >= $0 }) == true || rule.timesAverage.map({ Double(count) >= $0 * average }) == true {
+                    hot[key] = HotKey(key: key, count: count, perSecond: rate, timesAverage: Double(count) / average)
+                } else if ring.heldEstimate(hash: hash) < level {
+                    leaving.append((key, hash))
+                }
             }
-            // Candidates that are neither hot nor above half the watch threshold leave the table.
-            let floor = Int(watchThreshold.load(ordering: .relaxed)) / 2
-            table.keys = weighed.filter { hot[$0.key] != nil || $0.value.weight > floor }
+            // Candidates below the level leave; one whose record raced the removal (and found it
+            // still watched) is at the level again now, and stays.
+            for (key, hash) in leaving {
+                table.keys[key] = nil
+                tracked.remove(hash)
+            }
+            for (key, hash) in leaving where ring.heldEstimate(hash: hash) >= level {
+                table.keys[key] = hash
+                tracked.insert(hash)
+            }
+            let full = table.keys.count >= capacity
+            admission.store(full ? table.keys.values.map { ring.heldEstimate(hash: $0) }.min() ?? 0 : 0, ordering: .relaxed)
             var changes: [(Key, Bool)] = []
             for key in hot.keys where table.hot[key] == nil { changes.append((key, true)) }
             for key in table.hot.keys where hot[key] == nil { changes.append((key, false)) }
             table.hot = hot
             hotCount.store(hot.count, ordering: .relaxed)
-            // The per-bucket share of each rule: K × a bucket's length, M × the average key per bucket.
-            let bucketSeconds = seconds / Double(configuration.buckets)
-            var threshold = Double(UInt32.max)
-            if let perSecond = rule.perSecond { threshold = min(threshold, perSecond * bucketSeconds) }
-            if let times = rule.timesAverage { threshold = min(threshold, times * average / Double(max(1, slots.count))) }
-            watchThreshold.store(UInt32(max(1, min(Double(UInt32.max), threshold.rounded(.down)))), ordering: .relaxed)
             return (Array(hot.values), changes)
         }
+        guard let (hot, changes) = result else { return nil }
         for (key, isHot) in changes {
             onChange?(key, isHot)
             events.emit(.hotKeyChanged(key: String(describing: key), hot: isHot))
@@ -261,21 +319,6 @@ extension HotspotDetector where C == ContinuousClock {
     /// - Throws: ``BulwarkError/invalidConfiguration(field:rule:)`` naming the field and the rule.
     public convenience init(configuration: Configuration, onChange: (@Sendable (Key, Bool) -> Void)? = nil) throws(BulwarkError) {
         try self.init(configuration: configuration, clock: ContinuousClock(), onChange: onChange)
-    }
-}
-
-/// A key a hotspot detector watches.
-@usableFromInline
-struct Candidate: Sendable {
-    @usableFromInline var hash: UInt64
-    @usableFromInline var weight: Int
-    @usableFromInline var hot: Bool
-
-    @inlinable
-    init(hash: UInt64, weight: Int, hot: Bool) {
-        self.hash = hash
-        self.weight = weight
-        self.hot = hot
     }
 }
 

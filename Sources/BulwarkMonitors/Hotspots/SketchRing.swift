@@ -4,17 +4,22 @@ public import Synchronization
 /// (`depth` rows of `width` counters), the bucket's total, and a HyperLogLog of its distinct
 /// keys, all atomics allocated once.
 ///
-/// Recording is lock-free: `depth` atomic increments, one atomic add to the total, and a register
-/// load (a store once in a while) for the distinct count. A bucket is cleared by the first record
-/// that finds it holding an older period, under the detector's lock, before its number is
-/// published; a record racing the clear may be lost or counted in the new period (at most the
-/// records of that instant).
+/// The counters are laid out cell by cell: for each row and column, one counter per bucket, side
+/// by side, so a key's window count in a row is the sum of a few adjacent words.
 ///
-/// Estimates are Count-Mean-Min (Deng and Rafiei, 2007): for each row, the key's counter over the
-/// window minus the row's average noise, `(N − c) / (width − 1)`; the lower median over rows (so a
-/// key sharing counters with a hot key in up to half the rows is not lifted), capped by the plain
-/// count-min. The distinct count is HyperLogLog
-/// with 1,024 registers (a standard error of 3.25 %) and linear counting while sparse.
+/// Recording is lock-free: `depth` atomic increments, one atomic add to the total, and a register
+/// load (a store once in a while) for the distinct count; the record then reads the key's window
+/// count from the cells it just incremented. A bucket is cleared by the first record that finds it
+/// holding an older period, under the detector's lock, before its number is published; a record
+/// racing the clear may be lost or counted in the new period (at most the records of that
+/// instant).
+///
+/// Estimates are plain count-min: for each row, the key's counter summed over the buckets; the
+/// smallest over the rows. Every counter a key maps to holds at least that key's count, so the
+/// estimate is never below the key's true count, and it exceeds it by at most `e / width` of the
+/// window's total with probability at least `1 − e^−depth` (Cormode and Muthukrishnan, 2005).
+/// The distinct count is HyperLogLog with 1,024 registers (a standard error of 3.25 %) and linear
+/// counting while sparse.
 @usableFromInline
 final class SketchRing: @unchecked Sendable {  // every field is an atomic, or set once
     @usableFromInline let buckets: Int
@@ -22,6 +27,8 @@ final class SketchRing: @unchecked Sendable {  // every field is an atomic, or s
     @usableFromInline let width: Int
     @usableFromInline let bucketWidth: Int64
     @usableFromInline static let registers = 1024
+    /// `depth × width` cells of `buckets` counters each: cell `(row, column)` starts at
+    /// `(row × width + column) × buckets`, and its counter for the bucket in `slot` is `slot` further.
     @usableFromInline let counters: UnsafeMutablePointer<Atomic<UInt32>>
     @usableFromInline let totals: UnsafeMutablePointer<Atomic<UInt64>>
     @usableFromInline let hll: UnsafeMutablePointer<Atomic<UInt8>>
@@ -63,7 +70,13 @@ final class SketchRing: @unchecked Sendable {  // every field is an atomic, or s
     @inlinable @inline(__always)
     func bucket(at now: Int64) -> (number: Int64, slot: Int) {
         let number = now.dividedRoundingDown(by: bucketWidth)
-        return (number, Int(UInt64(bitPattern: number) % UInt64(buckets)))
+        return (number, slot(of: number))
+    }
+
+    /// The slot of bucket `number`.
+    @inlinable @inline(__always)
+    func slot(of number: Int64) -> Int {
+        Int(UInt64(bitPattern: number) % UInt64(buckets))
     }
 
     /// The bucket `slot` holds now.
@@ -80,13 +93,16 @@ final class SketchRing: @unchecked Sendable {  // every field is an atomic, or s
         SplitMix64.mix(UInt64(truncatingIfNeeded: UInt(bitPattern: hashValue)) &+ 0x9E37_79B9_7F4A_7C15)
     }
 
-    /// Clears `slot` for the bucket `number` (called under the detector's lock, once per period);
-    /// returns whether it did (a racing record may have done it first).
+    /// Clears `slot` for the bucket `number` (called under the detector's lock); returns whether
+    /// it did (a racing record may have done it first).
     @discardableResult
     func clear(_ slot: Int, for number: Int64) -> Bool {
         guard (numbers + slot).pointee.load(ordering: .relaxed) < number else { return false }
-        let row = counters + slot * depth * width
-        for index in 0 ..< depth * width { (row + index).pointee.store(0, ordering: .relaxed) }
+        var cell = counters + slot
+        for _ in 0 ..< depth * width {
+            cell.pointee.store(0, ordering: .relaxed)
+            cell += buckets
+        }
         let registers = hll + slot * Self.registers
         for index in 0 ..< Self.registers { (registers + index).pointee.store(0, ordering: .relaxed) }
         (totals + slot).pointee.store(0, ordering: .relaxed)
@@ -94,17 +110,39 @@ final class SketchRing: @unchecked Sendable {  // every field is an atomic, or s
         return true
     }
 
-    /// Counts `count` for the key of hash `hash` in `slot`; returns the key's count-min in that
-    /// bucket after the increment, and the bucket's total.
+    /// Clears every slot holding a bucket older than the window that ends with the one holding
+    /// `now`, each for the bucket of the window it stands for (called under the detector's lock);
+    /// returns whether any was cleared. Afterwards every slot holds a bucket of the window, so the
+    /// sum of a cell's counters is a count over the window.
+    @discardableResult
+    func expire(at now: Int64) -> Bool {
+        let newest = now.dividedRoundingDown(by: bucketWidth)
+        var cleared = false
+        for number in newest - Int64(buckets) + 1 ... newest {
+            if clear(slot(of: number), for: number) { cleared = true }
+        }
+        return cleared
+    }
+
+    /// Counts `count` for the key of hash `hash` in `slot`; returns the key's count-min over every
+    /// bucket the ring holds, this record included (never below the key's count over the window),
+    /// or, as soon as one row's sum is below `level`, that sum (the estimate is below it too).
+    ///
+    /// The increments are sequentially consistent (free on x86, where every atomic add is), so
+    /// that a record that then finds its key watched, and the lock removing that key, cannot miss
+    /// each other (the detector re-reads a removed key's counters after the removal).
     @inlinable @inline(__always)
-    func add(hash: UInt64, count: UInt32, slot: Int) -> (minimum: UInt32, total: UInt64) {
-        let base = counters + slot * depth * width
+    func add(hash: UInt64, count: UInt32, slot: Int, level: UInt32) -> UInt32 {
+        for row in 0 ..< depth {
+            let cell = counters + (row &* width &+ index(hash: hash, row: row)) &* buckets
+            (cell + slot).pointee.wrappingAdd(count, ordering: .sequentiallyConsistent)
+        }
         var minimum = UInt32.max
         for row in 0 ..< depth {
-            let cell = base + row * width + index(hash: hash, row: row)
-            minimum = min(minimum, cell.pointee.wrappingAdd(count, ordering: .relaxed).newValue)
+            minimum = min(minimum, sum(counters + (row &* width &+ index(hash: hash, row: row)) &* buckets))
+            if minimum < level { break }  // below the level already: no need for the other rows
         }
-        let total = (totals + slot).pointee.wrappingAdd(UInt64(count), ordering: .relaxed).newValue
+        (totals + slot).pointee.wrappingAdd(UInt64(count), ordering: .relaxed)
         let register = hll + slot * Self.registers + Int(hash >> 54)
         let rank = UInt8(((hash << 10) | (1 << 9)).leadingZeroBitCount + 1)
         var current = register.pointee.load(ordering: .relaxed)
@@ -115,7 +153,28 @@ final class SketchRing: @unchecked Sendable {  // every field is an atomic, or s
             if exchanged { break }
             current = original
         }
-        return (minimum, total)
+        return minimum
+    }
+
+    /// The sum of a cell's counters over every bucket (saturating at `UInt32.max`).
+    @inlinable @inline(__always)
+    func sum(_ cell: UnsafeMutablePointer<Atomic<UInt32>>) -> UInt32 {
+        var sum: UInt64 = 0
+        for slot in 0 ..< buckets { sum &+= UInt64((cell + slot).pointee.load(ordering: .relaxed)) }
+        return UInt32(clamping: sum)
+    }
+
+    /// The key's count-min over every bucket the ring holds, read with sequentially consistent
+    /// loads (the detector's check after removing a key from its watched set).
+    func heldEstimate(hash: UInt64) -> UInt32 {
+        var minimum = UInt32.max
+        for row in 0 ..< depth {
+            let cell = counters + (row * width + index(hash: hash, row: row)) * buckets
+            var sum: UInt64 = 0
+            for slot in 0 ..< buckets { sum += UInt64((cell + slot).pointee.load(ordering: .sequentiallyConsistent)) }
+            minimum = min(minimum, UInt32(clamping: sum))
+        }
+        return minimum
     }
 
     /// The counter of `row` for a hash: the top bits of the hash mixed with the row's own odd
@@ -147,25 +206,17 @@ final class SketchRing: @unchecked Sendable {  // every field is an atomic, or s
         slots.reduce(0) { $0 + (totals + $1).pointee.load(ordering: .relaxed) }
     }
 
-    /// The Count-Mean-Min estimate of a key over `slots`, whose total is `total`.
-    func estimate(hash: UInt64, slots: [Int], total: UInt64) -> Int {
-        withUnsafeTemporaryAllocation(of: Double.self, capacity: depth) { buffer in
-            var debiased = buffer
-            var minimum = Int.max
-            for row in 0 ..< depth {
-                let column = index(hash: hash, row: row)
-                var count = 0
-                for slot in slots {
-                    count += Int((counters + slot * depth * width + row * width + column).pointee.load(ordering: .relaxed))
-                }
-                minimum = min(minimum, count)
-                debiased[row] = Double(count) - Double(Int(total) - count) / Double(width - 1)
-            }
-            debiased.sort()
-            // The lower median: a key sharing a counter with a hot one in half the rows is not lifted.
-            let median = debiased[(depth - 1) / 2]
-            return max(0, min(minimum, Int(median.rounded())))
+    /// The count-min estimate of a key over `slots`: for each row, its counter summed over the
+    /// slots; the smallest over the rows. Never below the key's count in those buckets.
+    func estimate(hash: UInt64, slots: [Int]) -> Int {
+        var minimum = Int.max
+        for row in 0 ..< depth {
+            let cell = counters + (row * width + index(hash: hash, row: row)) * buckets
+            var count = 0
+            for slot in slots { count += Int((cell + slot).pointee.load(ordering: .relaxed)) }
+            minimum = min(minimum, count)
         }
+        return minimum
     }
 
     /// The HyperLogLog estimate of the distinct keys over `slots`.
