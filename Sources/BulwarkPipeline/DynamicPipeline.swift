@@ -13,9 +13,18 @@ public struct DynamicPipeline: OutcomePolicy {
     /// The policies, outermost first.
     public let stages: [any ResiliencePolicy]
 
-    /// Composes `stages`, outermost first.
+    /// Composes `stages`, outermost first. As in a ``Pipeline``, a ``RateLimitingPolicy`` given as
+    /// it is becomes a ``RateLimitStage`` that refuses at once; give `limiter.waiting(upTo:)` to
+    /// let it wait.
     public init(_ stages: [any ResiliencePolicy]) {
-        self.stages = stages
+        self.stages = stages.map { stage in
+            guard let limiter = stage as? any RateLimitingPolicy else { return stage }
+            return Self.refusingAtOnce(limiter)
+        }
+    }
+
+    private static func refusingAtOnce<Limiter: RateLimitingPolicy>(_ limiter: Limiter) -> any ResiliencePolicy {
+        RateLimitStage(refusingAtOnce: limiter)
     }
 
     /// Runs `operation` through every policy, never throwing.

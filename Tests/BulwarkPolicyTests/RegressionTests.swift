@@ -71,6 +71,15 @@ func refusal<T>(_ outcome: ExecutionOutcome<T>) -> BulwarkError? {
         }
     }
 
+    @Test func aDynamicPipelineWrapsItsLimitersAlike() async throws {
+        let limiter = try bucket()
+        _ = try limiter.tryAcquire()
+        let pipeline = DynamicPipeline([limiter])
+        #expect(pipeline.stages.first is RateLimitStage<TokenBucketLimiter<ManualClock>>)
+        let outcome = await pipeline.executeOutcome(ResilienceContext(operation: "chat")) { _ in .success(0) }
+        #expect(refusal(outcome) == .rateLimited(retryAfter: .seconds(10)))
+    }
+
     @Test func aConfiguredRateLimiterStageRefusesAtOnceUnlessItMayWait() async throws {
         let refusing = try PipelineConfiguration(stages: [.rateLimiter(capacity: 1, periodSeconds: 10)]).build(clock: clock)
         let context = ResilienceContext(operation: "chat")
