@@ -159,8 +159,9 @@ public final class TokenBudget<C: NanosecondClock>: RateLimitingPolicy {
         return nil
     }
 
-    func settledAtEstimate(_ reason: String, context: ResilienceContext) {
-        chain.events.emit(.budgetSettledAtEstimate(reason: reason), context: context)
+    /// Says the reservation stays at its estimate; the reason is built only when observed.
+    func settledAtEstimate(_ reason: @autoclosure () -> String, context: ResilienceContext) {
+        chain.events.emit(.budgetSettledAtEstimate(reason: reason()), context: context)
     }
 
     /// Settles `taken` with `actual` at `now`: refunds each surplus, charges each overrun.

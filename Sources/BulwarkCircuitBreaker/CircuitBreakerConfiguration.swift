@@ -192,7 +192,12 @@ extension CircuitBreakerConfiguration {
         }
         for (field, threshold) in [("failureRateThreshold", failureRateThreshold), ("slowCallRateThreshold", slowCallRateThreshold)] {
             if let threshold, !(threshold >= 1 && threshold <= 100) {
-                let hint = threshold > 0 && threshold < 1 ? ": it is in percent, so write \(threshold * 100) for \(threshold * 100) %" : ""
+                var hint = ""
+                if threshold > 0, threshold < 1 {
+                    hint = " (the unit is percent: 50 means half the calls"
+                    if threshold * 100 >= 1 { hint += "; for \(threshold * 100) % write \(threshold * 100)" }
+                    hint += ")"
+                }
                 throw invalid(field, "must be a percentage in 1 ... 100 (got \(threshold))\(hint)")
             }
         }

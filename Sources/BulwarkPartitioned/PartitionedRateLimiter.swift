@@ -57,7 +57,8 @@ public final class PartitionedRateLimiter<Key: Hashable & Sendable, Algorithm: R
     @usableFromInline let shardShift: Int
     let queueLimit: Int
     let order: any WaitOrder
-    let maximumWait: Duration?
+    /// The longest a caller may wait; `nil` for no bound but its deadline.
+    public let maximumWait: Duration?
     @usableFromInline let forcedEvictions: Atomic<Int> = Atomic(0)
     /// How many partitions all shards hold (changed only when one is created or dropped).
     @usableFromInline let partitions: Atomic<Int> = Atomic(0)

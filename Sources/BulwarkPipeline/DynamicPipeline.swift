@@ -14,17 +14,17 @@ public struct DynamicPipeline: OutcomePolicy {
     public let stages: [any ResiliencePolicy]
 
     /// Composes `stages`, outermost first. As in a ``Pipeline``, a ``RateLimitingPolicy`` given as
-    /// it is becomes a ``RateLimitStage`` that refuses at once; give `limiter.waiting(upTo:)` to
-    /// let it wait.
+    /// it is becomes a ``RateLimitStage`` (``RateLimitStage/init(inPipeline:)``: refusing at once
+    /// unless the limiter has a maximum wait of its own); give `limiter.waiting(upTo:)` to choose.
     public init(_ stages: [any ResiliencePolicy]) {
         self.stages = stages.map { stage in
             guard let limiter = stage as? any RateLimitingPolicy else { return stage }
-            return Self.refusingAtOnce(limiter)
+            return Self.stage(limiter)
         }
     }
 
-    private static func refusingAtOnce<Limiter: RateLimitingPolicy>(_ limiter: Limiter) -> any ResiliencePolicy {
-        RateLimitStage(refusingAtOnce: limiter)
+    private static func stage<Limiter: RateLimitingPolicy>(_ limiter: Limiter) -> any ResiliencePolicy {
+        RateLimitStage(inPipeline: limiter)
     }
 
     /// Runs `operation` through every policy, never throwing.

@@ -62,8 +62,9 @@ public struct Pipeline<Stages: ResiliencePolicy>: OutcomePolicy {
 
 /// Builds a ``Pipeline`` from policies listed outermost first, keeping their types.
 ///
-/// A ``RateLimitingPolicy`` listed as it is becomes a ``RateLimitStage`` that refuses at once;
-/// list `limiter.waiting(upTo:)` to let it wait.
+/// A ``RateLimitingPolicy`` listed as it is becomes a ``RateLimitStage`` that refuses at once
+/// (or waits the limiter's own maximum wait, a shaper's maximum delay); list
+/// `limiter.waiting(upTo:)` to choose the wait.
 @resultBuilder
 public enum PipelineBuilder {
     /// Any policy, as it is.
@@ -72,10 +73,11 @@ public enum PipelineBuilder {
         policy
     }
 
-    /// A rate-limiting policy, wrapped so that it refuses at once instead of queueing the call.
+    /// A rate-limiting policy, wrapped so that it refuses at once instead of queueing the call
+    /// (unless it has a maximum wait of its own, which it keeps: ``RateLimitStage/init(inPipeline:)``).
     @inlinable
     public static func buildExpression<Limiter: RateLimitingPolicy>(_ limiter: Limiter) -> RateLimitStage<Limiter> {
-        RateLimitStage(refusingAtOnce: limiter)
+        RateLimitStage(inPipeline: limiter)
     }
 
     /// The first (outermost) policy.

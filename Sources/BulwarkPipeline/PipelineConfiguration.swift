@@ -168,29 +168,50 @@ public struct PipelineConfiguration: Codable, Sendable, Hashable {
     }
 
     /// Refuses a breaker whose time window can never hold `minimumCalls` calls because a rate
-    /// limiter inside it admits fewer in that span: `capacity + ⌊refill × window / period⌋` at
-    /// most (a full bucket, then the refill of the window's length). Such a breaker would never
-    /// judge a rate, and so never open.
+    /// limiter admits fewer in that span: `capacity + ⌊refill × window / period⌋` at most (a full
+    /// bucket, then the refill of the window's length). A limiter inside the breaker bounds the
+    /// calls the breaker counts (its refusals are not counted); one outside bounds the calls that
+    /// reach it, times the attempts of any retry between the two. Such a breaker would never judge
+    /// a rate, and so never open. Also refuses a breaker given both kinds of window.
     private func checkReachableMinimums() throws(BulwarkError) {
-        for (outer, stage) in stages.enumerated() {
-            guard case .circuitBreaker(_, let minimumCalls, _, _, _, let windowSeconds?) = stage, windowSeconds > 0 else { continue }
+        for (index, stage) in stages.enumerated() {
+            guard case .circuitBreaker(_, let minimumCalls, let windowCalls, _, _, let windowSeconds?) = stage else { continue }
+            guard windowCalls == nil else {
+                throw .invalidConfiguration(
+                    field: "stages[\(index)].circuitBreaker.windowSeconds",
+                    rule: "must not be given with windowCalls: a breaker has one window, of calls or of seconds"
+                )
+            }
             let minimum = minimumCalls ?? 100
-            for (inner, limiter) in stages.enumerated() where inner > outer {
-                guard case .rateLimiter(let capacity, let refill, let period, _, _) = limiter, period > 0, period.isFinite,
-                      capacity > 0 else { continue }
-                let refilled = Double(refill ?? capacity) * Double(windowSeconds) / period
-                guard refilled < Double(Int.max / 2) else { continue }
-                let most = capacity + Int(refilled.rounded(.down))
-                if minimum > most {
+            for (other, limiter) in stages.enumerated() where other != index {
+                guard let most = Self.mostAdmitted(by: limiter, within: windowSeconds) else { continue }
+                // Retries between an outer limiter and the breaker multiply the calls it sees.
+                var attempts = 1
+                for retry in stages[min(other, index) ..< max(other, index)] where other < index {
+                    if case .retry(let maximumAttempts, _, _, _) = retry, maximumAttempts > 0 {
+                        attempts = attempts.multipliedReportingOverflow(by: maximumAttempts).overflow ? .max : attempts * maximumAttempts
+                    }
+                }
+                let (bound, overflow) = most.multipliedReportingOverflow(by: attempts)
+                if !overflow, minimum > bound {
                     throw .invalidConfiguration(
-                        field: "stages[\(outer)].circuitBreaker.minimumCalls",
-                        rule: "can never be reached: a window of \(windowSeconds) s holds at most \(most) calls at the rate of "
-                            + "stages[\(inner)].rateLimiter (capacity \(capacity), \(refill ?? capacity) per \(period) s), "
-                            + "so the breaker would never open by rate (got \(minimum))"
+                        field: "stages[\(index)].circuitBreaker.minimumCalls",
+                        rule: "can never be reached: a window of \(windowSeconds) s holds at most \(bound) calls at the rate of "
+                            + "stages[\(other)].rateLimiter, so the breaker would never open by rate (got \(minimum))"
                     )
                 }
             }
         }
+    }
+
+    /// The most a rate-limiter stage admits within `seconds`, or `nil` for any other stage or for
+    /// values its own validation refuses (or too large to matter).
+    private static func mostAdmitted(by stage: Stage, within seconds: Int) -> Int? {
+        guard case .rateLimiter(let capacity, let refill, let period, _, _) = stage, capacity > 0, seconds > 0,
+              (refill ?? capacity) > 0, period.isFinite, period > 0 else { return nil }
+        let refilled = Double(refill ?? capacity) * Double(seconds) / period
+        guard refilled < 1e15, capacity < Int.max / 2 else { return nil }
+        return capacity + Int(refilled.rounded(.down))
     }
 
     /// `seconds` as a duration, or an error naming `field` when it is negative or not finite.

@@ -1,11 +1,14 @@
 public import BulwarkCore
+public import Synchronization
 
 /// A rate-limiting policy as a pipeline stage: it refuses at once when the quota is short, or
 /// waits at most ``maximumWait`` when told to.
 ///
-/// The ``PipelineBuilder`` wraps every ``RateLimitingPolicy`` it is given in one of these, refusing
-/// at once: inside a pipeline a limiter does not queue the call unless asked, as Polly's,
-/// .NET's and Resilience4j's users expect. `limiter.waiting(upTo:)` opts into waiting:
+/// The ``PipelineBuilder`` (and ``DynamicPipeline``) wraps every ``RateLimitingPolicy`` it is
+/// given in one of these: inside a pipeline a limiter does not queue the call unless asked, as
+/// Polly's, .NET's and Resilience4j's users expect. A limiter created with a maximum wait of its
+/// own (``RateLimitingPolicy/maximumWait``, such as a leaky-bucket shaper's maximum delay) keeps
+/// it; any other refuses at once. `limiter.waiting(upTo:)` chooses the bound explicitly:
 ///
 ///     let pipeline = try Pipeline {
 ///         try Retry(configuration: RetryConfiguration(maximumAttempts: 3))
@@ -15,12 +18,14 @@ public import BulwarkCore
 ///         try TokenBucketLimiter(capacity: 40, refill: 40, every: .seconds(60)).waiting(upTo: .seconds(5))
 ///     }
 ///
-/// A refusal is always ``BulwarkError/rateLimited(retryAfter:)`` with the predicted wait, even
+/// A refusal for time is ``BulwarkError/rateLimited(retryAfter:)`` with the predicted wait, even
 /// when the context's deadline is already too close to wait at all: the stage asks the limiter to
 /// refuse early (``WaitOptions/rejectEarly``) against the earlier of the context's deadline and
-/// `now + maximumWait`. A waiter that still runs out of time (another caller was served first)
-/// is answered with the limiter's readiness as the retry-after when it has one. Limits that time
-/// alone does not free (concurrency) have no retry-after to give, and answer as the limiter does.
+/// `now + maximumWait`. A waiter that still runs out of time before it is admitted (a caller of
+/// higher priority was served first) is answered with the limiter's readiness as the
+/// retry-after (zero when it is ready again). A full queue is still ``BulwarkError/queueFull(limit:)``,
+/// and limits that time alone does not free (concurrency) have no retry-after to give, and
+/// answer ``BulwarkError/waitTimedOut``. What the operation itself returns is never relabelled.
 ///
 /// The operation sees the context the stage was given: the wait bound applies to this stage only.
 public struct RateLimitStage<Limiter: RateLimitingPolicy>: OutcomePolicy {
@@ -40,11 +45,12 @@ public struct RateLimitStage<Limiter: RateLimitingPolicy>: OutcomePolicy {
         self.maximumWait = maximumWait
     }
 
-    /// Wraps `limiter`, refusing at once.
+    /// Wraps `limiter` as a pipeline does by default: waiting at most the limiter's own
+    /// ``RateLimitingPolicy/maximumWait`` when it has one, refusing at once otherwise.
     @inlinable
-    public init(refusingAtOnce limiter: Limiter) {
+    public init(inPipeline limiter: Limiter) {
         self.limiter = limiter
-        self.maximumWait = .zero
+        self.maximumWait = max(.zero, limiter.maximumWait ?? .zero)
     }
 
     /// Asks the limiter for the context's cost, waiting at most ``maximumWait`` (and never past
@@ -57,16 +63,29 @@ public struct RateLimitStage<Limiter: RateLimitingPolicy>: OutcomePolicy {
         var asked = context
         asked.maximumWait = context.maximumWait.map { min($0, maximumWait) } ?? maximumWait
         asked.rejectEarly = true
+        let ran = Atomic<Bool>(false)
         let outcome = await limiter.executeOutcome(asked) { handed in
+            ran.store(true, ordering: .relaxed)
             var handed = handed
             handed.maximumWait = context.maximumWait
             handed.rejectEarly = context.rejectEarly
             return await operation(handed)
         }
-        if case .rejected(.waitTimedOut) = outcome, case .notReady(let retryAfter?) = limiter.readiness(for: context) {
-            return .rejected(.rateLimited(retryAfter: retryAfter))
+        if case .rejected(.waitTimedOut) = outcome, !ran.load(ordering: .relaxed) {
+            return timedOut(context)
         }
         return outcome
+    }
+
+    /// The answer for a waiter that ran out of time before it was admitted: the limiter's
+    /// readiness as a retry-after when time will free it.
+    @usableFromInline
+    func timedOut<Success>(_ context: ResilienceContext) -> ExecutionOutcome<Success> {
+        switch limiter.readiness(for: context) {
+        case .ready: .rejected(.rateLimited(retryAfter: .zero))
+        case .notReady(let retryAfter?): .rejected(.rateLimited(retryAfter: retryAfter))
+        case .notReady(nil): .rejected(.waitTimedOut)
+        }
     }
 
     /// The limiter's readiness.

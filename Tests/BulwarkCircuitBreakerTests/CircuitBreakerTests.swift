@@ -444,7 +444,8 @@ extension ConfigurationTests {
                 _ = try CircuitBreaker(configuration: configuration, clock: ManualClock())
             } throws: { error in
                 guard case BulwarkError.invalidConfiguration(let named, let rule) = error else { return false }
-                return named == field && rule.contains("percent")
+                return named == field && rule.contains("the unit is percent: 50 means half the calls")
+                    && rule.contains("write") == (threshold >= 0.01)
             }
         }
     }

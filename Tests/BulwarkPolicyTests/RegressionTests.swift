@@ -71,6 +71,22 @@ func refusal<T>(_ outcome: ExecutionOutcome<T>) -> BulwarkError? {
         }
     }
 
+    @Test func whatTheOperationReturnsIsNeverRelabelled() async throws {
+        let pipeline = try Pipeline { try bucket() }
+        // The operation (an inner bulkhead, say) times out waiting, and the bucket is now empty:
+        // the answer is still the operation's own, not a rate limit of the stage.
+        let outcome = await pipeline.executeOutcome(ResilienceContext(operation: "chat")) { _ in ExecutionOutcome<Int>.rejected(.waitTimedOut) }
+        #expect(refusal(outcome) == .waitTimedOut)
+    }
+
+    @Test func aLimiterWithAMaximumWaitOfItsOwnKeepsItInAPipeline() async throws {
+        let shaper = try LeakyBucketShaperLimiter(rate: 1, per: .seconds(10), maximumDelay: .seconds(30), clock: clock)
+        let pipeline = Pipeline { shaper }
+        #expect(pipeline.stages.maximumWait == .seconds(30))
+        let plain = try Pipeline { try bucket() }
+        #expect(plain.stages.maximumWait == .zero)
+    }
+
     @Test func aDynamicPipelineWrapsItsLimitersAlike() async throws {
         let limiter = try bucket()
         _ = try limiter.tryAcquire()
@@ -225,6 +241,24 @@ func refusal<T>(_ outcome: ExecutionOutcome<T>) -> BulwarkError? {
             return field == "stages[0].circuitBreaker.minimumCalls" && rule.contains("at most 46 calls")
         }
         _ = try pipeline(minimumCalls: 46)
+        // A limiter outside the breaker bounds the calls reaching it, times the retries between.
+        let outside = PipelineConfiguration(stages: [
+            .rateLimiter(capacity: 40, refill: 40, periodSeconds: 60), .retry(maximumAttempts: 3),
+            .circuitBreaker(minimumCalls: 139, windowSeconds: 10),
+        ])
+        #expect(throws: BulwarkError.self) { _ = try outside.build(clock: ManualClock()) }
+        var fits = outside
+        fits.stages[2] = .circuitBreaker(minimumCalls: 138, windowSeconds: 10)
+        _ = try fits.build(clock: ManualClock())
+        // Both kinds of window: refused; absurd capacities: refused by the limiter, not a trap.
+        #expect(throws: BulwarkError.self) {
+            _ = try PipelineConfiguration(stages: [.circuitBreaker(windowCalls: 10, windowSeconds: 10)]).build(clock: ManualClock())
+        }
+        #expect(throws: BulwarkError.self) {
+            _ = try PipelineConfiguration(stages: [
+                .circuitBreaker(windowSeconds: 10), .rateLimiter(capacity: .max, periodSeconds: 1e-9),
+            ]).build(clock: ManualClock())
+        }
     }
 
     /// With `execute(_:fallback:_:)` the fallback's type is the call's: a `Fallback<String>` on an

@@ -55,8 +55,21 @@ struct RedisConcurrencyLimiterTests {
         // The holder "dies": never releases. Another caller gets the unit once the lease expires.
         clock.advance(by: .nanoseconds(999_999_999))
         #expect(try await limiter.tryAcquire() == nil, "a nanosecond before the renewed expiry: still held")
-        clock.advance(by: .nanoseconds(1))
-        let next = try #require(try await limiter.tryAcquire(), "at the renewed expiry the unit is free")
+        // A waiter polls on the clock; moved to each of its wake-ups, it gets the unit once the
+        // lease has expired, and not before.
+        let expiry = clock.nowNanoseconds + 1
+        let finished = Counter()
+        let waiter = Task {
+            defer { finished.add(1) }
+            let lease = try await limiter.acquire(options: WaitOptions(deadline: .after(.seconds(10))))
+            return (lease, clock.nowNanoseconds)
+        }
+        while finished.value == 0 {
+            if let wake = clock.nextDeadline { clock.advance(to: wake) }
+            await Task.yield()
+        }
+        let (next, admittedAt) = try await waiter.value
+        #expect(admittedAt >= expiry && admittedAt < expiry + 1_000_000, "admitted at its first poll after the expiry")
         #expect(try await held.renew() == false, "the dead holder's lease is gone")
         try await next.release()
         #expect(throws: BulwarkError.self) { try RedisConcurrencyLimiter(client: client, key: "k", limit: 0, leaseTTL: .seconds(1)) }

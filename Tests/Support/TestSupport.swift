@@ -6,7 +6,7 @@ import Synchronization
 
 /// Yields until `condition` holds: lets other tasks reach a state without sleeping on time.
 ///
-/// It gives up after a minute of real time, not after a count of yields: on a busy machine (two
+/// It gives up after 45 s of real time (inside the suites' one-minute limits), not after a count of yields: on a busy machine (two
 /// CPU-bound processes beside the suite, or the thread sanitizer) the tasks it waits for may get
 /// no thread for a long while. After the first 10,000 yields it also pauses a millisecond between
 /// checks, so a long wait does not burn the core those tasks need. Nothing is asserted about how
@@ -17,7 +17,7 @@ package func eventually(_ condition: () -> Bool, sourceLocation: SourceLocation 
 
 /// Yields until the asynchronous `condition` holds (see ``eventually(_:sourceLocation:)``).
 package func eventuallyAsync(_ condition: () async -> Bool, sourceLocation: SourceLocation = #_sourceLocation) async {
-    let giveUp = ContinuousClock.now + .seconds(60)
+    let giveUp = ContinuousClock.now + .seconds(45)
     var checks = 0
     while true {
         if await condition() { return }
@@ -29,7 +29,7 @@ package func eventuallyAsync(_ condition: () async -> Bool, sourceLocation: Sour
             await Task.yield()
         }
     }
-    Issue.record("condition never became true within a minute", sourceLocation: sourceLocation)
+    Issue.record("condition never became true within 45 s", sourceLocation: sourceLocation)
 }
 
 /// Records the order in which things happen, from any task.

@@ -217,10 +217,11 @@ public final class InMemoryRateLimiter<Algorithm: RateLimitAlgorithm, C: Nanosec
                 for resumption in resumptions { resumption.resume() }
                 if let queuedBehind {
                     events.emit(.limiterQueued(cost: cost, waiting: queuedBehind), context: context)
-                    for channel in [reporting, alsoReporting] {
-                        if let channel, channel !== events, channel.isObserved {
-                            channel.emit(.limiterQueued(cost: cost, waiting: queuedBehind), context: context)
-                        }
+                    if let reporting, reporting !== events {
+                        reporting.emit(.limiterQueued(cost: cost, waiting: queuedBehind), context: context)
+                    }
+                    if let alsoReporting, alsoReporting !== events {
+                        alsoReporting.emit(.limiterQueued(cost: cost, waiting: queuedBehind), context: context)
                     }
                 }
             }

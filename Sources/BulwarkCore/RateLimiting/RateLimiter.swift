@@ -49,9 +49,19 @@ public struct WaitOptions: Sendable, Hashable {
 /// success quotas and the Redis limiters.
 ///
 /// It marks the stages a `Pipeline` wraps so that they refuse at once unless told to wait
-/// (`limiter.waiting(upTo:)`), as Polly's, .NET's and Resilience4j's users expect of a limiter
-/// inside a pipeline. Used on its own, its `execute` waits until the context's deadline.
-public protocol RateLimitingPolicy: ResiliencePolicy {}
+/// (`limiter.waiting(upTo:)`) or created with a ``maximumWait`` of their own (a shaper's maximum
+/// delay), as Polly's, .NET's and Resilience4j's users expect of a limiter inside a pipeline.
+/// Used on its own, its `execute` waits until the context's deadline.
+public protocol RateLimitingPolicy: ResiliencePolicy {
+    /// The longest the policy lets any caller wait, when it was created with such a bound; `nil`
+    /// (the default) when only the caller's deadline bounds the wait.
+    var maximumWait: Duration? { get }
+}
+
+extension RateLimitingPolicy {
+    /// No bound of the policy's own.
+    public var maximumWait: Duration? { nil }
+}
 
 /// The contract of every Bulwark rate limiter: answer at once, or wait in a bounded queue.
 ///

@@ -1,4 +1,4 @@
-public import BulwarkCore
+import BulwarkCore
 
 /// One piece of failed work as a store keeps it: the job encoded, why it failed, how often it was
 /// tried and when.

@@ -1,4 +1,4 @@
-public import BulwarkCore
+import BulwarkCore
 
 #if canImport(FoundationEssentials)
 import FoundationEssentials
