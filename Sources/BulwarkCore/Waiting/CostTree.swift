@@ -152,11 +152,17 @@ package struct CostTree<Key: Comparable & Sendable>: Sendable {
         return first
     }
 
-    /// Removes every key.
+    /// The nodes the tree has room for; zero once a large tree has emptied.
+    @inlinable
+    package var reservedCapacity: Int { nodes.capacity }
+
+    /// Removes every key. A small tree keeps its storage (so a queue that fills and empties one
+    /// ticket at a time allocates nothing); a large one gives it back.
     @inlinable
     package mutating func removeAll() {
-        nodes.removeAll(keepingCapacity: true)
-        free.removeAll(keepingCapacity: true)
+        let keep = nodes.capacity <= 64
+        nodes.removeAll(keepingCapacity: keep)
+        free.removeAll(keepingCapacity: keep)
         root = -1
         count = 0
     }

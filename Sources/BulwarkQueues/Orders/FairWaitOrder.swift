@@ -10,10 +10,21 @@ public import BulwarkCore
 ///   `cost / weight` (or `1 / weight`) with every ticket of the partition served;
 /// - the head with the smallest start tag is served next; ties go round-robin.
 ///
+/// - when the queue empties (the end of a busy period) virtual time moves to the largest finish
+///   tag given, as in the original algorithm, so the next busy period starts with a clean slate.
+///
 /// So every backlogged partition receives a share of the served cost proportional to its weight,
 /// within one ticket, whatever the others send; a partition that was idle rejoins at the current
 /// virtual time (it cannot bank credit); a ticket that times out or is cancelled costs its
 /// partition nothing. Tags are integers (`Int128`, cost scaled by 2³²), so there is no drift.
+///
+/// Memory is proportional to the partitions that still matter, not to every key ever seen: a
+/// partition is kept while it has tickets queued, and after that only while its finish tag is
+/// ahead of virtual time (until then it would rejoin later than a fresh one). Idle partitions are
+/// dropped once virtual time passes their finish tag (swept whenever the table has doubled since
+/// the last sweep), and all of them when the queue empties; dropping one never changes a
+/// decision, since a fresh partition would get the same start tag. The tables give their storage
+/// back once they are less than a quarter full, and entirely when the queue empties.
 ///
 /// Why not deficit round robin: DRR is O(1) but needs a quantum at least the largest cost to stay
 /// O(1), serves in bursts of a quantum, and cannot say where a newcomer stands; start-time fair
@@ -56,6 +67,8 @@ public struct FairWaitOrder: WaitOrder {
         var queuedCost = 0
         /// Where the partition stands in the tree while it is backlogged.
         var key: Key?
+        /// Its number in `names`, by which `partitionOf` names it (4 bytes a ticket, not 16).
+        var number: Int32
     }
 
     /// The cost scale of the tags, so that `cost / weight` stays an integer to within 2⁻³².
@@ -70,8 +83,14 @@ public struct FairWaitOrder: WaitOrder {
 
     private var partitions: [String: Partition] = [:]
     private var backlogged = CostTree<Key>()
-    private var partitionOf: [UInt64: String] = [:]
+    /// The number of each queued ticket's partition.
+    private var partitionOf: [UInt64: Int32] = [:]
+    /// The name of each partition kept, by number; `nil` for a number free for reuse.
+    private var names: [String?] = []
+    private var freeNumbers: [Int32] = []
     private var virtualTime: Int128 = 0
+    /// The largest finish tag given: virtual time at the end of a busy period.
+    private var largestFinish: Int128 = 0
     private var backloggedWeight = 0
     private var nextSequence: UInt64 = 0
     private var sweepAt = 64
@@ -102,14 +121,25 @@ public struct FairWaitOrder: WaitOrder {
     /// How many partitions have tickets queued.
     public var backloggedPartitions: Int { backlogged.count }
 
+    /// How many partitions the order keeps state for: those with tickets queued, and idle ones
+    /// whose finish tag is still ahead of virtual time.
+    package var trackedPartitions: Int { partitions.count }
+
+    /// The entries the order's tables have room for (zero once it has drained).
+    package var reservedCapacity: Int {
+        partitions.capacity + partitionOf.capacity + names.capacity + freeNumbers.capacity + backlogged.reservedCapacity
+    }
+
     /// Queues the ticket at the back of its partition.
     public mutating func enqueue(_ ticket: WaitTicket) {
         let name = ticket.partitionKey ?? ""
         // Taken out of the dictionary while it changes, so its storage is not copied.
-        var partition = partitions.removeValue(forKey: name) ?? Partition(weight: weights[name] ?? defaultWeight, finish: 0)
+        var partition = partitions.removeValue(forKey: name) ?? Partition(
+            weight: weights[name] ?? defaultWeight, finish: 0, number: number(for: name)
+        )
         partition.tickets.append(ticket)
         partition.queuedCost += ticket.cost
-        partitionOf[ticket.id] = name
+        partitionOf[ticket.id] = partition.number
         if partition.key == nil {
             backloggedWeight += partition.weight
             partition.key = activate(name, tag: max(virtualTime, partition.finish))
@@ -135,8 +165,17 @@ public struct FairWaitOrder: WaitOrder {
 
     @discardableResult
     private mutating func take(id: UInt64, served: Bool) -> Bool {
+        defer {
+            if partitionOf.isEmpty {
+                endBusyPeriod()
+            } else {
+                partitionOf.releaseUnusedCapacity()
+            }
+        }
         // Taken out of the dictionary while it changes, so its storage is not copied.
-        guard let name = partitionOf.removeValue(forKey: id), var partition = partitions.removeValue(forKey: name) else {
+        guard let number = partitionOf.removeValue(forKey: id), let name = names[Int(number)],
+            var partition = partitions.removeValue(forKey: name)
+        else {
             return false
         }
         let wasHead = partition.tickets.first?.id == id
@@ -156,6 +195,7 @@ public struct FairWaitOrder: WaitOrder {
             virtualTime = max(virtualTime, key.tag)
             let units = Int128(share == .cost ? ticket.cost : 1)
             partition.finish = key.tag + units * Self.scale / Int128(partition.weight)
+            largestFinish = max(largestFinish, partition.finish)
         }
         if partition.tickets.count > 0 {
             // A head that left unserved keeps its partition's place among equal tags.
@@ -164,7 +204,8 @@ public struct FairWaitOrder: WaitOrder {
         } else {
             partition.key = nil
             backloggedWeight -= partition.weight
-            partitions[name] = partition
+            // Kept only while a fresh partition would start earlier than it.
+            if partition.finish > virtualTime { partitions[name] = partition } else { forget(partition) }
             forgetIdlePartitions()
         }
         return true
@@ -183,10 +224,44 @@ public struct FairWaitOrder: WaitOrder {
     /// same), once the partitions kept have doubled since the last sweep: memory stays
     /// proportional to the partitions in use, in O(1) amortised time.
     private mutating func forgetIdlePartitions() {
-        guard partitions.count > sweepAt else { return }
+        guard partitions.count > sweepAt else {
+            partitions.releaseUnusedCapacity()
+            return
+        }
         let now = virtualTime
+        for partition in partitions.values where partition.key == nil && partition.finish <= now { forget(partition) }
         partitions = partitions.filter { $0.value.key != nil || $0.value.finish > now }
+        partitions.releaseUnusedCapacity()
         sweepAt = 2 * partitions.count + 64
+    }
+
+    /// A number for a new partition.
+    private mutating func number(for name: String) -> Int32 {
+        if let number = freeNumbers.popLast() {
+            names[Int(number)] = name
+            return number
+        }
+        names.append(name)
+        return Int32(names.count - 1)
+    }
+
+    /// Frees the number of a partition that is dropped.
+    private mutating func forget(_ partition: Partition) {
+        names[Int(partition.number)] = nil
+        freeNumbers.append(partition.number)
+    }
+
+    /// The queue is empty: virtual time moves to the largest finish tag given (Goyal, Vin and
+    /// Cheng's rule for the end of a busy period), where every partition would rejoin as a fresh
+    /// one, so all are forgotten and the tables' storage given back.
+    private mutating func endBusyPeriod() {
+        virtualTime = max(virtualTime, largestFinish)
+        partitions.removeAll(keepingCapacity: partitions.capacity <= 64)
+        partitionOf.removeAll(keepingCapacity: partitionOf.capacity <= 64)
+        names.removeAll(keepingCapacity: names.capacity <= 64)
+        freeNumbers.removeAll(keepingCapacity: freeNumbers.capacity <= 64)
+        backlogged.removeAll()
+        sweepAt = 64
     }
 
     /// A fluid estimate of the cost served before the newcomer: its partition's queue, plus what
