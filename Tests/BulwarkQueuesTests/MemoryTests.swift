@@ -1,14 +1,26 @@
 import Bulwark
+import BulwarkCore
 import BulwarkTestKit
 import Glibc
 import Testing
 
+/// Whether the bytes malloc has handed out can be read here: glibc's malloc on x86-64, not the
+/// thread sanitizer's allocator (which glibc's counters do not see).
+let mallocIsMeasurable: Bool = {
+    #if arch(x86_64)
+    return dlsym(nil, "mallinfo2") != nil && dlsym(nil, "__tsan_init") == nil
+    #else
+    return false
+    #endif
+}()
+
 /// The bytes the process has allocated from malloc (small blocks and mapped ones), from glibc's
 /// `mallinfo2`, which the Glibc module does not import: called through its address, with the
-/// x86-64 convention for a returned structure (the caller's buffer, in the first argument).
+/// x86-64 convention for a returned structure (the caller's buffer, in the first argument). Only
+/// called where ``mallocIsMeasurable``.
 func allocatedBytes() -> Int {
     typealias MallInfo2 = @convention(c) (UnsafeMutableRawPointer) -> UnsafeMutableRawPointer
-    guard let symbol = dlsym(nil, "mallinfo2") else { return 0 }
+    guard mallocIsMeasurable, let symbol = dlsym(nil, "mallinfo2") else { return 0 }
     let call = unsafeBitCast(symbol, to: MallInfo2.self)
     var fields = [Int](repeating: 0, count: 10)  // arena, ordblks, smblks, hblks, hblkhd, usmblks, fsmblks, uordblks, fordblks, keepcost
     fields.withUnsafeMutableBytes { _ = call($0.baseAddress!) }
@@ -98,7 +110,7 @@ struct QueueMemoryTests {
     func fairOrderForgetsNothingThatMatters(share: FairWaitOrder.Share) throws {
         var order = try FairWaitOrder(weights: ["k0": 3, "k1": 2], share: share)
         var reference = ReferenceFairOrder(weights: ["k0": 3, "k1": 2], share: share)
-        var random = SplitMix(seed: 18)
+        var random = SplitMix64(seed: 18)
         var queued: [UInt64] = []
         var nextID: UInt64 = 0
         for step in 0 ..< 5_000 {
@@ -131,20 +143,34 @@ struct QueueMemoryTests {
         #expect(order.trackedPartitions <= 400 + 4)
     }
 
+    /// FIFO and fair queues meet the 200-byte target; the priority and deadline orders keep each
+    /// ticket in a tree and a table of their own beside the job store, and do not (about 400 bytes:
+    /// their bound here is what they take now, so that it cannot grow unseen). All four give their
+    /// storage back once drained.
     @Test(
-        "a job queue keeps at most 200 bytes a job beyond the payload at a million jobs, and gives them back once drained",
-        arguments: ["FIFO", "fair"]
+        "a job queue keeps at most 200 bytes a job beyond the payload (FIFO, fair), and gives them back once drained",
+        arguments: [("FIFO", 200.0), ("fair", 200.0), ("priority", 420.0), ("deadline", 420.0)]
     )
-    func jobQueueBytes(order name: String) throws {
-        let count = 1_000_000
-        var random = SplitMix(seed: 12)
+    func jobQueueBytes(order name: String, bound: Double) throws {
+        // A quarter of a million: every table and array then stands at the same fraction of its
+        // capacity as at a million (each size is 4 = 2² times the other), so the bytes a job are
+        // the million's (the Queues benchmark measures the million itself) in a quarter of the
+        // time. Under the thread sanitizer malloc is not glibc's: the structure is exercised, not
+        // weighed.
+        let count = mallocIsMeasurable ? 250_000 : 20_000
+        var random = SplitMix64(seed: 12)
         let deadlines = (0 ..< count).map { _ in Int64(1 << 40) + Int64(random.next() % (1 << 30)) }
         let before = allocatedBytes()
-        let order: any WaitOrder = name == "fair" ? try FairWaitOrder() : FIFOWaitOrder()
+        let order: any WaitOrder = switch name {
+        case "fair": try FairWaitOrder()
+        case "priority": try PriorityWaitOrder()
+        case "deadline": DeadlineWaitOrder()
+        default: FIFOWaitOrder()
+        }
         let queue = try JobQueue<Int, ManualClock>(order: order, capacity: count, clock: ManualClock())
         for index in 0 ..< count {
             try queue.enqueue(
-                index, partitionKey: name == "fair" ? partitionNames[index % 8] : nil,
+                index, priority: Priority(rawValue: index % 3), partitionKey: name == "fair" ? partitionNames[index % 8] : nil,
                 deadline: .at(NanosecondInstant(nanoseconds: deadlines[index]))
             )
         }
@@ -152,23 +178,11 @@ struct QueueMemoryTests {
         while queue.tryDequeue() != nil {}
         let kept = allocatedBytes() - before
         withExtendedLifetime(queue) {}
+        guard mallocIsMeasurable else { return }
         print("job queue (\(name)): \(Int(perJob)) bytes a job beyond the payload; \(kept) bytes kept after the drain")
-        #expect(perJob <= 200)
+        #expect(perJob <= bound)
         #expect(kept < 256 * 1024)
     }
 }
 
 let partitionNames = ["a", "b", "c", "d", "e", "f", "g", "h"]
-
-/// A small seeded generator, so every run draws the same numbers.
-struct SplitMix {
-    var state: UInt64
-    init(seed: UInt64) { state = seed }
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
-    }
-}

@@ -87,6 +87,7 @@ package struct TicketQueue<Payload: Sendable>: Sendable {
     @inlinable
     mutating func take(id: UInt64, served: Bool) -> Entry? {
         guard let entry = entries.removeValue(forKey: id) else { return nil }
+        entries.releaseUnusedCapacity()  // a drained waiting room gives its table back
         if served { order.removeServed(id: id) } else { order.remove(id: id) }
         if entry.ticket.deadline != .max { deadlines.remove(DeadlineKey(deadline: entry.ticket.deadline, id: id)) }
         count -= 1

@@ -112,6 +112,7 @@ extension Dictionary {
     /// table that has drained holds memory for what it holds now, not for its peak. Small tables
     /// keep theirs (no allocation for a queue that fills and empties one entry at a time). O(n)
     /// when it rebuilds, which takes removals in proportion to n: O(1) amortised.
+    @inlinable
     package mutating func releaseUnusedCapacity() {
         guard capacity > 64, count * 4 < capacity else { return }
         if isEmpty {

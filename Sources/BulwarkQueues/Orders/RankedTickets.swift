@@ -38,6 +38,7 @@ struct RankedTickets: Sendable {
     /// Removes the ticket with this id; returns whether it was held.
     mutating func remove(id: UInt64) -> Bool {
         guard let entry = tickets.removeValue(forKey: id) else { return false }
+        tickets.releaseUnusedCapacity()  // a drained order gives its table back (the tree does too)
         tree.remove(entry.key)
         return true
     }
