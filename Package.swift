@@ -195,10 +195,12 @@ let package = Package(
         ),
         .testTarget(
             name: "BulwarkQueuesTests",
-            dependencies: ["Bulwark", "BulwarkTestKit", "BulwarkTestSupport", "bulwark-journal-writer"]
+            dependencies: ["Bulwark", "BulwarkTestKit", "BulwarkTestSupport", "bulwark-journal-writer", "bulwark-memory-probe"]
         ),
         // The child process the journal's crash test kills mid-write.
         .executableTarget(name: "bulwark-journal-writer", dependencies: ["BulwarkQueues"], path: "Tests/JournalWriter"),
+        // The job queues' memory, weighed in a process of its own (no other test allocating).
+        .executableTarget(name: "bulwark-memory-probe", dependencies: ["BulwarkQueues", "BulwarkTestKit"], path: "Tests/MemoryProbe"),
         .testTarget(
             name: "BulwarkSchedulerTests",
             dependencies: [
