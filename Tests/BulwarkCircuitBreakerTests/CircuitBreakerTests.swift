@@ -463,7 +463,10 @@ extension ConfigurationTests {
         var configuration = CircuitBreakerConfiguration(failureRateThreshold: 50, minimumCalls: 4)
         configuration.window = .count(8)
         configuration.halfOpenProbes = 3
-        configuration.openDuration = .fixed(.microseconds(20))
+        // Open long enough that calls arrive while it is open, however slow the machine (under the
+        // thread sanitizer with two CPU-bound processes beside it, a call can take longer than a
+        // few microseconds, and a breaker open for 20 µs then refused nobody).
+        configuration.openDuration = .fixed(.milliseconds(5))
         let breaker = try CircuitBreaker(configuration: configuration)
         let ran = Counter()
         let refused = Counter()

@@ -83,13 +83,15 @@ import Testing
     }
 
     @Test func concurrentCallsUnderOneTimeoutNeverLeak() async throws {
+        // Real time: a fast call on a loaded machine may overrun 2 ms and time out too, so the
+        // count is of order, not speed: every slow call times out, every call is answered once.
         let timeout = try Timeout(.milliseconds(2))
         let timedOut = Counter()
         let succeeded = Counter()
         await withTaskGroup(of: Void.self) { group in
             for task in 0 ..< 8 {
                 group.addTask {
-                    for call in 0 ..< 300 {
+                    for call in 0 ..< 150 {
                         let slow = (task + call) % 10 == 0
                         let outcome = await timeout.executeOutcome(ResilienceContext(operation: "x")) { _ -> ExecutionOutcome<Int> in
                             await .catching {
@@ -106,8 +108,8 @@ import Testing
                 }
             }
         }
-        #expect(timedOut.value == 240)
-        #expect(succeeded.value == 2160)
+        #expect(timedOut.value >= 120)
+        #expect(timedOut.value + succeeded.value == 1_200)
     }
 
     @Test func aZeroDurationIsRefusedByName() {

@@ -122,27 +122,31 @@ struct JournalCrashTests {
         var random = SplitMix64(seed: sync == "always" ? 1 : 2)
         var tornTails = 0
         for run in 0 ..< 12 {
-            let process = Process()
-            process.executableURL = writer
-            process.arguments = [path, String(run), sync]
-            let output = Pipe()
-            process.standardOutput = output
-            try process.run()
-            // Let it acknowledge a random number of appends, then kill it without warning.
+            // Let it acknowledge a random number of appends, then kill it without warning. The
+            // blocking reads and the wait run off the concurrency pool.
             let target = Int(random.next() % 150) + 1
-            var seen = 0
-            var buffer = Data()
-            let handle = output.fileHandleForReading
-            while seen < target {
-                let chunk = handle.availableData
-                if chunk.isEmpty { break }
-                buffer.append(chunk)
-                seen = buffer.filter { $0 == UInt8(ascii: "\n") }.count
+            let (buffer, reason) = try await offPool { [writer] () throws -> (Data, Process.TerminationReason) in
+                let process = Process()
+                process.executableURL = writer
+                process.arguments = [path, String(run), sync]
+                let output = Pipe()
+                process.standardOutput = output
+                try process.run()
+                var seen = 0
+                var buffer = Data()
+                let handle = output.fileHandleForReading
+                while seen < target {
+                    let chunk = handle.availableData
+                    if chunk.isEmpty { break }
+                    buffer.append(chunk)
+                    seen = buffer.filter { $0 == UInt8(ascii: "\n") }.count
+                }
+                kill(process.processIdentifier, SIGKILL)
+                process.waitUntilExit()
+                buffer.append(handle.readDataToEndOfFile())
+                return (buffer, process.terminationReason)
             }
-            kill(process.processIdentifier, SIGKILL)
-            process.waitUntilExit()
-            #expect(process.terminationReason == .uncaughtSignal)
-            buffer.append(handle.readDataToEndOfFile())
+            #expect(reason == .uncaughtSignal)
             for line in String(decoding: buffer, as: UTF8.self).split(separator: "\n") {
                 let fields = line.split(separator: " ")
                 guard fields.count == 2, let id = UInt64(fields[0]), let index = Int(fields[1]) else { continue }

@@ -126,15 +126,18 @@ struct JournalCompactionTests {
         }
         // The child may write files of at most 8,123 bytes: the compacted file (about 19 KB) is cut
         // short mid-line (write(2) returns less than asked), and the retry fails with EFBIG.
-        let process = Process()
-        process.executableURL = journalWriter()
-        process.arguments = [path, "8123", "file-size-limit"]
-        let output = Pipe()
-        process.standardOutput = output
-        try process.run()
-        let text = String(decoding: output.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-        process.waitUntilExit()
-        #expect(process.terminationReason == .exit && process.terminationStatus == 1, "\(text)")
+        let (text, reason, status) = try await offPool { () throws -> (String, Process.TerminationReason, Int32) in
+            let process = Process()
+            process.executableURL = journalWriter()
+            process.arguments = [path, "8123", "file-size-limit"]
+            let output = Pipe()
+            process.standardOutput = output
+            try process.run()
+            let text = String(decoding: output.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+            process.waitUntilExit()
+            return (text, process.terminationReason, process.terminationStatus)
+        }
+        #expect(reason == .exit && status == 1, "\(text)")
         #expect(text.contains("write(\(path).compacting) failed"), "\(text)")
         #expect(text.contains("(errno \(EFBIG))"), "\(text)")
         #expect(!FileManager.default.fileExists(atPath: path + ".compacting"))
@@ -216,34 +219,38 @@ struct JournalCompactionCrashTests {
         var strayFiles = 0
         let kills = 20
         for run in 0 ..< kills {
-            let process = Process()
-            process.executableURL = journalWriter()
-            process.arguments = [path, String(run), "compact"]
-            let output = Pipe()
-            process.standardOutput = output
-            try process.run()
             // Kill after a random number of lines; on even runs, at the first compaction after it,
             // and on every fourth run as soon as that compaction's file appears (bounded polling).
+            // The blocking reads, the polling and the wait run off the concurrency pool.
             let target = Int(random.next() % 200) + 1
-            let atCompaction = run % 2 == 0
-            var buffer = Data()
-            let handle = output.fileHandleForReading
-            reading: while true {
-                let chunk = handle.availableData
-                if chunk.isEmpty { break }
-                buffer.append(chunk)
-                let lines = buffer.split(separator: UInt8(ascii: "\n"))
-                guard lines.count >= target else { continue }
-                if !atCompaction || lines[(target - 1)...].contains(where: { $0.elementsEqual("compact".utf8) }) { break reading }
+            let (buffer, reason, status) = try await offPool { () throws -> (Data, Process.TerminationReason, Int32) in
+                let process = Process()
+                process.executableURL = journalWriter()
+                process.arguments = [path, String(run), "compact"]
+                let output = Pipe()
+                process.standardOutput = output
+                try process.run()
+                let atCompaction = run % 2 == 0
+                var buffer = Data()
+                let handle = output.fileHandleForReading
+                reading: while true {
+                    let chunk = handle.availableData
+                    if chunk.isEmpty { break }
+                    buffer.append(chunk)
+                    let lines = buffer.split(separator: UInt8(ascii: "\n"))
+                    guard lines.count >= target else { continue }
+                    if !atCompaction || lines[(target - 1)...].contains(where: { $0.elementsEqual("compact".utf8) }) { break reading }
+                }
+                if run % 4 == 2 {
+                    var polls = 0
+                    while polls < 100_000, !FileManager.default.fileExists(atPath: temporary) { polls += 1 }
+                }
+                kill(process.processIdentifier, SIGKILL)
+                process.waitUntilExit()
+                buffer.append(handle.readDataToEndOfFile())
+                return (buffer, process.terminationReason, process.terminationStatus)
             }
-            if run % 4 == 2 {
-                var polls = 0
-                while polls < 100_000, !FileManager.default.fileExists(atPath: temporary) { polls += 1 }
-            }
-            kill(process.processIdentifier, SIGKILL)
-            process.waitUntilExit()
-            #expect(process.terminationReason == .uncaughtSignal && process.terminationStatus == SIGKILL)
-            buffer.append(handle.readDataToEndOfFile())
+            #expect(reason == .uncaughtSignal && status == SIGKILL)
 
             // Replay what the writer said it did; at most one step was under way when it died.
             var addInFlight: (run: Int, index: Int)?

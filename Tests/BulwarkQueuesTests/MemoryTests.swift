@@ -1,6 +1,7 @@
 import Bulwark
 import BulwarkCore
 import BulwarkTestKit
+import BulwarkTestSupport
 import Foundation
 import Testing
 
@@ -129,19 +130,23 @@ struct QueueMemoryTests {
         "a job queue keeps at most 200 bytes a job beyond the payload (FIFO, fair), and gives them back once drained",
         arguments: [("FIFO", 200.0), ("fair", 200.0), ("priority", 420.0), ("deadline", 420.0)]
     )
-    func jobQueueBytes(order name: String, bound: Double) throws {
+    func jobQueueBytes(order name: String, bound: Double) async throws {
         // A quarter of a million: every table and array then stands at the same fraction of its
         // capacity as at a million (each size is 4 = 2² times the other), so the bytes a job are
         // the million's (the Queues benchmark measures the million itself) in a quarter of the time.
-        let process = Process()
-        process.executableURL = journalWriter().deletingLastPathComponent().appendingPathComponent("bulwark-memory-probe")
-        process.arguments = [name, "250000"]
-        let pipe = Pipe()
-        process.standardOutput = pipe
-        try process.run()
-        let output = String(decoding: pipe.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-        process.waitUntilExit()
-        #expect(process.terminationStatus == 0)
+        let probe = journalWriter().deletingLastPathComponent().appendingPathComponent("bulwark-memory-probe")
+        let (output, status) = try await offPool { () throws -> (String, Int32) in
+            let process = Process()
+            process.executableURL = probe
+            process.arguments = [name, "250000"]
+            let pipe = Pipe()
+            process.standardOutput = pipe
+            try process.run()
+            let output = String(decoding: pipe.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+            process.waitUntilExit()
+            return (output, process.terminationStatus)
+        }
+        #expect(status == 0)
         // Under the thread sanitizer malloc is not glibc's: the probe runs, but nothing is weighed.
         guard output.trimmingCharacters(in: .whitespacesAndNewlines) != "unmeasurable" else { return }
         let figures = output.split(whereSeparator: \.isWhitespace).compactMap { Double($0) }

@@ -100,7 +100,8 @@ struct RedisCompositeVectorTests {
         #expect(first.isAllowed && first.remaining == [2, 400])
         let refused = try await chain.tryAcquire(costs: [1, 600])
         #expect(!refused.isAllowed && refused.deniedBy == "tokens" && refused.remaining == [2, 400])
-        #expect(refused.retryAfter > .seconds(59))
+        // Redis' own clock runs between the two calls: on a loaded machine, seconds may pass.
+        #expect(refused.retryAfter > .seconds(30) && refused.retryAfter <= .seconds(60))
         try await chain.refund(costs: [0, 300], of: first)
         #expect(try await chain.tryAcquire(costs: [0, 0]).remaining == [2, 700])
         await #expect(throws: BulwarkError.self) { try await chain.tryAcquire(costs: [1]) }

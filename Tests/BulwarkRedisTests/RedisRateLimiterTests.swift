@@ -1,4 +1,5 @@
 import BulwarkCore
+import BulwarkTestKit
 import BulwarkTokenBucket
 import Foundation
 import BulwarkTestSupport
@@ -94,7 +95,8 @@ struct RedisRateLimiterTests {
     func killedAndRestarted() async throws {
         let server = try await RedisServer.started()
         defer { server.stop() }
-        let client = try server.client(poolSize: 2, commandTimeout: .seconds(3))
+        // A live server answers well within 20 s however loaded the machine; a dead one refuses at once.
+        let client = try server.client(poolSize: 2, commandTimeout: .seconds(20))
         let limit = try RedisLimit.tokenBucket(capacity: 10, every: .seconds(60))
         let fallback = try TokenBucketLimiter(capacity: 2, refill: 2, every: .seconds(60))
         let open = try RedisRateLimiter(client: client, key: "k:open", limit: limit, failurePolicy: .failOpen)
@@ -141,8 +143,10 @@ struct RedisRateLimiterTests {
         let server = try await RedisServer.started()
         defer { server.stop() }
         let client = try server.client()
+        // The scripts read a manual clock: no refill between the calls, however slow they are.
         let limiter = try RedisRateLimiter(
-            client: client, key: uniquePrefix(), limit: try .gcra(rate: 10, per: .seconds(60), burst: 10)
+            client: client, key: uniquePrefix(), limit: try .gcra(rate: 10, per: .seconds(60), burst: 10),
+            clock: ManualClock(start: NanosecondInstant(nanoseconds: 1_000_000_000_000)), timeSource: .limiterClock
         )
         for _ in 0..<4 { #expect(try await limiter.tryAcquire().isAllowed) }
         try await server.command(["SCRIPT", "FLUSH"])
@@ -155,16 +159,32 @@ struct RedisRateLimiterTests {
     func waitingRefundAndValidation() async throws {
         let server = try await RedisServer.shared()
         let client = try server.client()
+        // The scripts read a manual clock, moved to each wake-up of the waiting caller: the waits
+        // are Redis' retry-after to the nanosecond, however loaded the machine.
+        let clock = ManualClock(start: NanosecondInstant(nanoseconds: 1_000_000_000_000))
         let limiter = try RedisRateLimiter(
-            client: client, key: uniquePrefix(), limit: try .tokenBucket(capacity: 2, refill: 1, every: .milliseconds(400))
+            client: client, key: uniquePrefix(), limit: try .tokenBucket(capacity: 2, refill: 1, every: .milliseconds(400)),
+            clock: clock, timeSource: .limiterClock
         )
+        /// Runs `body` while moving the clock to each of its sleepers' wake-ups.
+        func driving<T: Sendable>(_ body: @escaping @Sendable () async throws -> T) async throws -> T {
+            let finished = Counter()
+            let task = Task { defer { finished.add(1) }; return try await body() }
+            while finished.value == 0 {
+                if let wake = clock.nextDeadline { clock.advance(to: wake) }
+                await Task.yield()
+            }
+            return try await task.value
+        }
         let first = try await limiter.tryAcquire(cost: 2)
         #expect(first.isAllowed)
-        let waited = try await limiter.acquire(cost: 1, options: WaitOptions(deadline: .after(.seconds(30))))
+        let start = clock.nowNanoseconds
+        let waited = try await driving { try await limiter.acquire(cost: 1, options: WaitOptions(deadline: .after(.seconds(30)))) }
         #expect(waited.isAllowed)
+        #expect(clock.nowNanoseconds - start == 400_000_000, "admitted at the refill, 400 ms later")
         try await limiter.charge(cost: 2)  // in debt: the next 2 are at least 800 ms away
         await #expect(throws: BulwarkError.waitTimedOut) {
-            try await limiter.acquire(cost: 2, options: WaitOptions(deadline: .after(.milliseconds(1))))
+            try await driving { try await limiter.acquire(cost: 2, options: WaitOptions(deadline: .after(.milliseconds(1)))) }
         }
         // A refund, on a limit that does not move with time (a bucket refilling meanwhile would).
         let log = try RedisRateLimiter(client: client, key: uniquePrefix() + ":log", limit: try .slidingWindowLog(limit: 5, window: .seconds(3600)))

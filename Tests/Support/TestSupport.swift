@@ -3,6 +3,7 @@
 import BulwarkCore
 package import Testing
 import Synchronization
+import Dispatch
 
 /// Yields until `condition` holds: lets other tasks reach a state without sleeping on time.
 ///
@@ -71,5 +72,14 @@ package actor AsyncGate {
         isOpen = true
         for waiter in waiters { waiter.resume() }
         waiters.removeAll()
+    }
+}
+
+/// Runs blocking work (a child process, a blocking read, a spin) on a Dispatch thread, so that a
+/// test waiting for it does not hold one of the few threads of Swift's concurrency pool (two on a
+/// two-core machine) that every other test running beside it needs.
+package func offPool<T: Sendable>(_ work: @escaping @Sendable () throws -> T) async throws -> T {
+    try await withCheckedThrowingContinuation { continuation in
+        DispatchQueue.global().async { continuation.resume(with: Result { try work() }) }
     }
 }

@@ -133,13 +133,17 @@ public final class RedisClient: Sendable {
                 redirects < configuration.maximumRedirects
             else { throw .server(message) }
             redirects += 1
-            if kind == "TRYAGAIN" || kind == "CLUSTERDOWN" {
-                // A migration or a failover in progress: wait a little, within the deadline.
+            // A migration or a failover in progress, or (a second MOVED in a row) masters that do
+            // not yet agree who owns the slot, as while a slot's new owner is being announced:
+            // wait a little, within the deadline, rather than spend the redirects ping-ponging.
+            if kind == "TRYAGAIN" || kind == "CLUSTERDOWN" || (kind == "MOVED" && redirects > 1) {
                 let pause = TimeAmount.milliseconds(10 << min(redirects, 5))
                 guard NIODeadline.now() + pause < deadline else { throw .server(message) }
                 try? await Task.sleep(for: .nanoseconds(pause.nanoseconds))
-                asking = false
-                continue
+                if kind == "TRYAGAIN" || kind == "CLUSTERDOWN" {
+                    asking = false
+                    continue
+                }
             }
             guard words.count >= 3, let movedSlot = Int(words[1]), let endpoint = Self.endpoint(words[2]) else {
                 throw .protocolViolation("a malformed redirect: \(message)")

@@ -1,4 +1,5 @@
 import BulwarkRedis
+import BulwarkTestSupport
 import Foundation
 import Testing
 
@@ -126,7 +127,7 @@ final class RedisServer: @unchecked Sendable {
     /// A client for this server.
     func client(
         poolSize: Int = 2,
-        commandTimeout: Duration = .seconds(30),
+        commandTimeout: Duration = .seconds(60),
         password: String? = nil,
         database: Int = 0
     ) throws -> RedisClient {
@@ -134,7 +135,7 @@ final class RedisServer: @unchecked Sendable {
             endpoints: [endpoint], password: password, database: database, poolSize: poolSize,
             // A generous handshake bound: under the thread sanitizer on a busy machine a connection
             // and its HELLO take far longer than on an idle one.
-            connectTimeout: .seconds(10), commandTimeout: commandTimeout, reconnectBackoff: .milliseconds(20),
+            connectTimeout: .seconds(30), commandTimeout: commandTimeout, reconnectBackoff: .milliseconds(20),
             maximumReconnectBackoff: .milliseconds(200)
         ))
     }
@@ -154,13 +155,6 @@ func uniquePrefix(_ name: String = #function) -> String {
     "test:\(name.prefix(while: { $0 != "(" })):\(UInt32.random(in: 0...UInt32.max))"
 }
 
-/// Runs blocking work (processes, sleeps) on a Dispatch thread, so that a test waiting for it
-/// does not hold one of the few threads of Swift's concurrency pool that the Redis replies need.
-func offPool<T: Sendable>(_ work: @escaping @Sendable () throws -> T) async throws -> T {
-    try await withCheckedThrowingContinuation { continuation in
-        DispatchQueue.global().async { continuation.resume(with: Result { try work() }) }
-    }
-}
 
 extension RedisServer {
     /// ``start(_:)`` off the concurrency pool.

@@ -1,4 +1,5 @@
 import BulwarkRedis
+import BulwarkTestSupport
 import Foundation
 import Testing
 
@@ -40,7 +41,7 @@ final class RedisTestCluster: Sendable {
     }
 
     /// A client that knows the cluster by its first node only (the others come from the slot map).
-    func client(poolSize: Int = 2, commandTimeout: Duration = .seconds(30)) throws -> RedisClient {
+    func client(poolSize: Int = 2, commandTimeout: Duration = .seconds(60)) throws -> RedisClient {
         try RedisClient(configuration: RedisConfiguration(
             endpoints: [nodes[0].endpoint], cluster: true, poolSize: poolSize, connectTimeout: .seconds(5),
             commandTimeout: commandTimeout, reconnectBackoff: .milliseconds(20), maximumReconnectBackoff: .milliseconds(200)
