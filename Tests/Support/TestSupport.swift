@@ -4,6 +4,9 @@ import BulwarkCore
 package import Testing
 import Synchronization
 import Dispatch
+#if canImport(Glibc)
+import Glibc
+#endif
 
 /// Yields until `condition` holds: lets other tasks reach a state without sleeping on time.
 ///
@@ -83,3 +86,15 @@ package func offPool<T: Sendable>(_ work: @escaping @Sendable () throws -> T) as
         DispatchQueue.global().async { continuation.resume(with: Result { try work() }) }
     }
 }
+
+/// Whether this test process runs under the thread sanitizer (`swift test --sanitize=thread`).
+///
+/// For the few long, single-threaded simulations whose arithmetic the sanitizer cannot say
+/// anything about, but whose tenfold slowdown would starve every suite running beside them.
+package let isThreadSanitized: Bool = {
+    #if canImport(Glibc)
+    return dlsym(nil, "__tsan_init") != nil
+    #else
+    return false
+    #endif
+}()
