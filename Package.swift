@@ -187,7 +187,7 @@ let package = Package(
         .testTarget(
             name: "BulwarkTelemetryTests",
             dependencies: [
-                "BulwarkTelemetry", "Bulwark", "BulwarkTestKit",
+                "BulwarkTelemetry", "Bulwark", "BulwarkTestKit", "BulwarkTestSupport",
                 .product(name: "InMemoryLogging", package: "swift-log"),
                 .product(name: "MetricsTestKit", package: "swift-metrics"),
                 .product(name: "InMemoryTracing", package: "swift-distributed-tracing"),

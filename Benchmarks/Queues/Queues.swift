@@ -74,8 +74,8 @@ func orderBenchmark<O: WaitOrder>(_ name: String, size: Int, _ make: @escaping @
             for _ in benchmark.scaledIterations {
                 order.enqueue(ticket(next))
                 order.enqueue(ticket(next + 1))
-                if let head = order.next(at: Int64(next)) { order.removeServed(id: head.id) }
-                order.remove(id: next + 1)
+                if let head = order.next(at: Int64(next)) { order.removeServed(head) }
+                order.remove(ticket(next + 1))
                 next += 2
             }
             blackHole(order.count)
@@ -178,7 +178,7 @@ let benchmarks: @Sendable () -> Void = {
         box.value = order
         return ({
             guard var order = box.value.take() else { return }
-            while let head = order.next(at: 0) { order.removeServed(id: head.id) }
+            while let head = order.next(at: 0) { order.removeServed(head) }
             box.value = order
         }, box)
     }

@@ -9,7 +9,7 @@ struct Reply: UsageReporting, Sendable {
     var usage: Costs
 }
 
-@Suite("Token budgets", .timeLimit(.minutes(1)))
+@Suite("Token budgets", .timeLimit(minutes: 1))
 struct BudgetTests {
     func budget(_ clock: ManualClock, timeout: Duration = .seconds(600)) throws -> (TokenBudget<ManualClock>, [SegmentedWindowLimiter<ManualClock>]) {
         let limits = [10, 10_000, 4_000]

@@ -3,7 +3,7 @@ import BulwarkTestKit
 import BulwarkTestSupport
 import Testing
 
-@Suite("Chained limiters", .timeLimit(.minutes(1)))
+@Suite("Chained limiters", .timeLimit(minutes: 1))
 struct ChainTests {
     func buckets(_ clock: ManualClock, _ capacities: [Int]) throws -> [TokenBucketLimiter<ManualClock>] {
         try capacities.map { try TokenBucketLimiter(capacity: $0, refill: $0, every: .seconds(60), clock: clock) }

@@ -47,7 +47,7 @@ func repeated(_ outcome: CallOutcome, _ count: Int) -> [CallOutcome] {
     Array(repeating: outcome, count: count)
 }
 
-@Suite(.timeLimit(.minutes(1))) struct CountWindowTests {
+@Suite(.timeLimit(minutes: 1)) struct CountWindowTests {
     @Test func opensWhenTheFailureRateReachesTheThresholdOnceTheMinimumIsMet() throws {
         let harness = try Harness { $0.window = .count(10); $0.minimumCalls = 10 }
         harness.calls(repeated(.failure, 5) + repeated(.success, 4))
@@ -119,7 +119,7 @@ func repeated(_ outcome: CallOutcome, _ count: Int) -> [CallOutcome] {
     }
 }
 
-@Suite(.timeLimit(.minutes(1))) struct TimeWindowTests {
+@Suite(.timeLimit(minutes: 1)) struct TimeWindowTests {
     @Test func callsLeaveWithTheirBucket() throws {
         let harness = try Harness { $0.window = .time(seconds: 10); $0.minimumCalls = 4 }
         harness.clock.advance(by: .milliseconds(500))
@@ -151,7 +151,7 @@ func repeated(_ outcome: CallOutcome, _ count: Int) -> [CallOutcome] {
     }
 }
 
-@Suite(.timeLimit(.minutes(1))) struct OpenAndHalfOpenTests {
+@Suite(.timeLimit(minutes: 1)) struct OpenAndHalfOpenTests {
     func opened(probes: Int = 3, minimumCalls: Int = 2, _ configure: (inout CircuitBreakerConfiguration) -> Void = { _ in }) throws -> Harness {
         let harness = try Harness {
             $0.window = .count(2); $0.minimumCalls = minimumCalls; $0.halfOpenProbes = probes
@@ -297,7 +297,7 @@ func repeated(_ outcome: CallOutcome, _ count: Int) -> [CallOutcome] {
     }
 }
 
-@Suite(.timeLimit(.minutes(1))) struct ManualStateTests {
+@Suite(.timeLimit(minutes: 1)) struct ManualStateTests {
     @Test func forcedOpenRefusesWithoutATimeAndStaysUntilMoved() throws {
         let harness = try Harness { _ in }
         harness.breaker.transition(to: .forcedOpen)
@@ -335,7 +335,7 @@ func repeated(_ outcome: CallOutcome, _ count: Int) -> [CallOutcome] {
     }
 }
 
-@Suite(.timeLimit(.minutes(1))) struct ClassificationTests {
+@Suite(.timeLimit(minutes: 1)) struct ClassificationTests {
     @Test func cancellationAndBulwarkRefusalsAreNeitherSuccessNorFailure() async throws {
         let harness = try Harness { $0.window = .count(2); $0.minimumCalls = 2 }
         let context = ResilienceContext(operation: "x")
@@ -402,7 +402,7 @@ func repeated(_ outcome: CallOutcome, _ count: Int) -> [CallOutcome] {
     }
 }
 
-@Suite(.timeLimit(.minutes(1))) struct ConfigurationTests {
+@Suite(.timeLimit(minutes: 1)) struct ConfigurationTests {
     static func broken(_ field: String) -> CircuitBreakerConfiguration {
         var c = CircuitBreakerConfiguration()
         switch field {
@@ -456,7 +456,7 @@ extension ConfigurationTests {
     }
 }
 
-@Suite(.timeLimit(.minutes(1))) struct BreakerStressTests {
+@Suite(.timeLimit(minutes: 1)) struct BreakerStressTests {
     /// Many tasks calling at once through closed, open and half-open: every call is run or
     /// refused exactly once, and no probe slot leaks: once the failures stop, the breaker closes.
     @Test func noCallIsLostAndNoProbeLeaks() async throws {

@@ -23,7 +23,7 @@ func granted(_ permit: consuming BulkheadPermit?) -> Bool {
     }
 }
 
-@Suite("Bulkhead", .timeLimit(.minutes(1)))
+@Suite("Bulkhead", .timeLimit(minutes: 1))
 struct BulkheadTests {
     @Test("at most the limit in flight, weighted; a permit goes back on release or when it goes out of scope")
     func permits() throws {

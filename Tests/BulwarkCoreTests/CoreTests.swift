@@ -93,15 +93,16 @@ struct CoreTests {
     @Test("FIFO order serves by arrival and removes from anywhere")
     func fifoOrder() {
         var order = FIFOWaitOrder()
-        for id in 1 ... 100 as ClosedRange<UInt64> {
-            order.enqueue(WaitTicket(id: id, cost: 1, priority: .normal, partitionKey: nil, enqueuedAt: Int64(id)))
+        func ticket(_ id: UInt64) -> WaitTicket {
+            WaitTicket(id: id, cost: 1, priority: .normal, partitionKey: nil, enqueuedAt: Int64(id))
         }
+        for id in 1 ... 100 as ClosedRange<UInt64> { order.enqueue(ticket(id)) }
         #expect(order.next(at: 0)?.id == 1)
-        let removedOnce = order.remove(id: 50)
-        let removedTwice = order.remove(id: 50)
+        let removedOnce = order.remove(ticket(50))
+        let removedTwice = order.remove(ticket(50))
         #expect(removedOnce && !removedTwice)
         for id in 1 ... 40 as ClosedRange<UInt64> {
-            let removed = order.remove(id: id)
+            let removed = order.remove(ticket(id))
             #expect(removed)
         }
         #expect(order.count == 59)
@@ -110,10 +111,10 @@ struct CoreTests {
         var copy = order
         while let next = copy.next(at: 0) {
             ids.append(next.id)
-            copy.remove(id: next.id)
+            copy.remove(next)
         }
         #expect(ids == Array(41 ... 49) + Array(51 ... 100))
-        for id in ids { order.remove(id: id) }
+        for id in ids { order.remove(ticket(id)) }
         #expect(order.count == 0 && order.next(at: 0) == nil)
     }
 

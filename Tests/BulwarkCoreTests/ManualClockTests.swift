@@ -3,7 +3,7 @@ import BulwarkTestKit
 import BulwarkTestSupport
 import Testing
 
-@Suite("ManualClock", .timeLimit(.minutes(1)))
+@Suite("ManualClock", .timeLimit(minutes: 1))
 struct ManualClockTests {
     @Test("time moves only when advanced, and never backwards")
     func advancing() {

@@ -55,7 +55,7 @@ struct LeakyBucketMeterTests {
     }
 }
 
-@Suite("Leaky bucket: shaper", .timeLimit(.minutes(1)))
+@Suite("Leaky bucket: shaper", .timeLimit(minutes: 1))
 struct LeakyBucketShaperTests {
     @Test("waiters are released at an even spacing, each at the exact nanosecond of its slot")
     func pacing() async throws {

@@ -24,7 +24,7 @@ func granted(_ permit: consuming AdaptivePermit?) -> Bool {
     }
 }
 
-@Suite("Adaptive bulkhead", .timeLimit(.minutes(1)))
+@Suite("Adaptive bulkhead", .timeLimit(minutes: 1))
 struct AdaptiveBulkheadTests {
     @Test("at most the current limit in flight; successes while busy raise it and admit waiters")
     func aimdRaises() async throws {

@@ -6,7 +6,7 @@ import Testing
 // minutes of one busy thread under the thread sanitizer, which starved the suites beside it on a
 // loaded two-core machine. Its concurrency is the guard's parts', each tested under the sanitizer
 // on its own; the simulation's arithmetic is what this checks, so it runs in plain builds only.
-@Suite("Agent task guard", .timeLimit(.minutes(2)), .disabled(if: isThreadSanitized, "a long simulation; its parts are tested under TSan"))
+@Suite("Agent task guard", .timeLimit(minutes: 2), .disabled(if: isThreadSanitized, "a long simulation; its parts are tested under TSan"))
 struct AgentGuardTests {
     @Test("half an hour at 135 tasks/min: while every provider is up, all four targets hold; the outage costs tasks")
     func targets() async throws {

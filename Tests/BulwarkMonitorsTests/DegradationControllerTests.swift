@@ -2,6 +2,7 @@ import BulwarkDegradation
 import Foundation
 import BulwarkMonitors
 import BulwarkTestKit
+import BulwarkTestSupport
 import Synchronization
 import Testing
 
@@ -12,7 +13,7 @@ final class Signal: Sendable {
     var reading: Double? { value.withLock { $0 } }
 }
 
-@Suite("Degradation controller", .timeLimit(.minutes(1)))
+@Suite("Degradation controller", .timeLimit(minutes: 1))
 struct DegradationControllerTests {
     func controller(dwell: Duration = .seconds(10)) throws -> (DegradationController<ManualClock>, Signal, Signal, ManualClock) {
         let clock = ManualClock()

@@ -1,9 +1,10 @@
 import BulwarkMonitors
 import BulwarkTestKit
+import BulwarkTestSupport
 import Synchronization
 import Testing
 
-@Suite("Error-rate monitor", .timeLimit(.minutes(1)))
+@Suite("Error-rate monitor", .timeLimit(minutes: 1))
 struct ErrorRateMonitorTests {
     func monitor(window: Duration = .seconds(10), buckets: Int = 10, minimumCalls: Int = 4) throws -> (ErrorRateMonitor<ManualClock>, ManualClock) {
         let clock = ManualClock()

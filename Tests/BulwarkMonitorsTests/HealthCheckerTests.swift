@@ -20,7 +20,7 @@ final class FakeProbe: Sendable {
     }
 }
 
-@Suite("Health checker", .timeLimit(.minutes(1)))
+@Suite("Health checker", .timeLimit(minutes: 1))
 struct HealthCheckerTests {
     static let fast = HealthPolicy(
         errorRate: .init(window: .seconds(10), buckets: 10, minimumCalls: 4),

@@ -1,10 +1,11 @@
 import Bulwark
 import BulwarkMonitors
 import BulwarkTestKit
+import BulwarkTestSupport
 import Synchronization
 import Testing
 
-@Suite("Hotspot detector", .timeLimit(.minutes(1)))
+@Suite("Hotspot detector", .timeLimit(minutes: 1))
 struct HotspotDetectorTests {
     @Test("above K per second: the key whose rate reaches K is hot, the others are not")
     func perSecond() throws {

@@ -1,6 +1,7 @@
 import BulwarkCore
 import BulwarkMonitors
 import BulwarkTestKit
+import BulwarkTestSupport
 import Foundation
 import Testing
 
@@ -11,7 +12,7 @@ import Testing
 /// The assertions hold for any hash seed: recall and the one-sided estimates are guarantees, and
 /// the bound's outliers are allowed at the rate the bound states (δ per key), far above what is
 /// measured. Swift's `hashValue` is seeded per process, so which keys collide changes per run.
-@Suite("Hotspot detector under a Zipf stream", .timeLimit(.minutes(2)))
+@Suite("Hotspot detector under a Zipf stream", .timeLimit(minutes: 2))
 struct HotspotZipfTests {
     static let keys = 100_000
     static let exponent = 1.1

@@ -1,8 +1,9 @@
 import BulwarkMonitors
 import BulwarkTestKit
+import BulwarkTestSupport
 import Testing
 
-@Suite("Latency monitor", .timeLimit(.minutes(1)))
+@Suite("Latency monitor", .timeLimit(minutes: 1))
 struct LatencyMonitorTests {
     @Test("percentiles within the configured precision")
     func percentiles() throws {

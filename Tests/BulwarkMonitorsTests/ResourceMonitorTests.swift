@@ -1,5 +1,6 @@
 import BulwarkMonitors
 import BulwarkTestKit
+import BulwarkTestSupport
 import Synchronization
 import Testing
 
@@ -23,7 +24,7 @@ final class FakeFiles: ResourceSource, Sendable {
     }
 }
 
-@Suite("Resource monitor", .timeLimit(.minutes(1)))
+@Suite("Resource monitor", .timeLimit(minutes: 1))
 struct ResourceMonitorTests {
     @Test("outside a container: the machine's CPU from /proc/stat deltas, memory from MemAvailable, smoothed")
     func machine() throws {

@@ -4,7 +4,7 @@ import BulwarkTestKit
 import Synchronization
 import Testing
 
-@Suite("System protection", .timeLimit(.minutes(1)))
+@Suite("System protection", .timeLimit(minutes: 1))
 struct SystemProtectionTests {
     @Test("refuses beyond best throughput × shortest latency, compared exactly, once a call completed")
     func concurrencyRule() throws {

@@ -5,7 +5,7 @@ import BulwarkTestSupport
 import BulwarkTokenBucket
 import Testing
 
-@Suite("Partitioned limiter", .timeLimit(.minutes(1)))
+@Suite("Partitioned limiter", .timeLimit(minutes: 1))
 struct PartitionedTests {
     typealias Buckets = PartitionedRateLimiter<String, TokenBucket, ManualClock>
 

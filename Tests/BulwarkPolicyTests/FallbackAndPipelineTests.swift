@@ -6,7 +6,7 @@ import Testing
 
 struct BadRequest: Error {}
 
-@Suite(.timeLimit(.minutes(1))) struct FallbackChainTests {
+@Suite(.timeLimit(minutes: 1)) struct FallbackChainTests {
     @Test func skipsAnOpenBreakerAndALimiterThatWouldDenyWithoutCallingThem() async throws {
         let clock = ManualClock()
         let breaker = try CircuitBreaker(configuration: CircuitBreakerConfiguration(), clock: clock)
@@ -73,7 +73,7 @@ struct BadRequest: Error {}
     }
 }
 
-@Suite(.timeLimit(.minutes(1))) struct PipelineTests {
+@Suite(.timeLimit(minutes: 1)) struct PipelineTests {
     @Test func policiesRunOutermostFirst() async throws {
         let order = Journal<String>()
         struct Tracing: ResiliencePolicy {
@@ -142,7 +142,7 @@ struct BadRequest: Error {}
     }
 }
 
-@Suite(.timeLimit(.minutes(1))) struct LimiterEventTests {
+@Suite(.timeLimit(minutes: 1)) struct LimiterEventTests {
     @Test func limitersReportDenialsQueueingAndTimeouts() async throws {
         let clock = ManualClock()
         let limiter = try TokenBucketLimiter(capacity: 1, refill: 1, every: .seconds(10), queueLimit: 1, clock: clock)
@@ -169,7 +169,7 @@ struct BadRequest: Error {}
     }
 }
 
-@Suite(.timeLimit(.minutes(1))) struct CompositeEventTests {
+@Suite(.timeLimit(minutes: 1)) struct CompositeEventTests {
     @Test func partitionedLockFreeChainAndBudgetReportThroughTheirChannels() async throws {
         let clock = ManualClock()
         let recorder = EventRecorder()
@@ -202,7 +202,7 @@ struct BadRequest: Error {}
     }
 }
 
-@Suite(.timeLimit(.minutes(1))) struct PipelineConfigurationTests {
+@Suite(.timeLimit(minutes: 1)) struct PipelineConfigurationTests {
     static let json = """
     {"stages": [
        {"timeout": {"seconds": 60}},
@@ -262,7 +262,7 @@ struct BadRequest: Error {}
     }
 }
 
-@Suite(.timeLimit(.minutes(1))) struct PartitionedOutcomeTests {
+@Suite(.timeLimit(minutes: 1)) struct PartitionedOutcomeTests {
     @Test func aPartitionedRefusalIsAValueAndIsReported() async throws {
         let limiter = try PartitionedRateLimiter<String, TokenBucket, ManualClock>(
             configuration: .init(capacity: 1, refill: 1, every: .seconds(10)), queueLimit: 0, clock: ManualClock()

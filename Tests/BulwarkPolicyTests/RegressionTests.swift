@@ -23,7 +23,7 @@ func refusal<T>(_ outcome: ExecutionOutcome<T>) -> BulwarkError? {
     return nil
 }
 
-@Suite(.timeLimit(.minutes(1))) struct RateLimitStageTests {
+@Suite(.timeLimit(minutes: 1)) struct RateLimitStageTests {
     let clock = ManualClock()
 
     func bucket() throws -> TokenBucketLimiter<ManualClock> {
@@ -107,7 +107,7 @@ func refusal<T>(_ outcome: ExecutionOutcome<T>) -> BulwarkError? {
     }
 }
 
-@Suite(.timeLimit(.minutes(1))) struct BudgetUsageTests {
+@Suite(.timeLimit(minutes: 1)) struct BudgetUsageTests {
     let clock = ManualClock()
 
     func budget(usage: (@Sendable (any Sendable) -> Costs?)? = nil) throws -> (TokenBudget<ManualClock>, [TokenBucketLimiter<ManualClock>]) {
@@ -163,7 +163,7 @@ func refusal<T>(_ outcome: ExecutionOutcome<T>) -> BulwarkError? {
     }
 }
 
-@Suite(.timeLimit(.minutes(1))) struct EventRegressionTests {
+@Suite(.timeLimit(minutes: 1)) struct EventRegressionTests {
     let clock = ManualClock()
 
     /// Waits until `recorder` holds a queued event, then moves the clock to let the waiter in.
@@ -224,7 +224,7 @@ func refusal<T>(_ outcome: ExecutionOutcome<T>) -> BulwarkError? {
     }
 }
 
-@Suite(.timeLimit(.minutes(1))) struct ConfigurationRegressionTests {
+@Suite(.timeLimit(minutes: 1)) struct ConfigurationRegressionTests {
     /// A breaker over 10 s that needs 100 calls, behind a limiter admitting 40 a minute, could
     /// never judge a rate: at most 40 + ⌊40 × 10 / 60⌋ = 46 calls fit in its window.
     @Test func aMinimumTheTimeWindowCanNeverReachIsRefused() throws {

@@ -30,7 +30,7 @@ func driving<T: Sendable>(_ clock: ManualClock, _ body: @escaping @Sendable () a
     return result
 }
 
-@Suite(.timeLimit(.minutes(1))) struct RetryTests {
+@Suite(.timeLimit(minutes: 1)) struct RetryTests {
     let clock = ManualClock()
 
     func retry(_ configure: (inout RetryConfiguration) -> Void = { _ in }) throws -> Retry<ManualClock> {
@@ -215,7 +215,7 @@ func driving<T: Sendable>(_ clock: ManualClock, _ body: @escaping @Sendable () a
     }
 }
 
-@Suite(.timeLimit(.minutes(1))) struct RetryBudgetTests {
+@Suite(.timeLimit(minutes: 1)) struct RetryBudgetTests {
     @Test func retriesAreCappedByRatioAndReserveAndAgeOut() throws {
         let clock = ManualClock()
         let budget = try RetryBudget(ratio: 0.1, minimumPerSecond: 1, ttl: .seconds(10), clock: clock)

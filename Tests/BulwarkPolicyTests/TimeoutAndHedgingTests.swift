@@ -3,7 +3,7 @@ import BulwarkTestKit
 import BulwarkTestSupport
 import Testing
 
-@Suite(.timeLimit(.minutes(1))) struct TimeoutTests {
+@Suite(.timeLimit(minutes: 1)) struct TimeoutTests {
     @Test func anOperationThatHonoursCancellationEndsAtTheDeadline() async throws {
         let clock = ManualClock()
         let timeout = try Timeout(.seconds(5), clock: clock)
@@ -119,7 +119,7 @@ import Testing
     }
 }
 
-@Suite(.timeLimit(.minutes(1))) struct HedgingTests {
+@Suite(.timeLimit(minutes: 1)) struct HedgingTests {
     @Test func aSlowFirstAttemptIsHedgedAndTheFirstSuccessWins() async throws {
         let clock = ManualClock()
         let hedging = try Hedging(configuration: HedgingConfiguration(maximumHedges: 2, delay: .seconds(1)), clock: clock)
@@ -170,7 +170,7 @@ import Testing
     }
 }
 
-@Suite(.timeLimit(.minutes(1))) struct HedgingFailureTests {
+@Suite(.timeLimit(minutes: 1)) struct HedgingFailureTests {
     @Test func aFailureStartsTheNextAttemptAtOnceEvenWhileAnotherRuns() async throws {
         let clock = ManualClock()
         let hedging = try Hedging(configuration: HedgingConfiguration(maximumHedges: 2, delay: .seconds(1)), clock: clock)
@@ -200,7 +200,7 @@ import Testing
     }
 }
 
-@Suite(.timeLimit(.minutes(1))) struct RetryBudgetValidationTests {
+@Suite(.timeLimit(minutes: 1)) struct RetryBudgetValidationTests {
     @Test func aReserveTooLargeIsRefusedByName() {
         #expect {
             _ = try RetryBudget(ratio: 0.2, minimumPerSecond: 1_000_000, ttl: .seconds(31_536_000), clock: ManualClock())

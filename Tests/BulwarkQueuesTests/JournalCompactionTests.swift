@@ -204,7 +204,7 @@ struct JournalWriteLoopTests {
     }
 }
 
-@Suite("Journal compaction crash test", .timeLimit(.minutes(2)))
+@Suite("Journal compaction crash test", .timeLimit(minutes: 2))
 struct JournalCompactionCrashTests {
     @Test("SIGKILL during compaction loops, 20 times over one journal: every held letter once, ids never reused, no stray file")
     func killDuringCompaction() async throws {

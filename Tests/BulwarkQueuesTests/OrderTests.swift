@@ -21,7 +21,7 @@ func simulate(
         credit += rate
         while let head = order.next(at: Int64(tick)), head.cost <= credit {
             credit -= head.cost
-            order.removeServed(id: head.id)
+            order.removeServed(head)
             served.append((head.id, head.partitionKey, head.cost, tick))
         }
         if order.count == 0 { credit = min(credit, rate) }
@@ -49,7 +49,7 @@ struct PriorityOrderTests {
         var served: [UInt64] = []
         while let next = order.next(at: 0) {
             served.append(next.id)
-            order.removeServed(id: next.id)
+            order.removeServed(next)
         }
         #expect(served == [2, 4, 3, 1])
     }
@@ -65,7 +65,7 @@ struct PriorityOrderTests {
         var served: [UInt64] = []
         while let next = order.next(at: 0) {
             served.append(next.id)
-            order.remove(id: next.id)
+            order.remove(next)
         }
         #expect(served == [2, 1, 3, 4])
     }
@@ -120,6 +120,37 @@ struct PriorityOrderTests {
             new.append(ticket(nextID, priority: .high)); nextID += 1
         }
         #expect(!served.contains { $0.id == 0 })
+    }
+
+    @Test("a ticket is removed by what it is ordered by; a drained order gives its tree back")
+    func removalByTicket() throws {
+        var order = try PriorityWaitOrder(ageing: PriorityAgeing(levels: 1, every: .milliseconds(1)))
+        for id in 0 ..< 10_000 as Range<UInt64> {
+            order.enqueue(ticket(id, cost: 2, priority: Priority(rawValue: Int(id % 7)), at: Int64(id) * 1_000))
+        }
+        // The same id with another priority is not the ticket queued: nothing is removed.
+        let wrongPriority = order.remove(ticket(5, cost: 2, priority: .high, at: 5_000))
+        let asQueued = order.remove(ticket(5, cost: 2, priority: Priority(rawValue: 5), at: 5_000))
+        let again = order.remove(ticket(5, cost: 2, priority: Priority(rawValue: 5), at: 5_000))
+        #expect(!wrongPriority && asQueued && !again)
+        #expect(order.count == 9_999)
+        // Every ticket left is still found and served once, most urgent (aged) first.
+        var served = 0
+        var last: Int128 = .min
+        while let head = order.next(at: 0) {
+            let rank = Int128(head.enqueuedAt) - Int128(head.priority.rawValue) * 1_000_000
+            #expect(rank >= last)
+            last = rank
+            order.removeServed(head)
+            served += 1
+        }
+        #expect(served == 9_999 && order.count == 0)
+        #expect(order.reservedCapacity <= 64)
+        var deadlines = DeadlineWaitOrder()
+        for id in 0 ..< 1_000 as Range<UInt64> { deadlines.enqueue(ticket(id, deadline: Int64(1_000 - id % 10))) }
+        var removed = 0
+        for id in 0 ..< 1_000 as Range<UInt64> where deadlines.remove(ticket(id, deadline: Int64(1_000 - id % 10))) { removed += 1 }
+        #expect(removed == 1_000 && deadlines.count == 0 && deadlines.reservedCapacity <= 64)
     }
 
     @Test("bad ageing names the field")
@@ -213,9 +244,9 @@ struct FairOrderTests {
         small.enqueue(ticket(1, partition: "x"))
         small.enqueue(ticket(2, partition: "y"))
         small.enqueue(ticket(3, partition: "x"))
-        small.remove(id: 1)
+        small.remove(ticket(1, partition: "x"))
         #expect(small.next(at: 0)?.id == 3 || small.next(at: 0)?.id == 2)
-        small.remove(id: 2)
+        small.remove(ticket(2, partition: "y"))
         #expect(small.next(at: 0)?.id == 3 && small.count == 1 && small.backloggedPartitions == 1)
     }
 
@@ -227,7 +258,7 @@ struct FairOrderTests {
         for _ in 0 ..< 50 {
             let next = try #require(order.next(at: 0))
             served.append(next.partitionKey ?? "")
-            order.removeServed(id: next.id)
+            order.removeServed(next)
         }
         // The newcomer alternates with the busy partition from now on, not 50 in a row.
         for id in 1_000 ..< 1_010 as Range<UInt64> { order.enqueue(ticket(id, partition: "late")) }
@@ -235,7 +266,7 @@ struct FairOrderTests {
         for _ in 0 ..< 10 {
             let next = try #require(order.next(at: 0))
             next10.append(next.partitionKey ?? "")
-            order.removeServed(id: next.id)
+            order.removeServed(next)
         }
         #expect(next10.filter { $0 == "late" }.count == 5)
     }
@@ -293,7 +324,7 @@ struct DeadlineOrderTests {
         var served: [UInt64] = []
         while let next = order.next(at: 0) {
             served.append(next.id)
-            order.removeServed(id: next.id)
+            order.removeServed(next)
         }
         #expect(served == [3, 2, 4, 1])
     }

@@ -29,7 +29,7 @@ func runningService<Output: Sendable, C: NanosecondClock>(
     }
 }
 
-@Suite("Work scheduler", .timeLimit(.minutes(1)))
+@Suite("Work scheduler", .timeLimit(minutes: 1))
 struct WorkSchedulerTests {
     @Test("submit returns the job's result; N workers run at most N jobs at once, and reach N")
     func concurrency() async throws {

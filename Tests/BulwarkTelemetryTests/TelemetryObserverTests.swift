@@ -1,6 +1,7 @@
 import Bulwark
 import BulwarkTelemetry
 import BulwarkTestKit
+import BulwarkTestSupport
 import InMemoryLogging
 import InMemoryTracing
 import Logging
@@ -8,7 +9,7 @@ import MetricsTestKit
 import Testing
 import Tracing
 
-@Suite(.timeLimit(.minutes(1))) struct TelemetryObserverTests {
+@Suite(.timeLimit(minutes: 1)) struct TelemetryObserverTests {
     let handler = InMemoryLogHandler()
     let metrics = TestMetrics()
     let tracer = InMemoryTracer()

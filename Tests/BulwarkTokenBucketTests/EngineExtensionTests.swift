@@ -4,7 +4,7 @@ import BulwarkTestSupport
 import BulwarkTokenBucket
 import Testing
 
-@Suite("Engine: early answers, LIFO, refunds", .timeLimit(.minutes(1)))
+@Suite("Engine: early answers, LIFO, refunds", .timeLimit(minutes: 1))
 struct EngineExtensionTests {
     /// A bucket that starts empty and regains one token per second.
     func emptyBucket(queueLimit: Int = 1024, order: any WaitOrder = FIFOWaitOrder(), maximumWait: Duration? = nil) throws -> (ManualClock, TokenBucketLimiter<ManualClock>) {
@@ -118,13 +118,12 @@ struct EngineExtensionTests {
     @Test("LIFO order removes from anywhere")
     func lifoOrder() {
         var order = LIFOWaitOrder()
-        for id in 1 ... 5 as ClosedRange<UInt64> {
-            order.enqueue(WaitTicket(id: id, cost: 1, priority: .normal, partitionKey: nil, enqueuedAt: 0))
-        }
+        func ticket(_ id: UInt64) -> WaitTicket { WaitTicket(id: id, cost: 1, priority: .normal, partitionKey: nil, enqueuedAt: 0) }
+        for id in 1 ... 5 as ClosedRange<UInt64> { order.enqueue(ticket(id)) }
         #expect(order.next(at: 0)?.id == 5)
-        let removedOnce = order.remove(id: 3)
-        let removedTwice = order.remove(id: 3)
-        let removedTop = order.remove(id: 5)
+        let removedOnce = order.remove(ticket(3))
+        let removedTwice = order.remove(ticket(3))
+        let removedTop = order.remove(ticket(5))
         #expect(removedOnce && !removedTwice && removedTop)
         #expect(order.next(at: 0)?.id == 4 && order.count == 3)
         #expect(order.queuedCostAhead(of: WaitTicket(id: 9, cost: 1, priority: .normal, partitionKey: nil, enqueuedAt: 0), totalQueuedCost: 3) == 0)

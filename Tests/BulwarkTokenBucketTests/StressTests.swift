@@ -4,7 +4,7 @@ import BulwarkTokenBucket
 import Synchronization
 import Testing
 
-@Suite("Concurrency stress", .timeLimit(.minutes(2)))
+@Suite("Concurrency stress", .timeLimit(minutes: 2))
 struct StressTests {
     @Test("tasks racing tryAcquire take exactly the tokens there are: none lost, none given twice")
     func tryAcquireRace() async throws {

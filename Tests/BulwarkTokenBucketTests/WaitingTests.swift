@@ -4,7 +4,7 @@ import BulwarkTokenBucket
 import BulwarkCore
 import Testing
 
-@Suite("Waiting acquire", .timeLimit(.minutes(1)))
+@Suite("Waiting acquire", .timeLimit(minutes: 1))
 struct WaitingTests {
     /// A bucket that starts empty and regains one token per second.
     func emptyBucket(capacity: Int = 5, queueLimit: Int = 1024) throws -> (ManualClock, TokenBucketLimiter<ManualClock>) {

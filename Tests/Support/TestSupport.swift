@@ -10,9 +10,10 @@ import Glibc
 
 /// Yields until `condition` holds: lets other tasks reach a state without sleeping on time.
 ///
-/// It gives up after 45 s of real time (inside the suites' one-minute limits), not after a count of yields: on a busy machine (two
-/// CPU-bound processes beside the suite, or the thread sanitizer) the tasks it waits for may get
-/// no thread for a long while. After the first 10,000 yields it also pauses a millisecond between
+/// It gives up after 45 s of real time (four minutes under the thread sanitizer: inside the
+/// suites' limits, see ``Testing/Trait/timeLimit(minutes:)``), not after a count of yields: on a
+/// busy machine (two CPU-bound processes beside the suite, or the thread sanitizer) the tasks it
+/// waits for may get no thread for a long while. After the first 10,000 yields it also pauses a millisecond between
 /// checks, so a long wait does not burn the core those tasks need. Nothing is asserted about how
 /// long the wait took.
 package func eventually(_ condition: () -> Bool, sourceLocation: SourceLocation = #_sourceLocation) async {
@@ -21,7 +22,8 @@ package func eventually(_ condition: () -> Bool, sourceLocation: SourceLocation 
 
 /// Yields until the asynchronous `condition` holds (see ``eventually(_:sourceLocation:)``).
 package func eventuallyAsync(_ condition: () async -> Bool, sourceLocation: SourceLocation = #_sourceLocation) async {
-    let giveUp = ContinuousClock.now + .seconds(45)
+    let patience: Duration = isThreadSanitized ? .seconds(240) : .seconds(45)
+    let giveUp = ContinuousClock.now + patience
     var checks = 0
     while true {
         if await condition() { return }
@@ -33,7 +35,7 @@ package func eventuallyAsync(_ condition: () async -> Bool, sourceLocation: Sour
             await Task.yield()
         }
     }
-    Issue.record("condition never became true within 45 s", sourceLocation: sourceLocation)
+    Issue.record("condition never became true within \(patience)", sourceLocation: sourceLocation)
 }
 
 /// Records the order in which things happen, from any task.
@@ -98,3 +100,16 @@ package let isThreadSanitized: Bool = {
     return false
     #endif
 }()
+
+extension Trait where Self == TimeLimitTrait {
+    /// A limit of `minutes` in a plain run, five times that under the thread sanitizer.
+    ///
+    /// Swift Testing runs every suite at once on Swift's concurrency pool (two threads on a
+    /// two-core machine), so a test's wall time includes the time every other test holds those
+    /// threads: under the sanitizer's tenfold slowdown, with two CPU-bound processes beside the
+    /// suite, a test that takes a second alone can wait minutes for a thread. The limit is there
+    /// to catch a hang, not to time the code.
+    package static func timeLimit(minutes: Int) -> Self {
+        .timeLimit(.minutes(isThreadSanitized ? 5 * minutes : minutes))
+    }
+}

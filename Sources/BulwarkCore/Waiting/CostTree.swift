@@ -1,3 +1,31 @@
+/// How a ``OrderedCostTree`` orders its keys: a strict weak order in which no two keys of the
+/// tree are equivalent.
+///
+/// An ordering is a value kept once per tree, not per key, so a rule with parameters (the priority
+/// order's ageing) costs its keys nothing.
+@usableFromInline
+package protocol CostTreeOrdering<Key>: Sendable {
+    /// The keys ordered.
+    associatedtype Key: Sendable
+    /// Whether `a` comes before `b`.
+    func precedes(_ a: Key, _ b: Key) -> Bool
+}
+
+/// The natural order of comparable keys, smallest first.
+@usableFromInline
+package struct Ascending<Key: Comparable & Sendable>: CostTreeOrdering {
+    /// The ordering.
+    @inlinable
+    package init() {}
+    /// `a < b`.
+    @inlinable
+    package func precedes(_ a: Key, _ b: Key) -> Bool { a < b }
+}
+
+/// A ``OrderedCostTree`` of comparable keys, smallest first.
+@usableFromInline
+package typealias CostTree<Key: Comparable & Sendable> = OrderedCostTree<Ascending<Key>>
+
 /// An ordered set of unique keys, each with a cost, that answers "the smallest key" and "the total
 /// cost of the keys before this one" in O(log n).
 ///
@@ -6,36 +34,53 @@
 /// order's partitions and the job queues' eviction order. A treap (a binary search tree balanced by
 /// random heap priorities) kept in one array of nodes with a free list, so once it has grown to its
 /// largest size it allocates nothing; every operation takes O(log n) expected time.
+///
+/// A node holds its key, its cost, its subtree's cost and two child numbers: nothing more. Its heap
+/// priority is a hash of its place in the array under a seed drawn per tree, fixed while the node
+/// is in the tree and independent of the keys, so no sequence of keys can unbalance it.
 @usableFromInline
-package struct CostTree<Key: Comparable & Sendable>: Sendable {
+package struct OrderedCostTree<Ordering: CostTreeOrdering>: Sendable {
+    /// The keys held.
+    @usableFromInline
+    package typealias Key = Ordering.Key
+
     @usableFromInline
     struct Node: Sendable {
         @usableFromInline var key: Key
         @usableFromInline var cost: Int
         /// The cost of this node's subtree.
         @usableFromInline var sum: Int
-        @usableFromInline var weight: UInt64
         @usableFromInline var left: Int32
         @usableFromInline var right: Int32
 
         @inlinable
-        init(key: Key, cost: Int, sum: Int, weight: UInt64, left: Int32, right: Int32) {
-            (self.key, self.cost, self.sum, self.weight, self.left, self.right) = (key, cost, sum, weight, left, right)
+        init(key: Key, cost: Int, sum: Int, left: Int32, right: Int32) {
+            (self.key, self.cost, self.sum, self.left, self.right) = (key, cost, sum, left, right)
         }
     }
 
+    /// How keys are ordered.
+    @usableFromInline let ordering: Ordering
     @usableFromInline var nodes: [Node] = []
     @usableFromInline var free: [Int32] = []
     @usableFromInline var root: Int32 = -1
-    /// The heap priorities' generator, seeded per tree so no sequence of keys can be chosen
+    /// The seed of the heap priorities, drawn per tree so no sequence of keys can be chosen
     /// against it.
     @usableFromInline var seed = UInt64.random(in: 1 ... .max)
     /// How many keys the tree holds.
     @usableFromInline package private(set) var count = 0
 
-    /// Creates an empty tree.
+    /// Creates an empty tree ordered by `ordering`.
     @inlinable
-    package init() {}
+    package init(ordering: Ordering) {
+        self.ordering = ordering
+    }
+
+    /// Creates an empty tree of comparable keys, smallest first.
+    @inlinable
+    package init<Element: Comparable & Sendable>() where Ordering == Ascending<Element> {
+        self.init(ordering: Ascending())
+    }
 
     /// The total cost of every key.
     @inlinable
@@ -66,7 +111,7 @@ package struct CostTree<Key: Comparable & Sendable>: Sendable {
         var index = root
         while index >= 0 {
             let node = nodes[Int(index)]
-            if node.key < key {
+            if ordering.precedes(node.key, key) {
                 total += node.cost + (node.left >= 0 ? nodes[Int(node.left)].sum : 0)
                 index = node.right
             } else {
@@ -82,8 +127,13 @@ package struct CostTree<Key: Comparable & Sendable>: Sendable {
         var index = root
         while index >= 0 {
             let node = nodes[Int(index)]
-            if node.key == key { return true }
-            index = key < node.key ? node.left : node.right
+            if ordering.precedes(key, node.key) {
+                index = node.left
+            } else if ordering.precedes(node.key, key) {
+                index = node.right
+            } else {
+                return true
+            }
         }
         return false
     }
@@ -91,8 +141,7 @@ package struct CostTree<Key: Comparable & Sendable>: Sendable {
     /// Adds `key` with `cost`; the key must not be in the tree already.
     @inlinable
     package mutating func insert(_ key: Key, cost: Int) {
-        seed = seed &* 6_364_136_223_846_793_005 &+ 1_442_695_040_888_963_407
-        let node = Node(key: key, cost: cost, sum: cost, weight: seed ^ (seed >> 29), left: -1, right: -1)
+        let node = Node(key: key, cost: cost, sum: cost, left: -1, right: -1)
         let index: Int32
         if let reused = free.popLast() {
             index = reused
@@ -118,17 +167,18 @@ package struct CostTree<Key: Comparable & Sendable>: Sendable {
         var cost = 0
         while true {
             let node = nodes[Int(index)]
-            if node.key == key {
+            let before = ordering.precedes(key, node.key)
+            if !before && !ordering.precedes(node.key, key) {
                 cost = node.cost
                 break
             }
             parent = index
-            index = key < node.key ? node.left : node.right
+            index = before ? node.left : node.right
         }
         var walk = root
         while walk != index {
             nodes[Int(walk)].sum -= cost
-            walk = key < nodes[Int(walk)].key ? nodes[Int(walk)].left : nodes[Int(walk)].right
+            walk = ordering.precedes(key, nodes[Int(walk)].key) ? nodes[Int(walk)].left : nodes[Int(walk)].right
         }
         let replacement = merge(nodes[Int(index)].left, nodes[Int(index)].right)
         if parent < 0 {
@@ -172,7 +222,7 @@ package struct CostTree<Key: Comparable & Sendable>: Sendable {
     mutating func split(_ index: Int32, before key: Key) -> (Int32, Int32) {
         guard index >= 0 else { return (-1, -1) }
         let i = Int(index)
-        if nodes[i].key < key {
+        if ordering.precedes(nodes[i].key, key) {
             let (left, right) = split(nodes[i].right, before: key)
             nodes[i].right = left
             update(i)
@@ -190,7 +240,7 @@ package struct CostTree<Key: Comparable & Sendable>: Sendable {
     mutating func merge(_ left: Int32, _ right: Int32) -> Int32 {
         if left < 0 { return right }
         if right < 0 { return left }
-        if nodes[Int(left)].weight > nodes[Int(right)].weight {
+        if heapPriority(left) > heapPriority(right) {
             let merged = merge(nodes[Int(left)].right, right)
             nodes[Int(left)].right = merged
             update(Int(left))
@@ -201,6 +251,15 @@ package struct CostTree<Key: Comparable & Sendable>: Sendable {
             update(Int(right))
             return right
         }
+    }
+
+    /// The heap priority of the node at `index`: a hash of its place (SplitMix64's finaliser).
+    @inlinable
+    func heapPriority(_ index: Int32) -> UInt64 {
+        var z = seed &+ UInt64(UInt32(bitPattern: index)) &* 0x9E37_79B9_7F4A_7C15
+        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
+        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
+        return z ^ (z >> 31)
     }
 
     @inlinable

@@ -88,7 +88,7 @@ package struct TicketQueue<Payload: Sendable>: Sendable {
     mutating func take(id: UInt64, served: Bool) -> Entry? {
         guard let entry = entries.removeValue(forKey: id) else { return nil }
         entries.releaseUnusedCapacity()  // a drained waiting room gives its table back
-        if served { order.removeServed(id: id) } else { order.remove(id: id) }
+        if served { order.removeServed(entry.ticket) } else { order.remove(entry.ticket) }
         if entry.ticket.deadline != .max { deadlines.remove(DeadlineKey(deadline: entry.ticket.deadline, id: id)) }
         count -= 1
         queuedCost -= entry.ticket.cost

@@ -152,10 +152,10 @@ public struct FIFOWaitOrder: WaitOrder {
         tickets.first
     }
 
-    /// Removes the ticket with the given id.
+    /// Removes the ticket.
     @discardableResult
-    public mutating func remove(id: UInt64) -> Bool {
-        tickets.remove(id: id) != nil
+    public mutating func remove(_ ticket: WaitTicket) -> Bool {
+        tickets.remove(id: ticket.id) != nil
     }
 }
 
@@ -189,10 +189,10 @@ public struct LIFOWaitOrder: WaitOrder {
         tickets.last
     }
 
-    /// Removes the ticket with the given id.
+    /// Removes the ticket.
     @discardableResult
-    public mutating func remove(id: UInt64) -> Bool {
-        tickets.remove(id: id) != nil
+    public mutating func remove(_ ticket: WaitTicket) -> Bool {
+        tickets.remove(id: ticket.id) != nil
     }
 
     /// Nothing is ahead of a newcomer: it goes on top.

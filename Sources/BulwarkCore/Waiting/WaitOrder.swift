@@ -1,6 +1,8 @@
 /// One waiter, or one queued item, as a waiting order sees it.
 public struct WaitTicket: Sendable, Hashable {
-    /// Unique among the queue's tickets.
+    /// Unique among the queue's tickets, and drawn as callers arrive: the waiting room and the job
+    /// queues number tickets in increasing order, and the priority and deadline orders serve equal
+    /// ranks in the order of their ids.
     public var id: UInt64
     /// What the waiter asks for.
     public var cost: Int
@@ -49,13 +51,16 @@ public protocol WaitOrder: Sendable {
 
     /// Removes a ticket that leaves without being served (timed out, cancelled, dropped); returns
     /// whether it was there.
+    ///
+    /// The queue passes the ticket as it was enqueued, so an order finds it by what it is ordered
+    /// by and needs no table by id (the priority and deadline orders keep nothing but the tickets).
     @discardableResult
-    mutating func remove(id: UInt64) -> Bool
+    mutating func remove(_ ticket: WaitTicket) -> Bool
 
     /// Removes the ticket ``next(at:)`` named, because it was served. The default calls
-    /// ``remove(id:)``; an order that keeps accounts of what it served (the fair order) tells the
+    /// ``remove(_:)``; an order that keeps accounts of what it served (the fair order) tells the
     /// two apart.
-    mutating func removeServed(id: UInt64)
+    mutating func removeServed(_ ticket: WaitTicket)
 
     /// How much of the queued cost would be served before `newcomer`, arriving now: the basis of
     /// the wait predicted for it (its retry-after, and early rejection).
@@ -72,8 +77,8 @@ public protocol WaitOrder: Sendable {
 
 extension WaitOrder {
     /// Removes the served ticket like any other.
-    public mutating func removeServed(id: UInt64) {
-        remove(id: id)
+    public mutating func removeServed(_ ticket: WaitTicket) {
+        remove(ticket)
     }
 
     /// Everything queued is ahead of a newcomer.

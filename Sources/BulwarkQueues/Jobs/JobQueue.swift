@@ -22,8 +22,9 @@ import Synchronization
 ///
 /// Memory: a queued job takes its payload plus about 170 bytes with the first-in-first-out order
 /// (72 for the job's record, 25 for the index by id, 16 for its deadline, 57 for the order's
-/// ticket), 48 more with an overflow policy that drops jobs (the eviction order); the other orders
-/// keep tickets of their own size. Storage is given back as the queue drains, all of it once the
+/// ticket), 48 more with an overflow policy that drops jobs (the eviction order); the fair order
+/// about the same, the priority and deadline orders about 197 (an 80-byte tree node in place of
+/// the ticket). Storage is given back as the queue drains, all of it once the
 /// queue is empty. The least urgent job of
 /// ``JobQueueOverflow/rejectLowestPriority`` is judged by its own priority, ageing aside.
 /// `onRemoval` runs outside the queue's lock, on the task that caused the removal (the expiry

@@ -10,7 +10,8 @@ public import BulwarkCore
 ///   before its deadline leaves its pair behind; pairs of departed jobs are dropped when they
 ///   reach the top (so the top is always a queued job's) and all at once when they outnumber the
 ///   queued jobs with a deadline.
-/// - The order keeps its own tickets (57 bytes each in the first-in-first-out order).
+/// - The order keeps its own tickets (57 bytes each in the first-in-first-out order, an 80-byte
+///   tree node in the priority and deadline orders).
 ///
 /// Storage is given back as the queue drains: the slots are compacted once three quarters of
 /// them are free, the dictionary rebuilt once it is less than a quarter full, and everything
@@ -92,7 +93,7 @@ struct JobStore<Job: Sendable>: Sendable {
     mutating func take(id: UInt64, served: Bool) -> QueuedJob<Job>? {
         guard let slot = slotOf.removeValue(forKey: id), let job = slots[Int(slot)] else { return nil }
         slots[Int(slot)] = nil
-        if served { order.removeServed(id: id) } else { order.remove(id: id) }
+        if served { order.removeServed(job.ticket) } else { order.remove(job.ticket) }
         if job.deadline != nil {
             withDeadline -= 1
             dropDepartedDeadlines()

@@ -21,7 +21,11 @@ public import BulwarkCore
 ///     try await limiter.acquire(deadline: .after(.seconds(2)))
 public struct DeadlineWaitOrder: WaitOrder {
     /// Earliest deadline first (a ticket without one has `Int64.max`), then arrival.
-    private var tickets = RankedTickets()
+    struct Ranking: TicketRanking {
+        func rank(of ticket: WaitTicket) -> Int128 { Int128(ticket.deadline) }
+    }
+
+    private var tickets = RankedTickets(ranking: Ranking())
 
     /// Creates an empty order.
     public init() {}
@@ -29,9 +33,12 @@ public struct DeadlineWaitOrder: WaitOrder {
     /// How many tickets are queued.
     public var count: Int { tickets.count }
 
+    /// The nodes the order's tree has room for (zero once it has drained).
+    package var reservedCapacity: Int { tickets.reservedCapacity }
+
     /// Queues the ticket behind every ticket due no later.
     public mutating func enqueue(_ ticket: WaitTicket) {
-        tickets.insert(ticket, rank: Int128(ticket.deadline))
+        tickets.insert(ticket)
     }
 
     /// The ticket due first.
@@ -39,15 +46,15 @@ public struct DeadlineWaitOrder: WaitOrder {
         tickets.first
     }
 
-    /// Removes the ticket with the given id.
+    /// Removes the ticket.
     @discardableResult
-    public mutating func remove(id: UInt64) -> Bool {
-        tickets.remove(id: id)
+    public mutating func remove(_ ticket: WaitTicket) -> Bool {
+        tickets.remove(ticket)
     }
 
     /// The cost of every ticket due no later than the newcomer.
     public func queuedCostAhead(of newcomer: WaitTicket, totalQueuedCost: Int) -> Int {
-        tickets.costBefore(rank: Int128(newcomer.deadline))
+        tickets.costBefore(newcomer)
     }
 
     /// A newcomer that cannot make its deadline is refused at once.

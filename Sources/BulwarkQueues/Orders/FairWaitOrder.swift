@@ -67,8 +67,6 @@ public struct FairWaitOrder: WaitOrder {
         var queuedCost = 0
         /// Where the partition stands in the tree while it is backlogged.
         var key: Key?
-        /// Its number in `names`, by which `partitionOf` names it (4 bytes a ticket, not 16).
-        var number: Int32
     }
 
     /// The cost scale of the tags, so that `cost / weight` stays an integer to within 2⁻³².
@@ -83,11 +81,8 @@ public struct FairWaitOrder: WaitOrder {
 
     private var partitions: [String: Partition] = [:]
     private var backlogged = CostTree<Key>()
-    /// The number of each queued ticket's partition.
-    private var partitionOf: [UInt64: Int32] = [:]
-    /// The name of each partition kept, by number; `nil` for a number free for reuse.
-    private var names: [String?] = []
-    private var freeNumbers: [Int32] = []
+    /// How many tickets are queued.
+    public private(set) var count = 0
     private var virtualTime: Int128 = 0
     /// The largest finish tag given: virtual time at the end of a busy period.
     private var largestFinish: Int128 = 0
@@ -115,9 +110,6 @@ public struct FairWaitOrder: WaitOrder {
         self.share = share
     }
 
-    /// How many tickets are queued.
-    public var count: Int { partitionOf.count }
-
     /// How many partitions have tickets queued.
     public var backloggedPartitions: Int { backlogged.count }
 
@@ -127,7 +119,7 @@ public struct FairWaitOrder: WaitOrder {
 
     /// The entries the order's tables have room for (zero once it has drained).
     package var reservedCapacity: Int {
-        partitions.capacity + partitionOf.capacity + names.capacity + freeNumbers.capacity + backlogged.reservedCapacity
+        partitions.capacity + backlogged.reservedCapacity
     }
 
     /// Queues the ticket at the back of its partition.
@@ -135,11 +127,11 @@ public struct FairWaitOrder: WaitOrder {
         let name = ticket.partitionKey ?? ""
         // Taken out of the dictionary while it changes, so its storage is not copied.
         var partition = partitions.removeValue(forKey: name) ?? Partition(
-            weight: weights[name] ?? defaultWeight, finish: 0, number: number(for: name)
+            weight: weights[name] ?? defaultWeight, finish: 0
         )
         partition.tickets.append(ticket)
         partition.queuedCost += ticket.cost
-        partitionOf[ticket.id] = partition.number
+        count += 1
         if partition.key == nil {
             backloggedWeight += partition.weight
             partition.key = activate(name, tag: max(virtualTime, partition.finish))
@@ -154,35 +146,27 @@ public struct FairWaitOrder: WaitOrder {
 
     /// Removes a ticket that leaves unserved: its partition is charged nothing for it.
     @discardableResult
-    public mutating func remove(id: UInt64) -> Bool {
-        take(id: id, served: false)
+    public mutating func remove(_ ticket: WaitTicket) -> Bool {
+        take(ticket, served: false)
     }
 
     /// Removes the served head, advancing virtual time and charging its partition.
-    public mutating func removeServed(id: UInt64) {
-        take(id: id, served: true)
+    public mutating func removeServed(_ ticket: WaitTicket) {
+        take(ticket, served: true)
     }
 
     @discardableResult
-    private mutating func take(id: UInt64, served: Bool) -> Bool {
-        defer {
-            if partitionOf.isEmpty {
-                endBusyPeriod()
-            } else {
-                partitionOf.releaseUnusedCapacity()
-            }
-        }
+    private mutating func take(_ removed: WaitTicket, served: Bool) -> Bool {
+        let name = removed.partitionKey ?? ""
         // Taken out of the dictionary while it changes, so its storage is not copied.
-        guard let number = partitionOf.removeValue(forKey: id), let name = names[Int(number)],
-            var partition = partitions.removeValue(forKey: name)
-        else {
-            return false
-        }
-        let wasHead = partition.tickets.first?.id == id
-        guard let ticket = partition.tickets.remove(id: id) else {
+        guard var partition = partitions.removeValue(forKey: name) else { return false }
+        let wasHead = partition.tickets.first?.id == removed.id
+        guard let ticket = partition.tickets.remove(id: removed.id) else {
             partitions[name] = partition
             return false
         }
+        count -= 1
+        defer { if count == 0 { endBusyPeriod() } }
         partition.queuedCost -= ticket.cost
         guard wasHead, let key = partition.key else {
             partitions[name] = partition  // from the middle of its partition: nothing else changes
@@ -205,7 +189,7 @@ public struct FairWaitOrder: WaitOrder {
             partition.key = nil
             backloggedWeight -= partition.weight
             // Kept only while a fresh partition would start earlier than it.
-            if partition.finish > virtualTime { partitions[name] = partition } else { forget(partition) }
+            if partition.finish > virtualTime { partitions[name] = partition }
             forgetIdlePartitions()
         }
         return true
@@ -229,26 +213,9 @@ public struct FairWaitOrder: WaitOrder {
             return
         }
         let now = virtualTime
-        for partition in partitions.values where partition.key == nil && partition.finish <= now { forget(partition) }
         partitions = partitions.filter { $0.value.key != nil || $0.value.finish > now }
         partitions.releaseUnusedCapacity()
         sweepAt = 2 * partitions.count + 64
-    }
-
-    /// A number for a new partition.
-    private mutating func number(for name: String) -> Int32 {
-        if let number = freeNumbers.popLast() {
-            names[Int(number)] = name
-            return number
-        }
-        names.append(name)
-        return Int32(names.count - 1)
-    }
-
-    /// Frees the number of a partition that is dropped.
-    private mutating func forget(_ partition: Partition) {
-        names[Int(partition.number)] = nil
-        freeNumbers.append(partition.number)
     }
 
     /// The queue is empty: virtual time moves to the largest finish tag given (Goyal, Vin and
@@ -257,9 +224,6 @@ public struct FairWaitOrder: WaitOrder {
     private mutating func endBusyPeriod() {
         virtualTime = max(virtualTime, largestFinish)
         partitions.removeAll(keepingCapacity: partitions.capacity <= 64)
-        partitionOf.removeAll(keepingCapacity: partitionOf.capacity <= 64)
-        names.removeAll(keepingCapacity: names.capacity <= 64)
-        freeNumbers.removeAll(keepingCapacity: freeNumbers.capacity <= 64)
         backlogged.removeAll()
         sweepAt = 64
     }

@@ -43,8 +43,21 @@ public struct PriorityAgeing: Sendable, Hashable {
 public struct PriorityWaitOrder: WaitOrder {
     /// The ageing rule, if any.
     public let ageing: PriorityAgeing?
-    private let ageingNanoseconds: Int128
-    private var tickets = RankedTickets()
+    private var tickets: RankedTickets<Ranking>
+
+    /// The rank the order serves by, smallest first: the priority, aged, negated (scaled so that
+    /// the order is exact in integers: `−(p × every − t × levels)`).
+    struct Ranking: TicketRanking {
+        /// `every` in nanoseconds, and `levels`; zero for strict priority.
+        let every: Int128
+        let levels: Int128
+
+        func rank(of ticket: WaitTicket) -> Int128 {
+            let priority = Int128(ticket.priority.rawValue)
+            guard levels > 0 else { return -priority }
+            return -(priority * every - Int128(ticket.enqueuedAt) * levels)
+        }
+    }
 
     /// Creates an empty order.
     ///
@@ -61,23 +74,20 @@ public struct PriorityWaitOrder: WaitOrder {
             }
         }
         self.ageing = ageing
-        self.ageingNanoseconds = Int128(ageing?.every.saturatingNanoseconds ?? 0)
+        self.tickets = RankedTickets(
+            ranking: Ranking(every: Int128(ageing?.every.saturatingNanoseconds ?? 0), levels: Int128(ageing?.levels ?? 0))
+        )
     }
 
     /// How many tickets are queued.
     public var count: Int { tickets.count }
 
-    /// The rank the order serves by, smallest first: the priority, aged, negated (scaled so that
-    /// the order is exact in integers: `−(p × every − t × levels)`).
-    func rank(of ticket: WaitTicket) -> Int128 {
-        let priority = Int128(ticket.priority.rawValue)
-        guard let ageing else { return -priority }
-        return -(priority * ageingNanoseconds - Int128(ticket.enqueuedAt) * Int128(ageing.levels))
-    }
+    /// The nodes the order's tree has room for (zero once it has drained).
+    package var reservedCapacity: Int { tickets.reservedCapacity }
 
     /// Queues the ticket behind every ticket of equal or higher (aged) priority.
     public mutating func enqueue(_ ticket: WaitTicket) {
-        tickets.insert(ticket, rank: rank(of: ticket))
+        tickets.insert(ticket)
     }
 
     /// The most urgent ticket.
@@ -85,14 +95,14 @@ public struct PriorityWaitOrder: WaitOrder {
         tickets.first
     }
 
-    /// Removes the ticket with the given id.
+    /// Removes the ticket.
     @discardableResult
-    public mutating func remove(id: UInt64) -> Bool {
-        tickets.remove(id: id)
+    public mutating func remove(_ ticket: WaitTicket) -> Bool {
+        tickets.remove(ticket)
     }
 
     /// The cost of every ticket the order puts before the newcomer now.
     public func queuedCostAhead(of newcomer: WaitTicket, totalQueuedCost: Int) -> Int {
-        tickets.costBefore(rank: rank(of: newcomer))
+        tickets.costBefore(newcomer)
     }
 }

@@ -1,50 +1,61 @@
 import BulwarkCore
 
-/// Tickets kept sorted by a rank (smallest first), first-in-first-out among equal ranks: the
+/// What the priority and deadline orders serve by: a rank for each ticket, smallest first.
+protocol TicketRanking: Sendable {
+    /// The ticket's rank; equal ranks are served in the order of the tickets' ids.
+    func rank(of ticket: WaitTicket) -> Int128
+}
+
+/// Tickets by rank, then id: the tree's ordering, computed from the ticket (nothing is stored
+/// beside it).
+struct ByRank<Ranking: TicketRanking>: CostTreeOrdering {
+    let ranking: Ranking
+
+    func precedes(_ a: WaitTicket, _ b: WaitTicket) -> Bool {
+        let (rankA, rankB) = (ranking.rank(of: a), ranking.rank(of: b))
+        return rankA < rankB || (rankA == rankB && a.id < b.id)
+    }
+}
+
+/// Tickets kept sorted by a rank (smallest first), in id order (arrival) among equal ranks: the
 /// storage of the priority and deadline orders, which differ only in the rank they give a ticket.
 ///
-/// Every operation takes O(log n): a ``CostTree`` of the keys, whose subtree costs answer "the
-/// cost queued before this rank", and the tickets by id.
-struct RankedTickets: Sendable {
-    /// The rank, then arrival. (The id rides along.)
-    struct Key: Comparable, Sendable {
-        var rank: Int128
-        var sequence: UInt64
-        var id: UInt64
-        static func < (a: Self, b: Self) -> Bool { (a.rank, a.sequence) < (b.rank, b.sequence) }
-        static func == (a: Self, b: Self) -> Bool { a.rank == b.rank && a.sequence == b.sequence }
-    }
+/// It is one ``OrderedCostTree`` whose keys are the tickets themselves, ordered by a rank computed
+/// from the ticket: 80 bytes a ticket (the ticket, its cost, its subtree's cost, two child
+/// numbers), no table by id, since a ticket is removed by what it is ordered by. Every operation
+/// takes O(log n); the subtree costs answer "the cost queued before this rank".
+struct RankedTickets<Ranking: TicketRanking>: Sendable {
+    private var tree: OrderedCostTree<ByRank<Ranking>>
 
-    private var tree = CostTree<Key>()
-    private var tickets: [UInt64: (key: Key, ticket: WaitTicket)] = [:]
-    private var nextSequence: UInt64 = 0
+    /// An empty set ranked by `ranking`.
+    init(ranking: Ranking) {
+        tree = OrderedCostTree(ordering: ByRank(ranking: ranking))
+    }
 
     /// How many tickets are held.
     var count: Int { tree.count }
 
-    /// Adds a ticket at `rank`, behind every ticket of equal or smaller rank.
-    mutating func insert(_ ticket: WaitTicket, rank: Int128) {
-        let key = Key(rank: rank, sequence: nextSequence, id: ticket.id)
-        nextSequence += 1
-        tree.insert(key, cost: ticket.cost)
-        tickets[ticket.id] = (key, ticket)
+    /// The nodes the tree has room for (zero once a large set has drained).
+    var reservedCapacity: Int { tree.reservedCapacity }
+
+    /// Adds a ticket behind every ticket of smaller rank, or of equal rank and smaller id.
+    mutating func insert(_ ticket: WaitTicket) {
+        tree.insert(ticket, cost: ticket.cost)
     }
 
-    /// The ticket of the smallest rank, the oldest among equals.
-    var first: WaitTicket? {
-        tree.first.flatMap { tickets[$0.key.id]?.ticket }
+    /// The ticket of the smallest rank, the smallest id among equals.
+    var first: WaitTicket? { tree.first?.key }
+
+    /// Removes the ticket; returns whether it was held.
+    mutating func remove(_ ticket: WaitTicket) -> Bool {
+        tree.remove(ticket) != nil
     }
 
-    /// Removes the ticket with this id; returns whether it was held.
-    mutating func remove(id: UInt64) -> Bool {
-        guard let entry = tickets.removeValue(forKey: id) else { return false }
-        tickets.releaseUnusedCapacity()  // a drained order gives its table back (the tree does too)
-        tree.remove(entry.key)
-        return true
-    }
-
-    /// The cost of every ticket a newcomer of `rank` arriving now would come behind.
-    func costBefore(rank: Int128) -> Int {
-        tree.costBefore(Key(rank: rank, sequence: nextSequence, id: 0))
+    /// The cost of every ticket a newcomer arriving now would come behind: every ticket of equal
+    /// or smaller rank (a newcomer's id is larger than any queued).
+    func costBefore(_ newcomer: WaitTicket) -> Int {
+        var last = newcomer
+        last.id = .max
+        return tree.costBefore(last)
     }
 }
