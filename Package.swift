@@ -217,7 +217,12 @@ let package = Package(
         ),
         .testTarget(
             name: "BulwarkRedisTests",
-            dependencies: ["BulwarkRedis", "Bulwark", "BulwarkTestKit", "BulwarkTestSupport", .product(name: "NIOCore", package: "swift-nio")]
+            dependencies: [
+                "BulwarkRedis", "Bulwark", "BulwarkTestKit", "BulwarkTestSupport", .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+            ],
+            // The parser's corpus of interesting inputs (read by path, declared so SwiftPM knows it).
+            resources: [.copy("Corpus")]
         ),
         .testTarget(name: "BulwarkTests", dependencies: ["Bulwark", "BulwarkTestKit"]),
         // Every vector file of Tests/Vectors, run by every implementation.

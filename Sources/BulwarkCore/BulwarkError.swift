@@ -42,6 +42,11 @@ public enum BulwarkError: Error, Sendable, Hashable, CustomStringConvertible, Re
     /// A health checker has disabled `dependency`; it is probed or re-enabled after a cool-down,
     /// at the earliest after `retryAfter` when known.
     case unavailable(dependency: String, retryAfter: Duration?)
+    /// A dependency the policy decides with could not answer, and the policy fails closed:
+    /// `reason` says why (for Redis, the client's error: no connection, a timeout, a lost reply).
+    /// The call was refused without a decision; unlike ``unavailable(dependency:retryAfter:)``, no
+    /// health checker is involved, and no retry-after is known.
+    case dependencyFailed(dependency: String, reason: String)
 
     /// A sentence describing the error.
     public var description: String {
@@ -70,6 +75,8 @@ public enum BulwarkError: Error, Sendable, Hashable, CustomStringConvertible, Re
             "\(dependency) is disabled by its health checker: retry after \(retryAfter)"
         case .unavailable(let dependency, nil):
             "\(dependency) is disabled by its health checker"
+        case .dependencyFailed(let dependency, let reason):
+            "\(dependency) could not answer: \(reason)"
         }
     }
 }

@@ -122,6 +122,39 @@ struct RedisCompositeVectorTests {
         #expect(try await budget.settle(again, actual: [1, 1]) == false, "settled once; then unknown")
         await redis.shutdown()
     }
+
+    @Test("a settlement refuses by name a figure past 2^53 − 1 (Int.max too), as it does a negative one; 2^53 − 1 is charged, capped")
+    func settleRange() async throws {
+        let server = try await RedisServer.shared()
+        let redis = try server.client()
+        let keys = RedisKeys(prefix: uniquePrefix())
+        let requests = RedisLink("requests", key: keys.key(scope: .user("1"), limit: "rpm"), limit: try .tokenBucket(capacity: 3, every: .seconds(60)))
+        let tokens = RedisLink("tokens", key: keys.key(scope: .user("1"), limit: "tpm"), limit: try .slidingWindowLog(limit: 1000, window: .seconds(3600)))
+        let budget = try RedisTokenBudget(
+            client: redis, dimensions: [requests, tokens], reservations: keys.key(scope: .user("1"), limit: "reservations"),
+            reservationTimeout: .seconds(600)
+        )
+        let reservation = try await budget.reserve(estimate: [1, 100])
+        #expect(reservation.isGranted)
+        let refused: [(actual: [Int], field: String, rule: String)] = [
+            ([1, Int.max], "actual[tokens]", "must be at most 9007199254740991 (2^53 − 1) for exact Lua arithmetic (got 9223372036854775807)"),
+            ([1, 1 << 53], "actual[tokens]", "must be at most 9007199254740991 (2^53 − 1) for exact Lua arithmetic (got 9007199254740992)"),
+            ([-1, 0], "actual[requests]", "must be at least 0 (got -1)"),  // the in-memory TokenBudget's field and rule
+            ([1], "actual", "must hold one figure per dimension, 2 (got 1)"),
+        ]
+        for (actual, field, rule) in refused {
+            await #expect(throws: BulwarkError.invalidArgument(field: field, rule: rule)) {
+                try await budget.settle(reservation, actual: actual)
+            }
+        }
+        // Refused before Redis: the reservation is still held, and the largest exact figure settles
+        // it, the overrun capped at the dimension's debt.
+        #expect(RedisTokenBudget.maximumActual == 9_007_199_254_740_991)
+        #expect(try await budget.settle(reservation, actual: [1, RedisTokenBudget.maximumActual]))
+        let chain = try RedisRateLimitChain(client: redis, links: [requests, tokens])
+        #expect(try await chain.tryAcquire(costs: [0, 0]).remaining == [2, 0])
+        await redis.shutdown()
+    }
 }
 
 extension Int64 {

@@ -111,7 +111,11 @@ struct RedisRateLimiterTests {
         for _ in 0..<5 {
             let started = ContinuousClock.now
             #expect(try await open.tryAcquire().source == .failedOpen)
-            await #expect(throws: BulwarkError.unavailable(dependency: "redis", retryAfter: nil)) { try await closed.tryAcquire() }
+            let refusal = await #expect(throws: BulwarkError.self) { try await closed.tryAcquire() }
+            guard case .dependencyFailed(dependency: "redis", _)? = refusal else {
+                Issue.record("fail closed threw \(String(describing: refusal))")
+                continue
+            }
             let fromLocal = try await local.tryAcquire()
             #expect(fromLocal.source == .fallback)
             // Each decision is bounded by its deadline, not by the outage: a refused connection or a
@@ -197,6 +201,84 @@ struct RedisRateLimiterTests {
         }
         #expect(throws: BulwarkError.self) { try RedisLimit.tokenBucket(capacity: 1 << 40, refill: 1, every: .seconds(86400)) }
         #expect(throws: BulwarkError.self) { try RedisLimit.segmentedWindow(limit: 10, window: .seconds(1), segments: 7) }
+        await client.shutdown()
+    }
+
+    /// The configuration error `make` throws, or `nil` (recorded as an issue) when it throws none.
+    static func refusal(_ make: () throws(BulwarkError) -> RedisLimit) -> (field: String, rule: String)? {
+        do {
+            let limit = try make()
+            Issue.record("accepted: \(limit.module) \(limit.arguments)")
+        } catch {
+            if case .invalidConfiguration(let field, let rule) = error { return (field, rule) }
+            Issue.record("not a configuration error: \(error)")
+        }
+        return nil
+    }
+
+    @Test("a GCRA burst or a shaper's maximum cost past the scripts' exact range is refused by name, never trapped")
+    func exactRange() throws {
+        // 2 × 10^10 × 10^9 overflows Int64: it used to trap while adding R′ to the saturated product.
+        let burst = try #require(Self.refusal { () throws(BulwarkError) in
+            try .gcra(rate: 1, per: .seconds(1), burst: 10_000_000_000)
+        })
+        #expect(burst.field == "burst")
+        #expect(burst.rule == "2 × burst × P′ + R′ must be at most 4503599627370496 for exact Lua arithmetic, got more than 9223372036854775807")
+        let cost = try #require(Self.refusal { () throws(BulwarkError) in
+            try .leakyBucketShaper(rate: 1, per: .seconds(1), maximumCost: 10_000_000_000)
+        })
+        #expect(cost.field == "maximumCost")
+        #expect(cost.rule.hasPrefix("2 × maximumCost × P′ + R′ must be at most 4503599627370496"))
+        // The largest the validation lets through, and a rate that shares no factor with the period.
+        #expect(Self.refusal { () throws(BulwarkError) in
+            try .gcra(rate: 7, per: .seconds(1), burst: Int(Int64.max / 8))
+        }?.field == "burst")
+        #expect(Self.refusal { () throws(BulwarkError) in
+            try .leakyBucketShaper(rate: Int.max, per: .nanoseconds(3), maximumCost: Int(Int64.max / 8))
+        }?.field == "maximumCost")
+        // The bound itself: 2 × B × 10^9 + 1 ≤ 2^52 up to B = 2,251,799.
+        #expect(try RedisLimit.gcra(rate: 1, per: .seconds(1), burst: 2_251_799).limit == 2_251_799)
+        #expect(Self.refusal { () throws(BulwarkError) in try .gcra(rate: 1, per: .seconds(1), burst: 2_251_800) }?.field == "burst")
+        #expect(try RedisLimit.leakyBucketShaper(rate: 1, per: .seconds(1), maximumCost: 2_251_799).limit == 2_251_799)
+        // The other limits refuse their own products by name, as before.
+        #expect(Self.refusal { () throws(BulwarkError) in
+            try .tokenBucket(capacity: 10_000_000_000, refill: 1, every: .seconds(1))
+        }?.field == "capacity")
+    }
+
+    @Test("Redis down, failing closed: the error says Redis is unavailable, once, with the reason; no health checker")
+    func outageDescription() async throws {
+        // Nothing listens on port 1; one connection, backing off for a minute after it is refused,
+        // so the later calls fail on the pool's remembered reason.
+        let client = try RedisClient(configuration: RedisConfiguration(
+            endpoints: [RedisEndpoint(host: "127.0.0.1", port: 1)], poolSize: 1, connectTimeout: .seconds(5),
+            commandTimeout: .seconds(5), reconnectBackoff: .seconds(60), maximumReconnectBackoff: .seconds(60)
+        ))
+        let limiter = try RedisRateLimiter(client: client, key: "k", limit: try .tokenBucket(capacity: 10, every: .seconds(60)))
+        let concurrency = try RedisConcurrencyLimiter(client: client, key: "c", limit: 2, leaseTTL: .seconds(30))
+        let journal = EventJournal()
+        limiter.events.attach(journal)
+        func occurrences(_ text: String) -> Int { text.components(separatedBy: "Redis unavailable").count - 1 }
+        for call in 0..<3 {
+            let fromRate = await #expect(throws: BulwarkError.self) { try await limiter.tryAcquire() }
+            let fromConcurrency = await #expect(throws: BulwarkError.self) { _ = try await concurrency.tryAcquire() }
+            for error in [fromRate, fromConcurrency] {
+                let error = try #require(error)
+                guard case .dependencyFailed(dependency: "redis", let reason) = error else {
+                    Issue.record("call \(call): \(error)")
+                    continue
+                }
+                #expect(reason.hasPrefix("Redis unavailable: "), "call \(call): \(reason)")
+                #expect(occurrences(error.description) == 1, "call \(call): \(error.description)")
+                #expect(!error.description.contains("health checker"), "call \(call): \(error.description)")
+            }
+        }
+        let reasons = journal.kinds.compactMap { kind -> String? in
+            if case .distributedStateUnavailable(_, _, let reason) = kind { reason } else { nil }
+        }
+        #expect(reasons.count == 1 && reasons.allSatisfy { occurrences($0) == 1 }, "\(reasons)")
+        // A health checker's refusal keeps its own wording.
+        #expect(BulwarkError.unavailable(dependency: "redis", retryAfter: nil).description == "redis is disabled by its health checker")
         await client.shutdown()
     }
 

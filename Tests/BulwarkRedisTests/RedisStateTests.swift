@@ -1,6 +1,7 @@
 import BulwarkCircuitBreaker
 import BulwarkCore
 import BulwarkQueues
+import BulwarkTestKit
 import BulwarkTestSupport
 import Foundation
 import Testing
@@ -145,5 +146,54 @@ struct RedisQuotaTests {
             try RedisRateLimiter(client: client, key: "k", limit: try .tokenBucket(capacity: 100, every: .seconds(1)), failurePolicy: .localShare(0))
         }
         await client.shutdown()
+    }
+
+    @Test("the local share's windows start where the script's do: on the limiter's clock, or on Unix time for Redis' TIME")
+    func localShareWindows() async throws {
+        let server = try await RedisServer.shared()
+        let live = try server.client()
+        let down = try RedisClient(configuration: RedisConfiguration(
+            endpoints: [RedisEndpoint(host: "127.0.0.1", port: 1)], connectTimeout: .milliseconds(200), commandTimeout: .milliseconds(200)
+        ))
+        // The limiter's clock, shared by the scripts and the fallback: Redis and the local share
+        // (the whole limit) give the same figures at every step, across window boundaries.
+        let clock = ManualClock(start: NanosecondInstant(nanoseconds: 1_000_250_000_000))
+        let limits: [RedisLimit] = [
+            try .fixedWindow(limit: 10, window: .seconds(1), epoch: 123_456_789),
+            try .slidingWindowCounter(limit: 10, window: .seconds(1), epoch: -987_654_321),
+            try .segmentedWindow(limit: 10, window: .seconds(1), segments: 4, epoch: 5),
+        ]
+        for limit in limits {
+            let shared = try RedisRateLimiter(
+                client: live, key: uniquePrefix() + ":" + limit.module, limit: limit, clock: clock, timeSource: .limiterClock
+            )
+            let local = try RedisRateLimiter(
+                client: down, key: "k", limit: limit, failurePolicy: .localShare(1), clock: clock, timeSource: .limiterClock
+            )
+            for step in [0, 100, 300, 200, 150, 600, 400] {
+                clock.advance(by: .milliseconds(step))
+                let fromRedis = try await shared.tryAcquire(cost: 3)
+                let fromLocal = try await local.tryAcquire(cost: 3)
+                #expect(fromRedis.source == .redis && fromLocal.source == .fallback)
+                #expect(
+                    fromRedis.isAllowed == fromLocal.isAllowed && fromRedis.decision.remaining == fromLocal.decision.remaining
+                        && fromRedis.decision.resetAfterNanoseconds == fromLocal.decision.resetAfterNanoseconds,
+                    "\(limit.module) at \(clock.nowNanoseconds): Redis \(fromRedis.decision), local \(fromLocal.decision)"
+                )
+            }
+        }
+        // Redis' TIME: the local windows start on this machine's Unix time (Redis' own to within the
+        // skew between the two clocks), not where the process clock happens to be.
+        let hour: Int64 = 3_600_000_000_000
+        let onRedisTime = try RedisRateLimiter(
+            client: down, key: "k", limit: try .fixedWindow(limit: 10, window: .seconds(3600)), failurePolicy: .localShare(1)
+        )
+        let unix = RedisTimeSource.unixNanoseconds()
+        let answer = try await onRedisTime.tryAcquire()
+        #expect(answer.source == .fallback)
+        let gap = (answer.decision.resetAfterNanoseconds - (hour - unix.modulo(hour))).modulo(hour)
+        #expect(min(gap, hour - gap) < 5_000_000_000, "the window ends \(answer.decision.resetAfter) from now, at a Unix hour")
+        await live.shutdown()
+        await down.shutdown()
     }
 }

@@ -34,7 +34,8 @@ public final class RedisClient: Sendable {
         self.cluster = configuration.cluster ? RedisClusterMap(seeds: configuration.endpoints) : nil
     }
 
-    /// Sends one command and returns its reply; an error reply throws ``RedisError/server(_:)``.
+    /// Sends one command and returns its reply; an error reply throws ``RedisError/reply(_:)``'s error
+    /// (``RedisError/unavailable(_:)`` for a server that cannot serve now, else ``RedisError/server(_:)``).
     ///
     /// - Parameters:
     ///   - arguments: The command and its arguments, e.g. `["GET", "k"]`.
@@ -118,27 +119,40 @@ public final class RedisClient: Sendable {
         var asking = false
         var redirects = 0
         while true {
-            let connection = try await pool(for: target).connection(deadline: deadline)
-            var bytes = RESPCommand.encode(arguments, allocator: connection.channel.allocator)
-            if asking {
-                var both = RESPCommand.encode(["ASKING"], allocator: connection.channel.allocator)
-                both.writeBuffer(&bytes)
-                bytes = both
+            let reply: RESPValue
+            do {
+                let connection = try await pool(for: target).connection(deadline: deadline)
+                var bytes = RESPCommand.encode(arguments, allocator: connection.channel.allocator)
+                if asking {
+                    var both = RESPCommand.encode(["ASKING"], allocator: connection.channel.allocator)
+                    both.writeBuffer(&bytes)
+                    bytes = both
+                }
+                reply = try await connection.send(bytes, replies: asking ? 2 : 1, deadline: deadline)
+            } catch {
+                // A master that cannot be reached or does not answer may be failing over, and no
+                // MOVED will say so while it is down: re-read the map from the other nodes (at
+                // most every 100 ms) so that later calls go to the replica it promotes.
+                if error != .shutDown { Task { await self.refreshMap(force: false) } }
+                throw error
             }
-            let reply = try await connection.send(bytes, replies: asking ? 2 : 1, deadline: deadline)
             guard case .error(let message) = reply else { return reply }
             let words = message.split(separator: " ")
             let kind = words.first ?? ""
             guard kind == "MOVED" || kind == "ASK" || kind == "TRYAGAIN" || kind == "CLUSTERDOWN",
                 redirects < configuration.maximumRedirects
-            else { throw .server(message) }
+            else {
+                // A demoted master (READONLY) or a node that lost its quorum: the map is stale.
+                if RedisError.isUnavailableReply(message) { Task { await self.refreshMap(force: false) } }
+                throw .reply(message)
+            }
             redirects += 1
             // A migration or a failover in progress, or (a second MOVED in a row) masters that do
             // not yet agree who owns the slot, as while a slot's new owner is being announced:
             // wait a little, within the deadline, rather than spend the redirects ping-ponging.
             if kind == "TRYAGAIN" || kind == "CLUSTERDOWN" || (kind == "MOVED" && redirects > 1) {
                 let pause = TimeAmount.milliseconds(10 << min(redirects, 5))
-                guard NIODeadline.now() + pause < deadline else { throw .server(message) }
+                guard NIODeadline.now() + pause < deadline else { throw .reply(message) }
                 try? await Task.sleep(for: .nanoseconds(pause.nanoseconds))
                 if kind == "TRYAGAIN" || kind == "CLUSTERDOWN" {
                     asking = false

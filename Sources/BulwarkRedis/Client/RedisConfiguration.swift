@@ -51,6 +51,16 @@ public struct RedisConfiguration: Sendable {
     public var maximumReconnectBackoff: Duration
     /// How many `MOVED`/`ASK` redirects one command may follow before failing.
     public var maximumRedirects: Int
+    /// The longest bulk string, the largest count of an aggregate (an array's, a set's or a push's
+    /// elements, a map's or an attribute's entries) and the longest line a reply may have, in
+    /// bytes or elements; by default 512 MB, Redis' own `proto-max-bulk-len`.
+    ///
+    /// A reply beyond it, or a line without CRLF already longer, is not waited for: the command
+    /// fails with ``RedisError/protocolViolation(_:)`` naming the rule, as does every other command
+    /// in flight on that connection, and the connection closes. A broken proxy or a hostile server
+    /// can thus neither crash the process nor make it buffer without bound. It does not bound the
+    /// total size of a reply: an array may hold that many elements, each that long.
+    public var maximumReplyLength: Int
 
     /// Creates a configuration; ``RedisClient`` validates it.
     public init(
@@ -64,7 +74,8 @@ public struct RedisConfiguration: Sendable {
         commandTimeout: Duration = .milliseconds(250),
         reconnectBackoff: Duration = .milliseconds(50),
         maximumReconnectBackoff: Duration = .seconds(5),
-        maximumRedirects: Int = 5
+        maximumRedirects: Int = 5,
+        maximumReplyLength: Int = 536_870_912
     ) {
         self.endpoints = endpoints
         self.cluster = cluster
@@ -77,6 +88,7 @@ public struct RedisConfiguration: Sendable {
         self.reconnectBackoff = reconnectBackoff
         self.maximumReconnectBackoff = maximumReconnectBackoff
         self.maximumRedirects = maximumRedirects
+        self.maximumReplyLength = maximumReplyLength
     }
 
     /// Throws ``BulwarkError/invalidConfiguration(field:rule:)`` for the first field that breaks its rule.
@@ -102,6 +114,9 @@ public struct RedisConfiguration: Sendable {
         }
         if maximumRedirects < 0 {
             throw .invalidConfiguration(field: "maximumRedirects", rule: "must be at least 0, got \(maximumRedirects)")
+        }
+        if maximumReplyLength < 1 {
+            throw .invalidConfiguration(field: "maximumReplyLength", rule: "must be at least 1, got \(maximumReplyLength)")
         }
     }
 }

@@ -23,10 +23,16 @@ final class RESPChannelHandler: ChannelDuplexHandler {
 
     private var pending = CircularBuffer<(promise: EventLoopPromise<RESPValue>, deadline: NIODeadline, replies: Int)>()
     private var received: ByteBuffer?
-    private var parser = RESPParser()
+    private var parser: RESPParser
     private var timer: Scheduled<Void>?
     private var timerDeadline: NIODeadline?
     private var closedReason: String?
+
+    /// A handler whose parser refuses lengths, counts and lines above `maximumReplyLength`
+    /// (``RedisConfiguration/maximumReplyLength``).
+    init(maximumReplyLength: Int) {
+        parser = RESPParser(maximumLength: maximumReplyLength)
+    }
 
     func write(context: ChannelHandlerContext, data: NIOAny, promise: EventLoopPromise<Void>?) {
         let request = unwrapOutboundIn(data)
@@ -141,10 +147,10 @@ final class RedisConnection: Sendable {
         }
     }
 
-    /// Sends one command and turns an error reply into ``RedisError/server(_:)``.
+    /// Sends one command and turns an error reply into ``RedisError/reply(_:)``'s error.
     func call(_ arguments: [String], deadline: NIODeadline) async throws(RedisError) -> RESPValue {
         let reply = try await send(RESPCommand.encode(arguments, allocator: channel.allocator), deadline: deadline)
-        if case .error(let message) = reply { throw .server(message) }
+        if case .error(let message) = reply { throw .reply(message) }
         return reply
     }
 
@@ -173,7 +179,9 @@ final class RedisConnection: Sendable {
             .channelOption(.socketOption(.tcp_nodelay), value: 1)
             .channelInitializer { channel in
                 channel.eventLoop.makeCompletedFuture {
-                    try channel.pipeline.syncOperations.addHandler(RESPChannelHandler())
+                    try channel.pipeline.syncOperations.addHandler(
+                        RESPChannelHandler(maximumReplyLength: configuration.maximumReplyLength)
+                    )
                 }
             }
             .connect(host: endpoint.host, port: endpoint.port)
@@ -202,7 +210,12 @@ final class RedisConnection: Sendable {
         @Sendable func call(_ arguments: [String]) -> EventLoopFuture<RESPValue> {
             let promise = channel.eventLoop.makePromise(of: RESPValue.self)
             let bytes = RESPCommand.encode(arguments, allocator: channel.allocator)
-            channel.writeAndFlush(RedisRequest(bytes: bytes, promise: promise, deadline: deadline), promise: nil)
+            // A write that fails never reaches the handler (the channel closed under it: the
+            // server died mid-handshake), so the reply's promise is failed here, or the attempt
+            // would wait for ever.
+            channel.writeAndFlush(RedisRequest(bytes: bytes, promise: promise, deadline: deadline)).whenFailure { error in
+                promise.fail(RedisError.connectionLost("the handshake could not be sent: \(error)"))
+            }
             return promise.futureResult.flatMapThrowing { reply in
                 if case .error(let message) = reply { throw RedisError.server(message) }
                 return reply

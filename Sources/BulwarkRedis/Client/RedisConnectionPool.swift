@@ -50,30 +50,22 @@ final class RedisConnectionPool: Sendable {
             let count = state.slots.count
             let first = state.next
             state.next = (first + 1) % count
-            // The round-robin slot if it is usable, else any ready one, else any that may connect.
-            var fallback: Pick?
-            var lastReason = "no connection"
-            for offset in 0..<count {
-                let index = (first + offset) % count
-                switch state.slots[index] {
-                case .ready(let connection) where connection.isActive:
+            // The round-robin slot, if it is ready or may be (re)made now: a connection to a live
+            // server is quick, and this is how a lost slot comes back.
+            if let pick = Self.use(&state, first, now: now, loop: loop, joining: false) { return pick }
+            // It is connecting or backing off: any ready slot rather than wait, else any slot
+            // that may connect, else one that is connecting.
+            for offset in 1..<count {
+                if case .ready(let connection) = state.slots[(first + offset) % count], connection.isActive {
                     return .ready(connection)
-                case .ready:
-                    state.slots[index] = .idle(failures: 0)
-                    if fallback == nil { fallback = startConnecting(&state, index, failures: 0, loop: loop) }
-                case .connecting(let future, _):
-                    if fallback == nil { fallback = .wait(future) }
-                case .idle(let failures):
-                    if fallback == nil { fallback = startConnecting(&state, index, failures: failures, loop: loop) }
-                case .backingOff(let until, let failures, let reason):
-                    lastReason = reason
-                    if until <= now, fallback == nil {
-                        fallback = startConnecting(&state, index, failures: failures, loop: loop)
-                    }
                 }
-                if offset == 0, fallback != nil { break }
             }
-            return fallback ?? .fail(.unavailable(lastReason))
+            for offset in 0..<count {
+                if let pick = Self.use(&state, (first + offset) % count, now: now, loop: loop, joining: true) { return pick }
+            }
+            var lastReason = "no connection"
+            for slot in state.slots { if case .backingOff(_, _, let reason) = slot { lastReason = reason } }
+            return .fail(.unavailable(lastReason))
         }
         let future: EventLoopFuture<RedisConnection>
         switch pick {
@@ -88,50 +80,89 @@ final class RedisConnectionPool: Sendable {
         return try await Self.wait(for: future, until: deadline, on: loop)
     }
 
-    private func startConnecting(_ state: inout State, _ index: Int, failures: Int, loop: any EventLoop) -> Pick {
+    /// What slot `index` offers: its connection if ready, a new attempt if it may connect now,
+    /// its attempt in progress if `joining`; `nil` otherwise. Each attempt started is returned,
+    /// so its caller makes it: none is left connecting with nobody connecting it.
+    private static func use(_ state: inout State, _ index: Int, now: NIODeadline, loop: any EventLoop, joining: Bool) -> Pick? {
+        switch state.slots[index] {
+        case .ready(let connection) where connection.isActive:
+            return .ready(connection)
+        case .ready:
+            return startConnecting(&state, index, failures: 0, loop: loop)
+        case .idle(let failures):
+            return startConnecting(&state, index, failures: failures, loop: loop)
+        case .backingOff(let until, let failures, _) where until <= now:
+            return startConnecting(&state, index, failures: failures, loop: loop)
+        case .connecting(let future, _) where joining:
+            return .wait(future)
+        case .connecting, .backingOff:
+            return nil
+        }
+    }
+
+    private static func startConnecting(_ state: inout State, _ index: Int, failures: Int, loop: any EventLoop) -> Pick {
         let promise = loop.makePromise(of: RedisConnection.self)
         state.slots[index] = .connecting(promise.futureResult, failures: failures)
         return .connect(slot: index, promise: promise)
     }
 
+    /// Makes the connection of `slot`, which is `.connecting` with `promise`'s future.
+    ///
+    /// Every attempt ends by `deadline`, connected or failed, whatever the server does: a timer
+    /// fails it then even if the connection itself never answers (the server killed between the TCP
+    /// handshake and `HELLO`'s reply, a peer that accepts and stays silent). Whichever comes first,
+    /// the attempt's outcome or the timer, settles the slot; a connection made after its attempt
+    /// was given up is closed. A slot is therefore never stuck connecting, and its failure puts
+    /// only that slot in back-off.
     private func connect(slot: Int, promise: EventLoopPromise<RedisConnection>, deadline: NIODeadline) {
-        let backoff = configuration.reconnectBackoff
-        let maximum = configuration.maximumReconnectBackoff
+        let attempt = promise.futureResult
+        let timer = attempt.eventLoop.scheduleTask(deadline: deadline) { [self] in
+            settle(slot: slot, promise: promise, .failure(RedisError.unavailable("no connection to \(endpoint) within the connect timeout")))
+        }
         RedisConnection.connect(to: endpoint, configuration: configuration, group: group, deadline: deadline)
-            .whenComplete { [state] result in
-                switch result {
-                case .success(let connection):
-                    let keep = state.withLock { state in
-                        guard !state.isShutDown else { return false }
-                        state.slots[slot] = .ready(connection)
-                        return true
+            .whenComplete { [self] result in
+                timer.cancel()
+                settle(slot: slot, promise: promise, result)
+            }
+    }
+
+    /// Ends the attempt of `promise` on `slot` with `result`, once (a later call is ignored).
+    private func settle(slot: Int, promise: EventLoopPromise<RedisConnection>, _ result: Result<RedisConnection, any Error>) {
+        let attempt = promise.futureResult
+        let isCurrent: Bool = state.withLock { state in
+            guard !state.isShutDown, case .connecting(let current, let failures) = state.slots[slot], current === attempt
+            else { return false }
+            switch result {
+            case .success(let connection):
+                state.slots[slot] = .ready(connection)
+            case .failure(let error):
+                var wait = configuration.reconnectBackoff
+                let maximum = configuration.maximumReconnectBackoff
+                for _ in 0..<min(failures, 30) where wait < maximum { wait = wait * 2 }
+                // The reason alone: the error a caller gets wraps it in `.unavailable` once.
+                let reason = if case .unavailable(let reason)? = error as? RedisError { reason } else { "\(error)" }
+                state.slots[slot] = .backingOff(until: .now() + TimeAmount(min(wait, maximum)), failures: failures + 1, reason: reason)
+            }
+            return true
+        }
+        switch result {
+        case .success(let connection) where isCurrent:
+            // A lost connection frees its slot for the next command to remake.
+            connection.channel.closeFuture.whenComplete { [state] _ in
+                state.withLock { state in
+                    if case .ready(let current) = state.slots[slot], current === connection {
+                        state.slots[slot] = .idle(failures: 0)
                     }
-                    guard keep else {
-                        connection.channel.close(promise: nil)
-                        promise.fail(RedisError.shutDown)
-                        return
-                    }
-                    // A lost connection frees its slot for the next command to remake.
-                    connection.channel.closeFuture.whenComplete { _ in
-                        state.withLock { state in
-                            if case .ready(let current) = state.slots[slot], current === connection {
-                                state.slots[slot] = .idle(failures: 0)
-                            }
-                        }
-                    }
-                    promise.succeed(connection)
-                case .failure(let error):
-                    state.withLock { state in
-                        guard case .connecting(_, let failures) = state.slots[slot] else { return }
-                        var wait = backoff
-                        for _ in 0..<min(failures, 30) where wait < maximum { wait = wait * 2 }
-                        state.slots[slot] = .backingOff(
-                            until: .now() + TimeAmount(min(wait, maximum)), failures: failures + 1, reason: "\(error)"
-                        )
-                    }
-                    promise.fail(error)
                 }
             }
+            promise.succeed(connection)
+        case .success(let connection):
+            // Given up already (the timer, or a shutdown): not kept.
+            connection.channel.close(promise: nil)
+            promise.fail(state.withLock { $0.isShutDown } ? RedisError.shutDown : RedisError.unavailable("no connection to \(endpoint) within the connect timeout"))
+        case .failure(let error):
+            promise.fail(error)
+        }
     }
 
     /// The connection `future` gives, or ``RedisError/unavailable(_:)`` at `deadline`.

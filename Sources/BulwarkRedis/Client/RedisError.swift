@@ -5,10 +5,14 @@
 /// deadline, a dropped connection) may have run, so a decision it carried is *uncertain*: it is
 /// neither counted as allowed nor as denied, and the limiter's failure policy decides.
 public enum RedisError: Error, Sendable, Equatable, CustomStringConvertible {
-    /// Redis answered with an error reply (`ERR …`, `WRONGTYPE …`, `NOSCRIPT …`).
+    /// Redis answered with an error reply that is about the command (`ERR …`, `WRONGTYPE …`,
+    /// `NOSCRIPT …`): a bug to see, which no failure policy hides.
     case server(String)
-    /// No connection could be made (refused, unreachable, connect timeout, backing off after such
-    /// a failure): the command was not sent.
+    /// Redis could not serve the command, which did not run: no connection could be made
+    /// (refused, unreachable, connect timeout, backing off after such a failure), or the server
+    /// refused it for now with one of the replies ``isUnavailableReply(_:)`` names (`BUSY`,
+    /// `LOADING`, `MASTERDOWN`, `READONLY`, `CLUSTERDOWN`, `TRYAGAIN`, and a `MOVED` or `ASK` the
+    /// client does not follow). A limiter's failure policy decides.
     case unavailable(String)
     /// The command was sent but its deadline passed before the reply: it may have run.
     case timedOut
@@ -25,6 +29,22 @@ public enum RedisError: Error, Sendable, Equatable, CustomStringConvertible {
         case .timedOut, .connectionLost, .protocolViolation: true
         case .server, .unavailable, .shutDown: false
         }
+    }
+
+    /// The error for an error reply: ``unavailable(_:)`` when the reply says the server cannot
+    /// serve now (see ``isUnavailableReply(_:)``), ``server(_:)`` otherwise.
+    public static func reply(_ message: String) -> RedisError {
+        isUnavailableReply(message) ? .unavailable("the server refused the command: \(message)") : .server(message)
+    }
+
+    /// Whether an error reply means "Redis cannot serve now" rather than "this command is wrong":
+    /// `BUSY` (a script or function runs too long), `LOADING` (a restart reading its data),
+    /// `MASTERDOWN` (a replica that lost its master), `READONLY` (a replica, as after a failover),
+    /// `CLUSTERDOWN`, `TRYAGAIN` (a slot mid-migration), `MOVED` and `ASK` (a redirect the client
+    /// does not or no longer follows). The command did not run.
+    public static func isUnavailableReply(_ message: String) -> Bool {
+        let kind = message.prefix { $0 != " " }
+        return ["BUSY", "LOADING", "MASTERDOWN", "READONLY", "CLUSTERDOWN", "TRYAGAIN", "MOVED", "ASK"].contains(kind)
     }
 
     /// The first word of a server error (`NOSCRIPT`, `MOVED`, `ASK`, `ERR`…); `nil` for others.

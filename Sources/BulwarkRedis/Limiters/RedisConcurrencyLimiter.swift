@@ -67,7 +67,7 @@ public final class RedisConcurrencyLimiter: Sendable {
     /// Takes `cost` units now if they are free: a lease, or `nil` when the limit is full.
     ///
     /// - Throws: ``BulwarkError/invalidArgument(field:rule:)`` for a cost outside `1...limit`;
-    ///   ``BulwarkError/unavailable(dependency:retryAfter:)`` when Redis cannot answer (unless
+    ///   ``BulwarkError/dependencyFailed(dependency:reason:)`` when Redis cannot answer (unless
     ///   ``failOpen``, which returns a lease Redis does not hold).
     public func tryAcquire(cost: Int = 1) async throws -> RedisLease? {
         guard (1...limit).contains(cost) else {
@@ -79,8 +79,8 @@ public final class RedisConcurrencyLimiter: Sendable {
             return reply.first == 1 ? RedisLease(limiter: self, id: id, cost: cost, isHeldInRedis: true) : nil
         case .failure(.server(let message)):
             throw RedisError.server(message)  // a script error: a bug to see, not an outage to hide
-        case .failure:
-            guard failOpen else { throw BulwarkError.unavailable(dependency: "redis", retryAfter: nil) }
+        case .failure(let error):
+            guard failOpen else { throw BulwarkError.dependencyFailed(dependency: "redis", reason: error.description) }
             return RedisLease(limiter: self, id: id, cost: cost, isHeldInRedis: false)
         }
     }

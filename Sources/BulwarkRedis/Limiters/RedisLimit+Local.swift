@@ -10,12 +10,33 @@ extension RedisLimit {
     /// multiplied by `share`, rounded down, at least 1): a node's part of the limit while Redis is
     /// away (``RedisFailurePolicy/localShare(_:)``).
     ///
+    /// Windows (fixed, counter, segmented) start where the script's do on the clock `timeSource`
+    /// names: with ``RedisTimeSource/limiterClock`` at `clock`'s readings `epoch + k × window`,
+    /// exactly the script's boundaries; with ``RedisTimeSource/redis`` at the readings where this
+    /// machine's real-time clock, read once now, shows `epoch + k × window` nanoseconds after the
+    /// Unix epoch, Redis' `TIME` boundaries to within the skew between this machine's clock and
+    /// Redis' (the real boundaries need a round trip to Redis, which is away).
+    ///
     /// - Throws: ``BulwarkError/invalidConfiguration(field:rule:)`` for a share outside `(0, 1]`.
-    public func localLimiter(share: Double, clock: some NanosecondClock = ContinuousClock()) throws(BulwarkError)
+    public func localLimiter(
+        share: Double, clock: some NanosecondClock = ContinuousClock(), timeSource: RedisTimeSource = .limiterClock
+    ) throws(BulwarkError) -> any RateLimiter {
+        let offset = timeSource == .redis ? RedisTimeSource.unixNanoseconds() &- clock.nowNanoseconds : 0
+        return try localLimiter(share: share, clock: clock, scriptTimeOffset: offset)
+    }
+
+    /// ``localLimiter(share:clock:timeSource:)`` for a script clock that reads `clock`'s reading
+    /// plus `offset` nanoseconds: window epochs are moved by `−offset`.
+    func localLimiter(share: Double, clock: some NanosecondClock, scriptTimeOffset offset: Int64) throws(BulwarkError)
         -> any RateLimiter
     {
         guard share > 0, share <= 1 else {
             throw .invalidConfiguration(field: "share", rule: "must be in (0, 1], got \(share)")
+        }
+        // The epoch argument at `index` (in `0 ..< length`, as the factories reduce it) moved onto
+        // `clock`'s readings, reduced modulo `length` again.
+        func epoch(_ index: Int, modulo length: Int64) -> Int64 {
+            ((Int64(arguments[index]) ?? 0).modulo(length) - offset.modulo(length)).modulo(length)
         }
         let numbers = arguments.map { Int($0) ?? 0 }
         func part(_ value: Int) -> Int { max(1, Int((Double(value) * share).rounded(.down))) }
@@ -33,18 +54,20 @@ extension RedisLimit {
             return try LeakyBucketShaperLimiter(rate: part(numbers[0]), per: span(numbers[1]), maximumCost: numbers[2], clock: clock)
         case "fixedWindow":
             return try FixedWindowLimiter(
-                limit: part(numbers[0]), window: span(numbers[1]), epochNanoseconds: Int64(numbers[2]), clock: clock
+                limit: part(numbers[0]), window: span(numbers[1]), epochNanoseconds: epoch(2, modulo: Int64(numbers[1])),
+                clock: clock
             )
         case "slidingWindowLog":
             return try SlidingWindowLogLimiter(limit: part(numbers[0]), window: span(numbers[1]), clock: clock)
         case "slidingWindowCounter":
             return try SlidingWindowCounterLimiter(
-                limit: part(numbers[0]), window: span(numbers[1]), epochNanoseconds: Int64(numbers[2]), clock: clock
+                limit: part(numbers[0]), window: span(numbers[1]), epochNanoseconds: epoch(2, modulo: Int64(numbers[1])),
+                clock: clock
             )
         default:
             return try SegmentedWindowLimiter(
-                limit: part(numbers[0]), window: span(numbers[1]), segments: numbers[2], epochNanoseconds: Int64(numbers[3]),
-                clock: clock
+                limit: part(numbers[0]), window: span(numbers[1]), segments: numbers[2],
+                epochNanoseconds: epoch(3, modulo: Int64(numbers[1] / numbers[2])), clock: clock
             )
         }
     }

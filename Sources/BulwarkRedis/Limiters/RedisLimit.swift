@@ -18,15 +18,25 @@ public struct RedisLimit: Sendable, Hashable {
     /// for the times the values are added to.
     static let bound: Int64 = 1 << 51
 
-    private static func check(_ value: Int64, within bound: Int64 = bound, field: String, formula: String) throws(BulwarkError) {
-        guard value > 0, value <= bound else {
-            throw .invalidConfiguration(field: field, rule: "\(formula) must be at most \(bound) for exact Lua arithmetic, got \(value)")
+    /// Refuses `value` (`nil`: beyond `Int64`) unless it is in `1 ... bound`, naming `field`.
+    private static func check(_ value: Int64?, within bound: Int64 = bound, field: String, formula: String) throws(BulwarkError) {
+        guard let value, value > 0, value <= bound else {
+            let got = value.map { "\($0)" } ?? "more than \(Int64.max)"
+            throw .invalidConfiguration(field: field, rule: "\(formula) must be at most \(bound) for exact Lua arithmetic, got \(got)")
         }
     }
 
-    private static func product(_ a: Int64, _ b: Int64) -> Int64 {
+    /// `a × b`, or `nil` when it overflows `Int64`.
+    private static func product(_ a: Int64, _ b: Int64) -> Int64? {
         let (value, overflow) = a.multipliedReportingOverflow(by: b)
-        return overflow ? .max : value
+        return overflow ? nil : value
+    }
+
+    /// `a + b` (`nil` when `a` is), or `nil` when it overflows `Int64`.
+    private static func sum(_ a: Int64?, _ b: Int64) -> Int64? {
+        guard let a else { return nil }
+        let (value, overflow) = a.addingReportingOverflow(b)
+        return overflow ? nil : value
     }
 
     private static func nanoseconds(_ duration: Duration, field: String) throws(BulwarkError) -> Int64 {
@@ -58,7 +68,7 @@ public struct RedisLimit: Sendable, Hashable {
         let burst = try Validation.limit(burst, field: "burst")
         let p = try nanoseconds(period, field: "per")
         let g = greatestCommonDivisor(Int64(rate), p)
-        try check(product(2 * Int64(burst), p / g) + Int64(rate) / g, within: 2 * bound, field: "burst", formula: "2 × burst × P′ + R′")
+        try check(sum(product(2 * Int64(burst), p / g), Int64(rate) / g), within: 2 * bound, field: "burst", formula: "2 × burst × P′ + R′")
         return RedisLimit(module: "gcra", arguments: [rate, Int(p), burst].map { "\($0)" }, limit: burst)
     }
 
@@ -140,7 +150,7 @@ public struct RedisLimit: Sendable, Hashable {
         let maximumCost = try Validation.limit(maximumCost, field: "maximumCost")
         let p = try nanoseconds(period, field: "per")
         let g = greatestCommonDivisor(Int64(rate), p)
-        try check(product(2 * Int64(maximumCost), p / g) + Int64(rate) / g, within: 2 * bound, field: "maximumCost",
+        try check(sum(product(2 * Int64(maximumCost), p / g), Int64(rate) / g), within: 2 * bound, field: "maximumCost",
                   formula: "2 × maximumCost × P′ + R′")
         return RedisLimit(
             module: "leakyBucketShaper", arguments: [rate, Int(p), maximumCost].map { "\($0)" }, limit: maximumCost

@@ -1,18 +1,29 @@
 public import BulwarkCore
 
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Musl)
+import Musl
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
 /// What a ``RedisRateLimiter`` does when Redis cannot answer in time (down, unreachable, too slow,
 /// or a reply lost so that the decision is uncertain).
 public enum RedisFailurePolicy: Sendable {
     /// Admit the call: availability over the limit. The decision says where it came from.
     case failOpen
-    /// Refuse the call with ``BulwarkError/unavailable(dependency:retryAfter:)``.
+    /// Refuse the call with ``BulwarkError/dependencyFailed(dependency:reason:)`` (dependency
+    /// `"redis"`), whose reason is the client's error: `Redis unavailable: …` when no connection
+    /// could be made.
     case failClosed
     /// Decide with a local limiter instead, typically an in-memory one holding this node's share
     /// of the limit (a tenth of it for ten nodes): the limit holds approximately while Redis is
     /// away, each node counting for itself.
     case fallback(any RateLimiter)
     /// Decide with the same algorithm in memory, holding `share` of the limit (`0.1` of it on each
-    /// of ten nodes; see ``RedisLimit/localLimiter(share:clock:)``), made when the limiter is.
+    /// of ten nodes; see ``RedisLimit/localLimiter(share:clock:timeSource:)``), made when the
+    /// limiter is, its windows aligned to the limiter's time source.
     case localShare(Double)
 }
 
@@ -31,6 +42,14 @@ public enum RedisTimeSource: Sendable, Hashable {
         guard self == .limiterClock else { return ["", ""] }
         let (second, nanoseconds) = clock.nowNanoseconds.quotientAndRemainder(dividingBy: 1_000_000_000)
         return nanoseconds < 0 ? [String(second - 1), String(nanoseconds + 1_000_000_000)] : [String(second), String(nanoseconds)]
+    }
+
+    /// Nanoseconds since the Unix epoch by this machine's real-time clock: what Redis' `TIME`
+    /// reads, to within the skew between the two machines' clocks.
+    static func unixNanoseconds() -> Int64 {
+        var spec = timespec()
+        clock_gettime(CLOCK_REALTIME, &spec)
+        return Int64(spec.tv_sec) &* 1_000_000_000 &+ Int64(spec.tv_nsec)
     }
 }
 
@@ -133,7 +152,7 @@ public final class RedisRateLimiter: Sendable {
         self.timeSource = timeSource
         switch failurePolicy {
         case .fallback(let limiter): local = limiter
-        case .localShare(let share): local = try limit.localLimiter(share: share, clock: clock)
+        case .localShare(let share): local = try limit.localLimiter(share: share, clock: clock, timeSource: timeSource)
         case .failOpen, .failClosed: local = nil
         }
         self.script = RedisScripts.single(limit.module)
@@ -143,7 +162,7 @@ public final class RedisRateLimiter: Sendable {
     /// Takes `cost` if the shared limit has it now; never waits for capacity (only for Redis).
     ///
     /// - Throws: ``BulwarkError/invalidArgument(field:rule:)`` for a cost below 0 or above the
-    ///   limit; ``BulwarkError/unavailable(dependency:retryAfter:)`` when Redis cannot answer and
+    ///   limit; ``BulwarkError/dependencyFailed(dependency:reason:)`` when Redis cannot answer and
     ///   the policy is ``RedisFailurePolicy/failClosed``.
     public func tryAcquire(cost: Int = 1) async throws -> RedisDecision {
         try check(cost)
@@ -220,10 +239,10 @@ public final class RedisRateLimiter: Sendable {
             return RedisDecision(decision: open, source: .failedOpen, admission: nil)
         case .failClosed:
             failed(error, policy: "fail closed")
-            throw BulwarkError.unavailable(dependency: "redis", retryAfter: nil)
+            throw BulwarkError.dependencyFailed(dependency: "redis", reason: error.description)
         case .fallback, .localShare:
             failed(error, policy: "fallback")
-            guard let local else { throw BulwarkError.unavailable(dependency: "redis", retryAfter: nil) }
+            guard let local else { throw BulwarkError.dependencyFailed(dependency: "redis", reason: error.description) }
             // Refunds and charges of a Redis admission have nothing local to apply to.
             let decision = op == "acquire" ? try local.tryAcquire(cost: cost) : .unknown
             return RedisDecision(decision: decision, source: .fallback, admission: nil)

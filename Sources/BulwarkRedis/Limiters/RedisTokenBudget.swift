@@ -24,6 +24,10 @@ public final class RedisTokenBudget: Sendable {
     private let timeoutNanoseconds: Int64
     private let timeout: Duration?
     private static let script = RedisScripts.composite("budget")
+    /// The largest figure ``settle(_:actual:)`` takes: 2^53 − 1, the largest integer a Lua number
+    /// (a double) holds exactly. No limit is above it, so every overrun up to it is charged (and
+    /// capped) as in memory.
+    public static let maximumActual = (1 << 53) - 1
 
     /// Creates a budget.
     ///
@@ -67,13 +71,34 @@ public final class RedisTokenBudget: Sendable {
 
     /// Settles a granted reservation with the real figures: surpluses go back, overruns are
     /// charged. Returns `false` when it had expired (its estimate stands; nothing changes).
+    ///
+    /// A figure may exceed its dimension's limit (the overrun is charged as debt, capped as in
+    /// memory), but not ``maximumActual``, the largest integer the script reads exactly.
+    ///
+    /// - Throws: ``BulwarkError/invalidArgument(field:rule:)`` for a refused reservation, for
+    ///   `actual` without one figure per dimension (field `actual`), or for a figure below 0 or
+    ///   above ``maximumActual`` (field `actual[<dimension>]`), as the in-memory `TokenBudget`
+    ///   names them; ``RedisError`` when Redis cannot answer.
     @discardableResult
     public func settle(_ reservation: RedisReservation, actual: [Int]) async throws -> Bool {
         guard reservation.decision.isAllowed else {
             throw BulwarkError.invalidArgument(field: "reservation", rule: "was refused: nothing to settle")
         }
-        guard actual.count == dimensions.count, actual.allSatisfy({ $0 >= 0 }) else {
-            throw BulwarkError.invalidArgument(field: "actual", rule: "needs one figure of at least 0 per dimension (\(dimensions.count))")
+        guard actual.count == dimensions.count else {
+            throw BulwarkError.invalidArgument(
+                field: "actual", rule: "must hold one figure per dimension, \(dimensions.count) (got \(actual.count))"
+            )
+        }
+        for (figure, dimension) in zip(actual, dimensions) {
+            guard figure >= 0 else {
+                throw BulwarkError.invalidArgument(field: "actual[\(dimension.name)]", rule: "must be at least 0 (got \(figure))")
+            }
+            guard figure <= Self.maximumActual else {
+                throw BulwarkError.invalidArgument(
+                    field: "actual[\(dimension.name)]",
+                    rule: "must be at most \(Self.maximumActual) (2^53 − 1) for exact Lua arithmetic (got \(figure))"
+                )
+            }
         }
         let values = try await RedisRateLimitChain.run(
             Self.script, client: client, op: "settle", links: dimensions, extraKeys: [reservations], numbers: actual,

@@ -76,7 +76,7 @@ final class RedisServer: @unchecked Sendable {
         for _ in 0..<250 {
             if !process.isRunning { throw RedisServerError.exited(port) }
             let reply = (try? cli(["PING"])) ?? ""
-            if reply == "PONG" || reply.contains("NOAUTH") {
+            if reply == "PONG" || reply.contains("NOAUTH") || reply.hasPrefix("MASTERDOWN") {
                 let info = try cli(["INFO", "server"])
                 guard let line = info.split(whereSeparator: \.isNewline).first(where: { $0.hasPrefix("process_id:") }),
                     let pid = Int32(line.dropFirst("process_id:".count).trimmingCharacters(in: .whitespaces))
@@ -93,7 +93,11 @@ final class RedisServer: @unchecked Sendable {
     func kill() {
         guard pid != 0 else { return }
         Foundation.kill(pid, SIGKILL)
-        for _ in 0..<250 where (try? cli(["PING"])) == "PONG" { Thread.sleep(forTimeInterval: 0.02) }
+        // Until it no longer answers (a `where` clause here would spawn all 250 `redis-cli`s).
+        for _ in 0..<250 {
+            guard (try? cli(["PING"])) == "PONG" else { break }
+            Thread.sleep(forTimeInterval: 0.02)
+        }
         pid = 0
     }
 

@@ -3,8 +3,9 @@ import BulwarkTestSupport
 import Foundation
 import Testing
 
-/// A three-master Redis Cluster of the tests' own: three `redis-server --cluster-enabled yes` on
-/// free loopback ports, joined by `redis-cli --cluster create`, without persistence.
+/// A three-master Redis Cluster of the tests' own: `redis-server --cluster-enabled yes` on free
+/// loopback ports (three, or six with a replica each), joined by `redis-cli --cluster create`,
+/// without persistence.
 final class RedisTestCluster: Sendable {
     let nodes: [RedisServer]
 
@@ -15,22 +16,39 @@ final class RedisTestCluster: Sendable {
     }
 
     /// Starts and joins the cluster; waits until every node reports `cluster_state:ok`.
-    static func start() async throws -> RedisTestCluster {
+    ///
+    /// - Parameters:
+    ///   - replicas: Replicas per master (0 or 1).
+    ///   - nodeTimeout: How long a master may be unreachable before its replica takes over.
+    static func start(replicas: Int = 0, nodeTimeout: Duration = .seconds(5)) async throws -> RedisTestCluster {
         try await offPool {
             var nodes: [RedisServer] = []
-            for _ in 0..<3 {
+            let milliseconds = nodeTimeout.components.seconds * 1_000 + nodeTimeout.components.attoseconds / 1_000_000_000_000_000
+            for _ in 0..<3 * (1 + replicas) {
                 // The cluster bus listens on port + 10000, so the port stays below 55536.
                 nodes.append(try RedisServer.start(
-                    ["--cluster-enabled", "yes", "--cluster-config-file", "nodes.conf", "--cluster-node-timeout", "5000"],
+                    [
+                        "--cluster-enabled", "yes", "--cluster-config-file", "nodes.conf", "--cluster-node-timeout", String(milliseconds),
+                        // A replica may take over however long ago it last heard from its master.
+                        "--cluster-replica-validity-factor", "0",
+                    ],
                     ports: 20_000...45_000
                 ))
             }
             let cluster = RedisTestCluster(nodes: nodes)
             _ = try RedisServer.run(
-                "redis-cli", ["--cluster", "create"] + nodes.map { "127.0.0.1:\($0.port)" } + ["--cluster-replicas", "0", "--cluster-yes"]
+                "redis-cli",
+                ["--cluster", "create"] + nodes.map { "127.0.0.1:\($0.port)" } + ["--cluster-replicas", String(replicas), "--cluster-yes"]
             )
-            for _ in 0..<500 {
-                if try nodes.allSatisfy({ try $0.cli(["CLUSTER", "INFO"]).contains("cluster_state:ok") }) {
+            for _ in 0..<1_500 {
+                // Ready: every node sees the cluster up, and every replica has synchronised with
+                // its master (a replica that never has cannot be promoted).
+                if try nodes.allSatisfy({ try $0.cli(["CLUSTER", "INFO"]).contains("cluster_state:ok") }),
+                    try nodes.allSatisfy({ node in
+                        let replication = try node.cli(["INFO", "replication"])
+                        return replication.contains("role:master") || replication.contains("master_link_status:up")
+                    })
+                {
                     return cluster
                 }
                 Thread.sleep(forTimeInterval: 0.02)
@@ -41,9 +59,9 @@ final class RedisTestCluster: Sendable {
     }
 
     /// A client that knows the cluster by its first node only (the others come from the slot map).
-    func client(poolSize: Int = 2, commandTimeout: Duration = .seconds(60)) throws -> RedisClient {
+    func client(poolSize: Int = 2, commandTimeout: Duration = .seconds(60), connectTimeout: Duration = .seconds(5)) throws -> RedisClient {
         try RedisClient(configuration: RedisConfiguration(
-            endpoints: [nodes[0].endpoint], cluster: true, poolSize: poolSize, connectTimeout: .seconds(5),
+            endpoints: [nodes[0].endpoint], cluster: true, poolSize: poolSize, connectTimeout: connectTimeout,
             commandTimeout: commandTimeout, reconnectBackoff: .milliseconds(20), maximumReconnectBackoff: .milliseconds(200)
         ))
     }

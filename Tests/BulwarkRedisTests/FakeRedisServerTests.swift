@@ -1,0 +1,245 @@
+import BulwarkCore
+import BulwarkTestSupport
+import NIOCore
+import NIOPosix
+import Testing
+
+@testable import BulwarkRedis
+
+/// The real client against a server that misbehaves: the process survives, and every call ends
+/// with the error that says what happened, by its deadline.
+///
+/// Real time on real sockets, so the bounds are generous and only the outcome is asserted: the
+/// server first passes the handshake (a Redis 5 that does not know `HELLO`: RESP2) and answers a
+/// `PING` with a generous timeout, so the connection exists before the misbehaviour begins.
+@Suite("Redis client against a misbehaving server", .timeLimit(minutes: 2))
+struct FakeRedisServerTests {
+    /// A client of one connection with a short command deadline and a generous connect one.
+    static func client(_ server: FakeRedisServer, maximumReplyLength: Int = 536_870_912) throws -> RedisClient {
+        try RedisClient(configuration: RedisConfiguration(
+            endpoints: [server.endpoint], poolSize: 1, connectTimeout: .seconds(30), commandTimeout: .milliseconds(500),
+            reconnectBackoff: .milliseconds(20), maximumReconnectBackoff: .milliseconds(200), maximumReplyLength: maximumReplyLength
+        ))
+    }
+
+    /// The handshake and a `PING` answered, within a generous bound on a loaded machine.
+    static func connect(_ redis: RedisClient) async throws {
+        #expect(try await redis.send(["PING"], timeout: .seconds(30)).string == "PONG")
+    }
+
+    @Test("a bulk length of Int64.max is a protocol violation naming the rule; the connection is closed")
+    func overflowingHeader() async throws {
+        let server = try await FakeRedisServer.start(.overflowingHeader)
+        let redis = try Self.client(server)
+        try await Self.connect(redis)
+        // The reply comes at once: a generous deadline, so that a slow machine cannot turn the
+        // violation into a timeout.
+        await #expect {
+            _ = try await redis.send(["GET", "k"], timeout: .seconds(30))
+        } throws: { error in
+            guard case RedisError.protocolViolation(let reason) = error else { return false }
+            return reason.contains("bulk length 9223372036854775807 above the maximum 536870912")
+        }
+        await eventually { server.closedConnections.value == 1 }
+        await redis.shutdown()
+        try await server.stop()
+    }
+
+    @Test("an unknown type byte is a protocol violation naming it; the connection is closed")
+    func garbage() async throws {
+        let server = try await FakeRedisServer.start(.garbage)
+        let redis = try Self.client(server)
+        try await Self.connect(redis)
+        // The reply comes at once: a generous deadline, so that a slow machine cannot turn the
+        // violation into a timeout.
+        await #expect {
+            _ = try await redis.send(["GET", "k"], timeout: .seconds(30))
+        } throws: { error in
+            guard case RedisError.protocolViolation(let reason) = error else { return false }
+            return reason.contains("unexpected byte 0x3F ('?')")
+        }
+        await eventually { server.closedConnections.value == 1 }
+        await redis.shutdown()
+        try await server.stop()
+    }
+
+    @Test("a server that never answers: the call times out by its deadline", arguments: [.silent, .halfReply] as [FakeRedisServer.Behaviour])
+    func noReply(_ behaviour: FakeRedisServer.Behaviour) async throws {
+        let server = try await FakeRedisServer.start(behaviour)
+        let redis = try Self.client(server)
+        try await Self.connect(redis)
+        await #expect(throws: RedisError.timedOut) {
+            _ = try await redis.send(["GET", "k"])
+        }
+        // The connection owed a reply it will never get is closed, not reused.
+        await eventually { server.closedConnections.value == 1 }
+        await redis.shutdown()
+        try await server.stop()
+    }
+
+    @Test(
+        "misbehaving in the handshake: the connection is unavailable, with the reason",
+        arguments: [.overflowingHeader, .garbage, .silent, .halfReply] as [FakeRedisServer.Behaviour]
+    )
+    func inHandshake(_ behaviour: FakeRedisServer.Behaviour) async throws {
+        let server = try await FakeRedisServer.start(behaviour, inHandshake: true)
+        let redis = try Self.client(server)
+        // A reply that breaks a rule ends the attempt at once: a generous deadline, so that a slow
+        // machine cannot turn it into a connect timeout. Silence and half a reply end at the deadline.
+        let answers = behaviour == .overflowingHeader || behaviour == .garbage
+        await #expect {
+            _ = try await redis.send(["PING"], timeout: answers ? .seconds(30) : .milliseconds(500))
+        } throws: { error in
+            guard case RedisError.unavailable(let reason) = error else { return false }
+            if behaviour == .overflowingHeader { return reason.contains("bulk length 9223372036854775807 above the maximum 536870912") }
+            if behaviour == .garbage { return reason.contains("unexpected byte 0x3F ('?')") }
+            return true
+        }
+        await redis.shutdown()
+        try await server.stop()
+    }
+
+    @Test("maximumReplyLength reaches the parser: a bulk string one byte longer is refused")
+    func configuredMaximum() async throws {
+        let payload = String(repeating: "x", count: 100)
+        let server = try await FakeRedisServer.start(.reply("$100\r\n\(payload)\r\n"))
+        let generous = try Self.client(server, maximumReplyLength: 100)
+        try await Self.connect(generous)
+        #expect(try await generous.send(["GET", "k"], timeout: .seconds(30)).string == payload)
+        await generous.shutdown()
+
+        let strict = try Self.client(server, maximumReplyLength: 99)
+        try await Self.connect(strict)
+        await #expect {
+            _ = try await strict.send(["GET", "k"], timeout: .seconds(30))
+        } throws: { error in
+            guard case RedisError.protocolViolation(let reason) = error else { return false }
+            return reason.contains("bulk length 100 above the maximum 99")
+        }
+        await strict.shutdown()
+        try await server.stop()
+    }
+
+    @Test("maximumReplyLength must be at least 1")
+    func validation() {
+        for invalid in [0, -1, Int.min] {
+            #expect {
+                _ = try RedisClient(configuration: RedisConfiguration(maximumReplyLength: invalid))
+            } throws: { error in
+                guard case .invalidConfiguration(let field, _) = error as? BulwarkError else { return false }
+                return field == "maximumReplyLength"
+            }
+        }
+        #expect(RedisConfiguration().maximumReplyLength == 536_870_912)
+    }
+}
+
+/// A TCP server on 127.0.0.1 that speaks just enough RESP to be mistaken for Redis, then
+/// misbehaves as told. On its own event loop (SwiftNIO's `ServerBootstrap`): nothing of it blocks
+/// a thread of Swift's concurrency pool.
+final class FakeRedisServer: Sendable {
+    /// What the server does with a command.
+    enum Behaviour: Sendable, Equatable, CustomTestStringConvertible {
+        /// Answers these bytes, verbatim.
+        case reply(String)
+        /// Reads the command and never answers.
+        case silent
+
+        /// A bulk string's header whose length, Int64.max, overflowed the old parser's `length + 2`.
+        static let overflowingHeader = Behaviour.reply("$9223372036854775807\r\n")
+        /// A type byte RESP does not have.
+        static let garbage = Behaviour.reply("?garbage\r\n")
+        /// Half a bulk string, and then nothing.
+        static let halfReply = Behaviour.reply("$10\r\nabc")
+
+        var testDescription: String {
+            switch self {
+            case .reply(let bytes): "answers \(bytes.debugDescription)"
+            case .silent: "never answers"
+            }
+        }
+    }
+
+    let endpoint: RedisEndpoint
+    /// How many client connections have closed.
+    let closedConnections: Counter
+    private let group: MultiThreadedEventLoopGroup
+    private let channel: any Channel
+
+    private init(endpoint: RedisEndpoint, closedConnections: Counter, group: MultiThreadedEventLoopGroup, channel: any Channel) {
+        self.endpoint = endpoint
+        self.closedConnections = closedConnections
+        self.group = group
+        self.channel = channel
+    }
+
+    /// Listens on a free port. `HELLO` gets `-ERR unknown command` (so the client falls back to
+    /// RESP2) and `PING` gets `+PONG`, and every other command `behaviour`; with `inHandshake`,
+    /// `HELLO` already gets `behaviour`.
+    static func start(_ behaviour: Behaviour, inHandshake: Bool = false) async throws -> FakeRedisServer {
+        let group = MultiThreadedEventLoopGroup(numberOfThreads: 1)
+        let closed = Counter()
+        let channel = try await ServerBootstrap(group: group)
+            .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
+            .childChannelInitializer { channel in
+                channel.eventLoop.makeCompletedFuture {
+                    try channel.pipeline.syncOperations.addHandler(
+                        FakeRedisHandler(behaviour: behaviour, inHandshake: inHandshake, closed: closed)
+                    )
+                }
+            }
+            .bind(host: "127.0.0.1", port: 0)
+            .get()
+        let port = try #require(channel.localAddress?.port)
+        return FakeRedisServer(
+            endpoint: RedisEndpoint(host: "127.0.0.1", port: port), closedConnections: closed, group: group, channel: channel
+        )
+    }
+
+    /// Stops listening, closes every connection and the event loop.
+    func stop() async throws {
+        try? await channel.close()
+        try await group.shutdownGracefully()
+    }
+}
+
+/// One connection of ``FakeRedisServer``: reads commands (RESP arrays, with the client's own
+/// parser) and answers each as its behaviour says.
+private final class FakeRedisHandler: ChannelInboundHandler {
+    typealias InboundIn = ByteBuffer
+    typealias OutboundOut = ByteBuffer
+
+    private let behaviour: FakeRedisServer.Behaviour
+    private let inHandshake: Bool
+    private let closed: Counter
+    private var parser = RESPParser()
+    private var received = ByteBuffer()
+
+    init(behaviour: FakeRedisServer.Behaviour, inHandshake: Bool, closed: Counter) {
+        self.behaviour = behaviour
+        self.inHandshake = inHandshake
+        self.closed = closed
+    }
+
+    func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+        var bytes = unwrapInboundIn(data)
+        received.writeBuffer(&bytes)
+        while let command = try? parser.next(&received) {
+            let name = command.array?.first?.string?.uppercased()
+            let reply: String? =
+                switch name {
+                case "HELLO" where !inHandshake: "-ERR unknown command 'HELLO'\r\n"
+                case "PING" where !inHandshake: "+PONG\r\n"
+                default:
+                    if case .reply(let bytes) = behaviour { bytes } else { nil }
+                }
+            if let reply { context.writeAndFlush(wrapOutboundOut(ByteBuffer(string: reply)), promise: nil) }
+        }
+        received.discardReadBytes()
+    }
+
+    func channelInactive(context: ChannelHandlerContext) {
+        closed.add(1)
+        context.fireChannelInactive()
+    }
+}
