@@ -17,14 +17,14 @@ struct FakeRedisServerTests {
     /// A client of one connection with a short command deadline and a generous connect one.
     static func client(_ server: FakeRedisServer, maximumReplyLength: Int = 536_870_912) throws -> RedisClient {
         try RedisClient(configuration: RedisConfiguration(
-            endpoints: [server.endpoint], poolSize: 1, connectTimeout: .seconds(30), commandTimeout: .milliseconds(500),
+            endpoints: [server.endpoint], poolSize: 1, connectTimeout: busy(.seconds(30)), commandTimeout: .milliseconds(500),
             reconnectBackoff: .milliseconds(20), maximumReconnectBackoff: .milliseconds(200), maximumReplyLength: maximumReplyLength
         ))
     }
 
     /// The handshake and a `PING` answered, within a generous bound on a loaded machine.
     static func connect(_ redis: RedisClient) async throws {
-        #expect(try await redis.send(["PING"], timeout: .seconds(30)).string == "PONG")
+        #expect(try await redis.send(["PING"], timeout: busy(.seconds(30))).string == "PONG")
     }
 
     @Test("a bulk length of Int64.max is a protocol violation naming the rule; the connection is closed")
@@ -35,7 +35,7 @@ struct FakeRedisServerTests {
         // The reply comes at once: a generous deadline, so that a slow machine cannot turn the
         // violation into a timeout.
         await #expect {
-            _ = try await redis.send(["GET", "k"], timeout: .seconds(30))
+            _ = try await redis.send(["GET", "k"], timeout: busy(.seconds(30)))
         } throws: { error in
             guard case RedisError.protocolViolation(let reason) = error else { return false }
             return reason.contains("bulk length 9223372036854775807 above the maximum 536870912")
@@ -53,7 +53,7 @@ struct FakeRedisServerTests {
         // The reply comes at once: a generous deadline, so that a slow machine cannot turn the
         // violation into a timeout.
         await #expect {
-            _ = try await redis.send(["GET", "k"], timeout: .seconds(30))
+            _ = try await redis.send(["GET", "k"], timeout: busy(.seconds(30)))
         } throws: { error in
             guard case RedisError.protocolViolation(let reason) = error else { return false }
             return reason.contains("unexpected byte 0x3F ('?')")
@@ -88,7 +88,7 @@ struct FakeRedisServerTests {
         // machine cannot turn it into a connect timeout. Silence and half a reply end at the deadline.
         let answers = behaviour == .overflowingHeader || behaviour == .garbage
         await #expect {
-            _ = try await redis.send(["PING"], timeout: answers ? .seconds(30) : .milliseconds(500))
+            _ = try await redis.send(["PING"], timeout: answers ? busy(.seconds(30)) : .milliseconds(500))
         } throws: { error in
             guard case RedisError.unavailable(let reason) = error else { return false }
             if behaviour == .overflowingHeader { return reason.contains("bulk length 9223372036854775807 above the maximum 536870912") }
@@ -105,13 +105,13 @@ struct FakeRedisServerTests {
         let server = try await FakeRedisServer.start(.reply("$100\r\n\(payload)\r\n"))
         let generous = try Self.client(server, maximumReplyLength: 100)
         try await Self.connect(generous)
-        #expect(try await generous.send(["GET", "k"], timeout: .seconds(30)).string == payload)
+        #expect(try await generous.send(["GET", "k"], timeout: busy(.seconds(30))).string == payload)
         await generous.shutdown()
 
         let strict = try Self.client(server, maximumReplyLength: 99)
         try await Self.connect(strict)
         await #expect {
-            _ = try await strict.send(["GET", "k"], timeout: .seconds(30))
+            _ = try await strict.send(["GET", "k"], timeout: busy(.seconds(30)))
         } throws: { error in
             guard case RedisError.protocolViolation(let reason) = error else { return false }
             return reason.contains("bulk length 100 above the maximum 99")

@@ -52,7 +52,7 @@ struct RedisClientTests {
     func deadline() async throws {
         let server = try await RedisServer.shared()
         let redis = try server.client(poolSize: 1, commandTimeout: .milliseconds(100))
-        _ = try await redis.send(["PING"], timeout: .seconds(30))
+        _ = try await redis.send(["PING"], timeout: busy(.seconds(30)))
         let started = ContinuousClock.now
         await #expect(throws: RedisError.timedOut) {
             _ = try await redis.send(["BLPOP", uniquePrefix() + ":never", "120"])
@@ -61,7 +61,7 @@ struct RedisClientTests {
         #expect(ContinuousClock.now - started < .seconds(60), "the deadline, not BLPOP's own timeout, ended the call")
         #expect(RedisError.timedOut.isUncertain)
         // A new connection (the timed-out one was closed), given time on a loaded machine.
-        #expect(try await redis.send(["PING"], timeout: .seconds(30)).string == "PONG")
+        #expect(try await redis.send(["PING"], timeout: busy(.seconds(30))).string == "PONG")
         await redis.shutdown()
     }
 
@@ -84,7 +84,7 @@ struct RedisClientTests {
         let server = try await RedisServer.started()
         defer { server.stop() }
         let redis = try server.client(poolSize: 2, commandTimeout: .milliseconds(300))
-        #expect(try await redis.send(["PING"], timeout: .seconds(30)).string == "PONG")
+        #expect(try await redis.send(["PING"], timeout: busy(.seconds(30))).string == "PONG")
         try await server.crash()
         for _ in 0..<5 {
             let started = ContinuousClock.now
@@ -96,12 +96,12 @@ struct RedisClientTests {
             }
             // Bounded by the 300 ms command deadline (not the 10 s connect bound): generous slack
             // for a loaded machine, far below what a hang would take.
-            #expect(ContinuousClock.now - started < .seconds(8), "a dead server's callers are not held")
+            #expect(ContinuousClock.now - started < busy(.seconds(8)), "a dead server's callers are not held")
         }
         try await server.relaunch()
         // Service resumes: poll for up to a minute (a restart under load may take seconds).
         var answered = false
-        let deadline = ContinuousClock.now + .seconds(60)
+        let deadline = ContinuousClock.now + busy(.seconds(60))
         while !answered, ContinuousClock.now < deadline {
             answered = (try? await redis.send(["PING"]).string) == "PONG"
             if !answered { try await Task.sleep(for: .milliseconds(50)) }

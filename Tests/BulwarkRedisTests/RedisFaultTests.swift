@@ -154,7 +154,7 @@ struct RedisFaultTests {
         /// Decides once on `server` under each policy; returns the failed-closed error and the
         /// fail-open decision's source, and checks the event.
         func decide(on server: RedisServer) async throws -> (closed: (any Error)?, openSource: RedisDecisionSource?, reason: String?) {
-            let client = try server.client(commandTimeout: .seconds(30))
+            let client = try server.client(commandTimeout: busy(.seconds(30)))
             defer { Task { await client.shutdown() } }
             let key = uniquePrefix()
             let closed = try RedisRateLimiter(client: client, key: key, limit: try .fixedWindow(limit: 10, window: .seconds(60)), failurePolicy: .failClosed)
@@ -194,10 +194,10 @@ struct RedisFaultTests {
         try await offPool {
             for _ in 0..<500 where !((try? master.cli(["PING"])) ?? "").hasPrefix("BUSY") { Thread.sleep(forTimeInterval: 0.02) }
         }
-        let busy = try await decide(on: master)
-        #expect(refused(busy.closed, saying: "BUSY"))
-        #expect(busy.openSource == .failedOpen)
-        #expect(busy.reason?.contains("BUSY") == true)
+        let busyServer = try await decide(on: master)
+        #expect(refused(busyServer.closed, saying: "BUSY"))
+        #expect(busyServer.openSource == .failedOpen)
+        #expect(busyServer.reason?.contains("BUSY") == true)
         _ = try await master.command(["SCRIPT", "KILL"])
         try await offPool { busyScript.waitUntilExit() }
     }

@@ -26,7 +26,7 @@ struct RedisRateLimiterTests {
         defer { server.stop() }
         let key = RedisKeys(prefix: uniquePrefix()).key(scope: .user("42"), limit: "rpm")
         let limit = try RedisLimit.slidingWindowLog(limit: 100, window: .seconds(60))
-        let clients = try (0..<8).map { _ in try server.client(poolSize: 2, commandTimeout: .seconds(30)) }
+        let clients = try (0..<8).map { _ in try server.client(poolSize: 2, commandTimeout: busy(.seconds(30))) }
         let nodes = try clients.map { try RedisRateLimiter(client: $0, key: key, limit: limit) }
         // Warm the script cache so EVALSHA is the only command counted.
         _ = try await nodes[0].tryAcquire(cost: 0)
@@ -96,7 +96,7 @@ struct RedisRateLimiterTests {
         let server = try await RedisServer.started()
         defer { server.stop() }
         // A live server answers well within 20 s however loaded the machine; a dead one refuses at once.
-        let client = try server.client(poolSize: 2, commandTimeout: .seconds(20))
+        let client = try server.client(poolSize: 2, commandTimeout: busy(.seconds(20)))
         let limit = try RedisLimit.tokenBucket(capacity: 10, every: .seconds(60))
         let fallback = try TokenBucketLimiter(capacity: 2, refill: 2, every: .seconds(60))
         let open = try RedisRateLimiter(client: client, key: "k:open", limit: limit, failurePolicy: .failOpen)
@@ -104,7 +104,7 @@ struct RedisRateLimiterTests {
         let local = try RedisRateLimiter(client: client, key: "k:local", limit: limit, failurePolicy: .fallback(fallback))
         let journal = EventJournal()
         for limiter in [open, closed, local] { limiter.events.attach(journal) }
-        _ = try await client.send(["PING"], timeout: .seconds(30))  // connected, however loaded the machine
+        _ = try await client.send(["PING"], timeout: busy(.seconds(30)))  // connected, however loaded the machine
         #expect(try await open.tryAcquire().source == .redis)
 
         try await server.crash()
@@ -120,7 +120,7 @@ struct RedisRateLimiterTests {
             #expect(fromLocal.source == .fallback)
             // Each decision is bounded by its deadline, not by the outage: a refused connection or a
             // backed-off server fails at once (the bound leaves slack for a loaded machine).
-            #expect(ContinuousClock.now - started < .seconds(8), "three decisions within their deadlines")
+            #expect(ContinuousClock.now - started < busy(.seconds(8)), "three decisions within their deadlines")
         }
         // The local fallback holds its own share: 2 of the 5.
         #expect(try fallback.tryAcquire(cost: 0).remaining == 0)
@@ -129,7 +129,7 @@ struct RedisRateLimiterTests {
         try await server.relaunch()
         // Service resumes: poll for up to a minute (a restart under load may take seconds).
         var resumed = false
-        let deadline = ContinuousClock.now + .seconds(60)
+        let deadline = ContinuousClock.now + busy(.seconds(60))
         while !resumed, ContinuousClock.now < deadline {
             resumed = try await closed.tryAcquire().source == .redis
             if !resumed { try await Task.sleep(for: .milliseconds(50)) }

@@ -131,7 +131,7 @@ final class RedisServer: @unchecked Sendable {
     /// A client for this server.
     func client(
         poolSize: Int = 2,
-        commandTimeout: Duration = .seconds(60),
+        commandTimeout: Duration = busy(.seconds(60)),
         password: String? = nil,
         database: Int = 0
     ) throws -> RedisClient {
@@ -139,7 +139,7 @@ final class RedisServer: @unchecked Sendable {
             endpoints: [endpoint], password: password, database: database, poolSize: poolSize,
             // A generous handshake bound: under the thread sanitizer on a busy machine a connection
             // and its HELLO take far longer than on an idle one.
-            connectTimeout: .seconds(30), commandTimeout: commandTimeout, reconnectBackoff: .milliseconds(20),
+            connectTimeout: busy(.seconds(30)), commandTimeout: commandTimeout, reconnectBackoff: .milliseconds(20),
             maximumReconnectBackoff: .milliseconds(200)
         ))
     }
@@ -152,6 +152,14 @@ final class RedisServer: @unchecked Sendable {
 enum RedisServerError: Error {
     case exited(Int)
     case notReady(Int)
+}
+
+/// A real-time bound for a busy machine: `duration` in a plain run, five times it under the thread
+/// sanitizer. A command's deadline runs from the moment it is asked, and under the sanitizer's
+/// tenfold slowdown, with every suite sharing the concurrency pool's two threads, a task can wait
+/// half a minute for a thread before it even sends; the bound is there to catch a hang.
+func busy(_ duration: Duration) -> Duration {
+    isThreadSanitized ? duration * 5 : duration
 }
 
 /// A key prefix no other test uses.
