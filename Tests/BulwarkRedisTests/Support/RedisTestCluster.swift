@@ -59,7 +59,7 @@ final class RedisTestCluster: Sendable {
     }
 
     /// A client that knows the cluster by its first node only (the others come from the slot map).
-    func client(poolSize: Int = 2, commandTimeout: Duration = .seconds(60), connectTimeout: Duration = .seconds(5)) throws -> RedisClient {
+    func client(poolSize: Int = 2, commandTimeout: Duration = busy(.seconds(60)), connectTimeout: Duration = busy(.seconds(5))) throws -> RedisClient {
         try RedisClient(configuration: RedisConfiguration(
             endpoints: [nodes[0].endpoint], cluster: true, poolSize: poolSize, connectTimeout: connectTimeout,
             commandTimeout: commandTimeout, reconnectBackoff: .milliseconds(20), maximumReconnectBackoff: .milliseconds(200)
