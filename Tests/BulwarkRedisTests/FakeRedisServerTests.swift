@@ -27,9 +27,15 @@ struct FakeRedisServerTests {
         #expect(try await redis.send(["PING"], timeout: busy(.seconds(30))).string == "PONG")
     }
 
-    @Test("a bulk length of Int64.max is a protocol violation naming the rule; the connection is closed")
-    func overflowingHeader() async throws {
-        let server = try await FakeRedisServer.start(.overflowingHeader)
+    @Test(
+        "a bulk length of Int64.max, or an unknown type byte, is a protocol violation naming the rule; the connection is closed",
+        arguments: [
+            (.overflowingHeader, "bulk length 9223372036854775807 above the maximum 536870912"),
+            (.garbage, "unexpected byte 0x3F ('?')"),
+        ] as [(FakeRedisServer.Behaviour, String)]
+    )
+    func violation(_ behaviour: FakeRedisServer.Behaviour, rule: String) async throws {
+        let server = try await FakeRedisServer.start(behaviour)
         let redis = try Self.client(server)
         try await Self.connect(redis)
         // The reply comes at once: a generous deadline, so that a slow machine cannot turn the
@@ -38,25 +44,7 @@ struct FakeRedisServerTests {
             _ = try await redis.send(["GET", "k"], timeout: busy(.seconds(30)))
         } throws: { error in
             guard case RedisError.protocolViolation(let reason) = error else { return false }
-            return reason.contains("bulk length 9223372036854775807 above the maximum 536870912")
-        }
-        await eventually { server.closedConnections.value == 1 }
-        await redis.shutdown()
-        try await server.stop()
-    }
-
-    @Test("an unknown type byte is a protocol violation naming it; the connection is closed")
-    func garbage() async throws {
-        let server = try await FakeRedisServer.start(.garbage)
-        let redis = try Self.client(server)
-        try await Self.connect(redis)
-        // The reply comes at once: a generous deadline, so that a slow machine cannot turn the
-        // violation into a timeout.
-        await #expect {
-            _ = try await redis.send(["GET", "k"], timeout: busy(.seconds(30)))
-        } throws: { error in
-            guard case RedisError.protocolViolation(let reason) = error else { return false }
-            return reason.contains("unexpected byte 0x3F ('?')")
+            return reason.contains(rule)
         }
         await eventually { server.closedConnections.value == 1 }
         await redis.shutdown()
