@@ -10,11 +10,33 @@ let swiftSettings: [SwiftSetting] = [
 
 /// The in-process modules the umbrella re-exports.
 let inProcessModules: [Target.Dependency] = [
-    "BulwarkCore", "BulwarkTokenBucket", "BulwarkLeakyBucket", "BulwarkGCRA", "BulwarkFixedWindow",
+    "BulwarkCore", "BulwarkEngine", "BulwarkTokenBucket", "BulwarkLeakyBucket", "BulwarkGCRA", "BulwarkFixedWindow",
     "BulwarkSlidingWindow", "BulwarkConcurrency", "BulwarkPartitioned", "BulwarkChain", "BulwarkBudget",
     "BulwarkCircuitBreaker", "BulwarkRetry", "BulwarkTimeout", "BulwarkFallback", "BulwarkPipeline", "BulwarkQueues",
     "BulwarkAdaptive",
 ]
+
+/// The traits that bring the integrations, and the external packages each one uses. Every external
+/// package is used under its trait only, so a user who turns the default traits off
+/// (`.package(url: …, from: …, traits: [])`) and imports a limiter fetches no package at all.
+let integrations: [(trait: String, description: String, packages: [String])] = [
+    ("Redis", "BulwarkRedis: limiters, breaker state and dead letters shared through Redis (SwiftNIO).", ["swift-nio"]),
+    (
+        "Telemetry", "BulwarkTelemetry: events to swift-log, swift-metrics and swift-distributed-tracing.",
+        ["swift-log", "swift-metrics", "swift-distributed-tracing"]
+    ),
+    (
+        "Lifecycle", "BulwarkScheduler, and the monitors, health checker and degradation controller as swift-service-lifecycle services.",
+        ["swift-service-lifecycle"]
+    ),
+    ("Monitors", "BulwarkMonitors' latency percentiles (hdrhistogram-swift), and so BulwarkHealth and BulwarkDegradation.", ["hdrhistogram-swift"]),
+]
+
+/// A product of an external package, used only when its package's trait is on.
+func external(_ product: String, _ package: String) -> Target.Dependency {
+    let trait = integrations.first { $0.packages.contains(package) }!.trait
+    return .product(name: product, package: package, condition: .when(traits: [trait]))
+}
 
 let package = Package(
     name: "Bulwark",
@@ -22,6 +44,7 @@ let package = Package(
     products: [
         .library(name: "Bulwark", targets: ["Bulwark"]),
         .library(name: "BulwarkCore", targets: ["BulwarkCore"]),
+        .library(name: "BulwarkEngine", targets: ["BulwarkEngine"]),
         .library(name: "BulwarkTokenBucket", targets: ["BulwarkTokenBucket"]),
         .library(name: "BulwarkLeakyBucket", targets: ["BulwarkLeakyBucket"]),
         .library(name: "BulwarkGCRA", targets: ["BulwarkGCRA"]),
@@ -43,14 +66,20 @@ let package = Package(
         .library(name: "BulwarkHealth", targets: ["BulwarkHealth"]),
         .library(name: "BulwarkDegradation", targets: ["BulwarkDegradation"]),
         .library(name: "BulwarkTelemetry", targets: ["BulwarkTelemetry"]),
+        .library(name: "BulwarkRedisClient", targets: ["BulwarkRedisClient"]),
         .library(name: "BulwarkRedis", targets: ["BulwarkRedis"]),
         .library(name: "BulwarkTestKit", targets: ["BulwarkTestKit"]),
         .executable(name: "bulwark-demo", targets: ["BulwarkDemo"]),
         .executable(name: "bulwark-agent-guard", targets: ["bulwark-agent-guard"]),
     ],
+    traits: Set(
+        [.default(enabledTraits: Set(integrations.map(\.trait)))]
+            + integrations.map { Trait(name: $0.trait, description: $0.description) }
+    ),
     dependencies: [
-        // The integrations only (telemetry, the scheduler, the demo): SwiftPM fetches these for
-        // every user of the package but builds them only for those who use those modules.
+        // The integrations only, each under its trait (see `integrations`): with the default traits
+        // SwiftPM fetches these for every user of the package but builds them only for those who use
+        // those modules; with the traits off it fetches none of them.
         // swift-service-lifecycle 2.13 needs swift-tools 6.2, hence this package's.
         .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
         .package(url: "https://github.com/apple/swift-metrics", from: "2.13.0"),
@@ -60,21 +89,22 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-nio", from: "2.101.2"),
     ],
     targets: [
-        // The vocabulary: clocks, decisions, errors, context, the policy and limiter contracts,
-        // and the in-memory engine every limiter algorithm plugs into.
+        // The vocabulary: clocks, decisions, errors, context, events, the policy and limiter contracts.
         .target(name: "BulwarkCore"),
+        // The in-memory engine every limiter algorithm plugs into, and its waiting room.
+        .target(name: "BulwarkEngine", dependencies: ["BulwarkCore"]),
         // One module per algorithm: the pure value and its limiter's name.
-        .target(name: "BulwarkTokenBucket", dependencies: ["BulwarkCore"]),
-        .target(name: "BulwarkLeakyBucket", dependencies: ["BulwarkCore", "BulwarkTokenBucket"]),
-        .target(name: "BulwarkGCRA", dependencies: ["BulwarkCore"]),
-        .target(name: "BulwarkFixedWindow", dependencies: ["BulwarkCore"]),
-        .target(name: "BulwarkSlidingWindow", dependencies: ["BulwarkCore"]),
-        .target(name: "BulwarkConcurrency", dependencies: ["BulwarkCore"]),
+        .target(name: "BulwarkTokenBucket", dependencies: ["BulwarkCore", "BulwarkEngine"]),
+        .target(name: "BulwarkLeakyBucket", dependencies: ["BulwarkCore", "BulwarkEngine", "BulwarkTokenBucket"]),
+        .target(name: "BulwarkGCRA", dependencies: ["BulwarkCore", "BulwarkEngine"]),
+        .target(name: "BulwarkFixedWindow", dependencies: ["BulwarkCore", "BulwarkEngine"]),
+        .target(name: "BulwarkSlidingWindow", dependencies: ["BulwarkCore", "BulwarkEngine"]),
+        .target(name: "BulwarkConcurrency", dependencies: ["BulwarkCore", "BulwarkEngine"]),
         // Any algorithm, one state per key, in bounded memory.
-        .target(name: "BulwarkPartitioned", dependencies: ["BulwarkCore"]),
+        .target(name: "BulwarkPartitioned", dependencies: ["BulwarkCore", "BulwarkEngine"]),
         // Several limiters all-or-nothing; budgets reserved before a call and settled after it.
-        .target(name: "BulwarkChain", dependencies: ["BulwarkCore", "BulwarkPartitioned"]),
-        .target(name: "BulwarkBudget", dependencies: ["BulwarkCore", "BulwarkPartitioned", "BulwarkChain"]),
+        .target(name: "BulwarkChain", dependencies: ["BulwarkCore", "BulwarkEngine", "BulwarkPartitioned"]),
+        .target(name: "BulwarkBudget", dependencies: ["BulwarkCore", "BulwarkEngine", "BulwarkPartitioned", "BulwarkChain"]),
         // The call policies: each its own module, on the core's contracts only.
         .target(name: "BulwarkCircuitBreaker", dependencies: ["BulwarkCore"]),
         .target(name: "BulwarkRetry", dependencies: ["BulwarkCore"]),
@@ -90,38 +120,38 @@ let package = Package(
             ]
         ),
         // Waiting orders (priority, fair, deadline), queues of jobs, and the dead-letter queue.
-        .target(name: "BulwarkQueues", dependencies: ["BulwarkCore"]),
+        .target(name: "BulwarkQueues", dependencies: ["BulwarkCore", "BulwarkEngine"]),
         // Jobs run by N workers through a pipeline, as a swift-service-lifecycle Service.
         .target(
             name: "BulwarkScheduler",
             dependencies: [
-                "BulwarkCore", "BulwarkQueues",
-                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                "BulwarkCore", "BulwarkEngine", "BulwarkQueues",
+                external("ServiceLifecycle", "swift-service-lifecycle"),
             ]
         ),
         // What a service measures of itself: error rate, latency percentiles, resources, hot keys.
         .target(
             name: "BulwarkMonitors",
             dependencies: [
-                "BulwarkCore", "BulwarkPartitioned",
-                .product(name: "Histogram", package: "hdrhistogram-swift"),
-                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                "BulwarkCore", "BulwarkEngine", "BulwarkPartitioned",
+                external("Histogram", "hdrhistogram-swift"),
+                external("ServiceLifecycle", "swift-service-lifecycle"),
             ]
         ),
         // Concurrency limits that follow measured latency (AIMD, Vegas, Gradient2), and system protection.
-        .target(name: "BulwarkAdaptive", dependencies: ["BulwarkCore"]),
+        .target(name: "BulwarkAdaptive", dependencies: ["BulwarkCore", "BulwarkEngine"]),
         // Dependencies disabled and re-enabled by measurements and probes, with a health report.
         .target(
             name: "BulwarkHealth",
             dependencies: [
-                "BulwarkCore", "BulwarkMonitors", .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                "BulwarkCore", "BulwarkMonitors", external("ServiceLifecycle", "swift-service-lifecycle"),
             ]
         ),
         // Service levels moved by rules over monitors, and the feature switches they turn off.
         .target(
             name: "BulwarkDegradation",
             dependencies: [
-                "BulwarkCore", "BulwarkMonitors", .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                "BulwarkCore", "BulwarkMonitors", external("ServiceLifecycle", "swift-service-lifecycle"),
             ]
         ),
         // Events to swift-log, swift-metrics and swift-distributed-tracing.
@@ -129,21 +159,25 @@ let package = Package(
             name: "BulwarkTelemetry",
             dependencies: [
                 "BulwarkCore",
-                .product(name: "Logging", package: "swift-log"),
-                .product(name: "CoreMetrics", package: "swift-metrics"),
-                .product(name: "Tracing", package: "swift-distributed-tracing"),
-                .product(name: "Instrumentation", package: "swift-distributed-tracing"),
+                external("Logging", "swift-log"),
+                external("CoreMetrics", "swift-metrics"),
+                external("Tracing", "swift-distributed-tracing"),
+                external("Instrumentation", "swift-distributed-tracing"),
             ]
         ),
-        // The limiters, the breaker's state and the dead-letter queue shared through Redis, over its own
-        // RESP client on SwiftNIO (the only module that builds NIO).
+        // A small Redis client: RESP2/RESP3 over SwiftNIO (the only module that builds NIO), pipelined
+        // connection pools, deadlines, scripts by SHA, Redis Cluster.
+        .target(
+            name: "BulwarkRedisClient",
+            dependencies: ["BulwarkCore", external("NIOCore", "swift-nio"), external("NIOPosix", "swift-nio")]
+        ),
+        // The limiters, the breaker's state and the dead-letter queue shared through Redis, over that
+        // client.
         .target(
             name: "BulwarkRedis",
             dependencies: [
-                "BulwarkCore", "BulwarkQueues", "BulwarkCircuitBreaker", "BulwarkTokenBucket", "BulwarkGCRA",
-                "BulwarkLeakyBucket", "BulwarkFixedWindow", "BulwarkSlidingWindow",
-                .product(name: "NIOCore", package: "swift-nio"),
-                .product(name: "NIOPosix", package: "swift-nio"),
+                "BulwarkCore", "BulwarkRedisClient", "BulwarkQueues", "BulwarkCircuitBreaker", "BulwarkTokenBucket",
+                "BulwarkGCRA", "BulwarkLeakyBucket", "BulwarkFixedWindow", "BulwarkSlidingWindow",
             ]
         ),
         // Test support users may want for their own pipelines: a manual clock.
@@ -159,77 +193,137 @@ let package = Package(
             name: "BulwarkDemo",
             dependencies: [
                 "Bulwark", "BulwarkTestKit", "BulwarkScheduler", "BulwarkSimulations",
-                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
-                .product(name: "Logging", package: "swift-log"),
+                external("ServiceLifecycle", "swift-service-lifecycle"),
+                external("Logging", "swift-log"),
             ],
             path: "Playgrounds/Demo"
         ),
 
         // Helpers shared by the test targets (not a product).
-        .target(name: "BulwarkTestSupport", dependencies: ["BulwarkCore"], path: "Tests/Support"),
-        .testTarget(name: "BulwarkCoreTests", dependencies: ["BulwarkCore", "BulwarkTestKit", "BulwarkTestSupport"]),
-        .testTarget(name: "BulwarkTokenBucketTests", dependencies: ["BulwarkTokenBucket", "BulwarkTestKit", "BulwarkTestSupport"]),
-        .testTarget(name: "BulwarkLeakyBucketTests", dependencies: ["BulwarkLeakyBucket", "BulwarkTestKit", "BulwarkTestSupport"]),
+        .target(name: "BulwarkTestSupport", dependencies: ["BulwarkCore", "BulwarkTestKit", "BulwarkMonitors"], path: "Tests/Support"),
+        // The child process the journal's crash test kills mid-write.
+        .executableTarget(name: "bulwark-journal-writer", dependencies: ["BulwarkQueues"], path: "Tests/JournalWriter"),
+        // The job queues' memory, weighed in a process of its own (no other test allocating).
+        .executableTarget(name: "bulwark-memory-probe", dependencies: ["BulwarkQueues", "BulwarkEngine", "BulwarkTestKit"], path: "Tests/MemoryProbe"),
+        // One test target per library module (Tests/<Module>Tests), each listing what its files import.
+        .testTarget(name: "BulwarkCoreTests", dependencies: ["BulwarkCore"]),
+        .testTarget(
+            name: "BulwarkEngineTests",
+            dependencies: [
+                "BulwarkEngine", "BulwarkCore", "BulwarkTokenBucket", "BulwarkFixedWindow", "BulwarkSlidingWindow",
+                "BulwarkTestKit", "BulwarkTestSupport",
+            ]
+        ),
+        .testTarget(
+            name: "BulwarkTokenBucketTests", dependencies: ["BulwarkTokenBucket", "BulwarkCore", "BulwarkTestKit", "BulwarkTestSupport"]
+        ),
+        .testTarget(
+            name: "BulwarkLeakyBucketTests",
+            dependencies: ["BulwarkLeakyBucket", "BulwarkTokenBucket", "BulwarkTestKit", "BulwarkTestSupport"]
+        ),
         .testTarget(name: "BulwarkGCRATests", dependencies: ["BulwarkGCRA", "BulwarkTokenBucket", "BulwarkTestKit", "BulwarkTestSupport"]),
         .testTarget(name: "BulwarkFixedWindowTests", dependencies: ["BulwarkFixedWindow", "BulwarkTestKit", "BulwarkTestSupport"]),
-        .testTarget(
-            name: "BulwarkSlidingWindowTests",
-            dependencies: ["BulwarkSlidingWindow", "BulwarkFixedWindow", "BulwarkTestKit", "BulwarkTestSupport"]
-        ),
+        .testTarget(name: "BulwarkSlidingWindowTests", dependencies: ["BulwarkSlidingWindow", "BulwarkFixedWindow", "BulwarkTestSupport"]),
         .testTarget(name: "BulwarkConcurrencyTests", dependencies: ["BulwarkConcurrency", "BulwarkTestKit", "BulwarkTestSupport"]),
         .testTarget(
             name: "BulwarkPartitionedTests",
             dependencies: ["BulwarkPartitioned", "BulwarkTokenBucket", "BulwarkSlidingWindow", "BulwarkTestKit", "BulwarkTestSupport"]
         ),
-        .testTarget(name: "BulwarkChainTests", dependencies: ["Bulwark", "BulwarkTestKit", "BulwarkTestSupport"]),
-        .testTarget(name: "BulwarkCircuitBreakerTests", dependencies: ["BulwarkCircuitBreaker", "BulwarkTestKit", "BulwarkTestSupport"]),
-        .testTarget(name: "BulwarkPolicyTests", dependencies: ["Bulwark", "BulwarkTestKit", "BulwarkTestSupport"]),
+        .testTarget(name: "BulwarkChainTests", dependencies: ["BulwarkChain", "Bulwark", "BulwarkTestKit", "BulwarkTestSupport"]),
+        .testTarget(name: "BulwarkBudgetTests", dependencies: ["BulwarkBudget", "Bulwark", "BulwarkTestKit", "BulwarkTestSupport"]),
         .testTarget(
-            name: "BulwarkTelemetryTests",
-            dependencies: [
-                "BulwarkTelemetry", "Bulwark", "BulwarkTestKit", "BulwarkTestSupport",
-                .product(name: "InMemoryLogging", package: "swift-log"),
-                .product(name: "MetricsTestKit", package: "swift-metrics"),
-                .product(name: "InMemoryTracing", package: "swift-distributed-tracing"),
-            ]
+            name: "BulwarkCircuitBreakerTests", dependencies: ["BulwarkCircuitBreaker", "BulwarkCore", "BulwarkTestKit", "BulwarkTestSupport"]
         ),
+        .testTarget(name: "BulwarkRetryTests", dependencies: ["BulwarkRetry", "BulwarkFallback", "BulwarkTestKit", "BulwarkTestSupport"]),
+        .testTarget(name: "BulwarkTimeoutTests", dependencies: ["BulwarkTimeout", "BulwarkTestKit", "BulwarkTestSupport"]),
+        .testTarget(
+            name: "BulwarkFallbackTests",
+            dependencies: ["BulwarkFallback", "BulwarkCircuitBreaker", "BulwarkTokenBucket", "BulwarkTestKit", "BulwarkTestSupport"]
+        ),
+        .testTarget(name: "BulwarkPipelineTests", dependencies: ["BulwarkPipeline", "Bulwark", "BulwarkTestKit", "BulwarkTestSupport"]),
         .testTarget(
             name: "BulwarkQueuesTests",
-            dependencies: ["Bulwark", "BulwarkTestKit", "BulwarkTestSupport", "bulwark-journal-writer", "bulwark-memory-probe"]
+            dependencies: [
+                "BulwarkQueues", "Bulwark", "BulwarkCore", "BulwarkEngine", "BulwarkTestKit", "BulwarkTestSupport",
+                "bulwark-journal-writer", "bulwark-memory-probe",
+            ]
         ),
-        // The child process the journal's crash test kills mid-write.
-        .executableTarget(name: "bulwark-journal-writer", dependencies: ["BulwarkQueues"], path: "Tests/JournalWriter"),
-        // The job queues' memory, weighed in a process of its own (no other test allocating).
-        .executableTarget(name: "bulwark-memory-probe", dependencies: ["BulwarkQueues", "BulwarkTestKit"], path: "Tests/MemoryProbe"),
         .testTarget(
             name: "BulwarkSchedulerTests",
             dependencies: [
                 "BulwarkScheduler", "Bulwark", "BulwarkTestKit", "BulwarkTestSupport",
-                .product(name: "ServiceLifecycleTestKit", package: "swift-service-lifecycle"),
+                external("ServiceLifecycleTestKit", "swift-service-lifecycle"),
             ]
         ),
         .testTarget(
-            name: "BulwarkMonitorsTests",
+            name: "BulwarkMonitorsTests", dependencies: ["BulwarkMonitors", "Bulwark", "BulwarkCore", "BulwarkTestKit", "BulwarkTestSupport"]
+        ),
+        // The adaptive bulkhead's tests run the knee simulation the playgrounds share.
+        .testTarget(
+            name: "BulwarkAdaptiveTests", dependencies: ["BulwarkAdaptive", "BulwarkSimulations", "BulwarkTestKit", "BulwarkTestSupport"]
+        ),
+        .testTarget(
+            name: "BulwarkHealthTests",
             dependencies: [
-                "BulwarkMonitors", "BulwarkAdaptive", "BulwarkHealth", "BulwarkDegradation", "Bulwark", "BulwarkTestKit",
-                "BulwarkTestSupport", "BulwarkSimulations", .product(name: "ServiceLifecycleTestKit", package: "swift-service-lifecycle"),
+                "BulwarkHealth", "Bulwark", "BulwarkTestKit", "BulwarkTestSupport",
+                external("ServiceLifecycle", "swift-service-lifecycle"),
+                external("ServiceLifecycleTestKit", "swift-service-lifecycle"),
             ]
         ),
         .testTarget(
-            name: "BulwarkRedisTests",
+            name: "BulwarkDegradationTests",
+            dependencies: ["BulwarkDegradation", "BulwarkMonitors", "BulwarkTestKit", "BulwarkTestSupport"]
+        ),
+        .testTarget(
+            name: "BulwarkTelemetryTests",
             dependencies: [
-                "BulwarkRedis", "Bulwark", "BulwarkTestKit", "BulwarkTestSupport", .product(name: "NIOCore", package: "swift-nio"),
-                .product(name: "NIOPosix", package: "swift-nio"),
+                "BulwarkTelemetry", "Bulwark", "BulwarkTestKit", "BulwarkTestSupport",
+                external("Logging", "swift-log"),
+                external("InMemoryLogging", "swift-log"),
+                external("MetricsTestKit", "swift-metrics"),
+                external("Tracing", "swift-distributed-tracing"),
+                external("InMemoryTracing", "swift-distributed-tracing"),
+            ]
+        ),
+        // Real redis-server processes and a misbehaving fake server, shared by the two Redis test targets.
+        .target(
+            name: "BulwarkRedisTestSupport",
+            dependencies: [
+                "BulwarkRedisClient", "BulwarkTestSupport", external("NIOCore", "swift-nio"), external("NIOPosix", "swift-nio"),
+            ],
+            path: "Tests/RedisSupport"
+        ),
+        .testTarget(
+            name: "BulwarkRedisClientTests",
+            dependencies: [
+                "BulwarkRedisClient", "BulwarkRedisTestSupport", "BulwarkTestSupport", external("NIOCore", "swift-nio"),
+                external("NIOPosix", "swift-nio"),
             ],
             // The parser's corpus of interesting inputs (read by path, declared so SwiftPM knows it).
             resources: [.copy("Corpus")]
         ),
-        .testTarget(name: "BulwarkTests", dependencies: ["Bulwark", "BulwarkTestKit"]),
+        .testTarget(
+            name: "BulwarkRedisTests",
+            dependencies: [
+                "BulwarkRedis", "BulwarkCore", "BulwarkCircuitBreaker", "BulwarkQueues", "BulwarkTokenBucket", "BulwarkTestKit",
+                "BulwarkTestSupport", "BulwarkRedisTestSupport",
+            ]
+        ),
+        .testTarget(name: "BulwarkTestKitTests", dependencies: ["BulwarkTestKit", "BulwarkCore", "BulwarkTestSupport"]),
+        // The umbrella's: the README's examples, bounds across modules, suites that span several
+        // modules, and the agent guard simulation (Playgrounds/Simulations).
+        .testTarget(name: "BulwarkTests", dependencies: ["Bulwark", "BulwarkTestKit", "BulwarkTestSupport", "BulwarkSimulations"]),
         // Every vector file of Tests/Vectors, run by every implementation.
         .testTarget(name: "BulwarkVectorTests", dependencies: ["Bulwark", "BulwarkTestKit"]),
     ],
     swiftLanguageModes: [.v6]
 )
+
+// The DocC plugin, for `BULWARK_DOCS=1 swift package generate-documentation` (CI builds every
+// module's catalog): only then, so that no user of the package fetches it.
+if Context.environment["BULWARK_DOCS"] == "1" {
+    package.dependencies.append(.package(url: "https://github.com/swiftlang/swift-docc-plugin", from: "1.5.0"))
+}
 
 for target in package.targets {
     target.swiftSettings = (target.swiftSettings ?? []) + swiftSettings

@@ -5,6 +5,7 @@
 @_exported public import BulwarkCircuitBreaker
 @_exported public import BulwarkConcurrency
 @_exported public import BulwarkCore
+@_exported public import BulwarkEngine
 @_exported public import BulwarkFallback
 @_exported public import BulwarkFixedWindow
 @_exported public import BulwarkGCRA

@@ -1,11 +1,12 @@
 public import BulwarkCore
+public import BulwarkEngine
 
 /// A bulkhead whose limit follows measured latency: at most ``limit`` calls in flight, where the
 /// limit is an ``AdaptiveLimit``'s (``AIMDLimit``, ``VegasLimit``, ``Gradient2Limit``) and moves
 /// after every completed call.
 ///
 /// It is used wherever the fixed `Bulkhead` is, with the same guarantees: the engine's waiting
-/// room (any ``WaitOrder``, deadlines, cancellation), a permit returned however the work ends.
+/// room (any `WaitOrder`, deadlines, cancellation), a permit returned however the work ends.
 /// Each call is timed from admission (time spent queued is not latency) to completion, and its
 /// outcome classified: a success feeds the estimator its round trip; a drop (a timeout, an
 /// overload refusal from downstream) feeds a drop; an ignored call (a cancellation, an error that
@@ -53,7 +54,7 @@ public final class AdaptiveBulkhead<Estimator: AdaptiveLimit, C: NanosecondClock
     ///   - maximumWait: The longest a caller may wait; `nil` for no bound but its deadline.
     ///   - classify: How a completed call counts; by default ``defaultClassification(_:)``.
     ///   - clock: The clock calls are timed on.
-    /// - Throws: ``BulwarkError/invalidConfiguration(field:rule:)`` naming the field and the rule.
+    /// - Throws: `BulwarkError/invalidConfiguration(field:rule:)` naming the field and the rule.
     public init(
         _ estimator: Estimator,
         queueLimit: Int = 1024,
@@ -69,8 +70,8 @@ public final class AdaptiveBulkhead<Estimator: AdaptiveLimit, C: NanosecondClock
         self.classify = classify
     }
 
-    /// A success counts; a drop is a timeout (``BulwarkError/timedOut(after:)``), an overload
-    /// refusal from downstream (``BulwarkError/overloaded(reason:)``), or an error of the
+    /// A success counts; a drop is a timeout (`BulwarkError/timedOut(after:)`), an overload
+    /// refusal from downstream (`BulwarkError/overloaded(reason:)`), or an error of the
     /// dependency's own that carries a retry-after (a 429); Bulwark's other refusals (a limiter or
     /// breaker inside the bulkhead refusing before the call), a cancellation and any other error
     /// are ignored.
@@ -89,7 +90,7 @@ public final class AdaptiveBulkhead<Estimator: AdaptiveLimit, C: NanosecondClock
     /// Takes `cost` units if they fit under the limit now and nobody waits; never waits.
     ///
     /// - Returns: The permit, or `nil` when the bulkhead is full.
-    /// - Throws: ``BulwarkError/invalidArgument(field:rule:)`` when `cost` is not in
+    /// - Throws: `BulwarkError/invalidArgument(field:rule:)` when `cost` is not in
     ///   `1 ... maximumLimit`.
     public func tryAcquirePermit(cost: Int = 1) throws(BulwarkError) -> AdaptivePermit? {
         try validate(cost)
@@ -103,8 +104,8 @@ public final class AdaptiveBulkhead<Estimator: AdaptiveLimit, C: NanosecondClock
 
     /// Takes `cost` units, waiting in the queue until they fit.
     ///
-    /// - Throws: ``BulwarkError/queueFull(limit:)``, ``BulwarkError/waitTimedOut``,
-    ///   `CancellationError`, or ``BulwarkError/invalidArgument(field:rule:)`` for a bad cost.
+    /// - Throws: `BulwarkError/queueFull(limit:)`, `BulwarkError/waitTimedOut`,
+    ///   `CancellationError`, or `BulwarkError/invalidArgument(field:rule:)` for a bad cost.
     public func acquirePermit(cost: Int = 1, options: WaitOptions = WaitOptions()) async throws -> AdaptivePermit {
         try validate(cost)
         let (decision, admittedAt) = try await limiter.admit(cost: cost, options: options)
@@ -189,7 +190,7 @@ public final class AdaptiveBulkhead<Estimator: AdaptiveLimit, C: NanosecondClock
 extension AdaptiveBulkhead where C == ContinuousClock {
     /// Creates an adaptive bulkhead timed on `ContinuousClock`.
     ///
-    /// - Throws: ``BulwarkError/invalidConfiguration(field:rule:)`` naming the field and the rule.
+    /// - Throws: `BulwarkError/invalidConfiguration(field:rule:)` naming the field and the rule.
     public convenience init(
         _ estimator: Estimator,
         queueLimit: Int = 1024,
@@ -215,7 +216,7 @@ public enum AdaptiveOutcome: Sendable, Hashable {
 }
 
 /// Units of an adaptive bulkhead held by one caller: released exactly once, by
-/// ``complete(_:)`` or, failing that, as ignored when the permit goes out of scope.
+/// `complete(_:)` or, failing that, as ignored when the permit goes out of scope.
 ///
 ///     let permit = try await bulkhead.acquirePermit()
 ///     do { try await call(); permit.complete(.success) } catch { permit.complete(.dropped) }

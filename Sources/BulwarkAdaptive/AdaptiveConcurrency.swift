@@ -1,4 +1,5 @@
 public import BulwarkCore
+public import BulwarkEngine
 
 /// The engine's algorithm for an adaptive bulkhead: a concurrency limit whose limit is an
 /// ``AdaptiveLimit``'s, moved by each completed call's sample.
@@ -110,7 +111,7 @@ public struct AdaptiveConcurrency<Estimator: AdaptiveLimit>: RateLimitAlgorithm 
         false
     }
 
-    /// `limit` is the current limit; `remaining` the room under it (negative after it fell).
+    /// ``limit`` is the current limit; `remaining` the room under it (negative after it fell).
     @inlinable
     func decision(allowed: Bool) -> RateLimitDecision {
         snapshot(at: state.updatedAt, retryAfterNanoseconds: allowed ? 0 : .max)

@@ -22,8 +22,8 @@ public import BulwarkCore
 /// (Sentinel's `highestCpuUsage`). The reading comes from a closure (a resource monitor's CPU
 /// usage, in `0 ... 1`); `nil` from it means "unknown", which neither rule treats as loaded.
 ///
-/// A refusal is ``BulwarkError/overloaded(reason:)`` and an
-/// ``ResilienceEvent/Kind/overloadRejected(reason:)`` event.
+/// A refusal is `BulwarkError/overloaded(reason:)` and an
+/// `ResilienceEvent/Kind/overloadRejected(reason:)` event.
 ///
 ///     let resources = try ResourceMonitor(interval: .seconds(1))   // BulwarkMonitors, run as a Service
 ///     let protection = try SystemProtection(configuration: .init(cpuThreshold: 0.9)) { resources.latest?.cpu }
@@ -98,7 +98,7 @@ public final class SystemProtection<C: NanosecondClock>: OutcomePolicy {
     ///   - configuration: The rules.
     ///   - clock: The clock calls are timed on.
     ///   - cpuUsage: The CPU usage now, in `0 ... 1`, or `nil` when unknown.
-    /// - Throws: ``BulwarkError/invalidConfiguration(field:rule:)`` for a threshold outside
+    /// - Throws: `BulwarkError/invalidConfiguration(field:rule:)` for a threshold outside
     ///   `0 ... 1`, a `maximumInFlight` below 1, or a window the buckets do not divide.
     public init(
         configuration: Configuration, clock: C, cpuUsage: @escaping @Sendable () -> Double? = { nil }
@@ -222,7 +222,7 @@ public final class SystemProtection<C: NanosecondClock>: OutcomePolicy {
 extension SystemProtection where C == ContinuousClock {
     /// Creates the policy timed on `ContinuousClock`.
     ///
-    /// - Throws: ``BulwarkError/invalidConfiguration(field:rule:)`` naming the field and the rule.
+    /// - Throws: `BulwarkError/invalidConfiguration(field:rule:)` naming the field and the rule.
     public convenience init(
         configuration: Configuration = Configuration(), cpuUsage: @escaping @Sendable () -> Double? = { nil }
     ) throws(BulwarkError) {

@@ -47,7 +47,7 @@ public struct BudgetReservation<C: NanosecondClock>: ~Copyable, Sendable {
     /// Settles with the real usage (one figure per dimension): each dimension gets back what the
     /// estimate exceeded it by, and is charged what it exceeded the estimate by.
     ///
-    /// - Throws: ``BulwarkError/invalidArgument(field:rule:)`` when `actual` does not hold one
+    /// - Throws: `BulwarkError/invalidArgument(field:rule:)` when `actual` does not hold one
     ///   figure per dimension or holds a negative one; the reservation then counts at its estimate.
     @discardableResult
     public consuming func settle(_ actual: Costs) throws(BulwarkError) -> Settlement {

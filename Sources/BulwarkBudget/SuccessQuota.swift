@@ -1,5 +1,6 @@
 import BulwarkChain
 public import BulwarkCore
+public import BulwarkEngine
 public import BulwarkPartitioned
 
 /// A quota on successful calls beside a limit on all calls, per key and per group with overrides,
@@ -41,7 +42,7 @@ public final class SuccessQuota<Key: Hashable & Sendable, Algorithm: RateLimitAl
     ///   - maximumPartitions: The most keys kept at once, per limit.
     ///   - reservationTimeout: How long a call may run before its success unit counts as used.
     ///   - clock: The clock to read.
-    /// - Throws: ``BulwarkError/invalidConfiguration(field:rule:)`` naming the field and the rule
+    /// - Throws: `BulwarkError/invalidConfiguration(field:rule:)` naming the field and the rule
     ///   (prefixed `requests.` or `successes.`).
     public init(
         requests: Algorithm.Configuration,
@@ -77,7 +78,7 @@ public final class SuccessQuota<Key: Hashable & Sendable, Algorithm: RateLimitAl
     ///
     /// - Returns: The call's reservation; when it is not reserved, its decision says which limit
     ///   refused and for how long.
-    /// - Throws: ``BulwarkError/invalidArgument(field:rule:)`` when the context has no key.
+    /// - Throws: `BulwarkError/invalidArgument(field:rule:)` when the context has no key.
     public func tryBegin(_ context: ResilienceContext) throws(BulwarkError) -> BudgetReservation<C> {
         try budget.tryReserve([1, 1], context: context)
     }

@@ -1,4 +1,4 @@
-@_exported public import BulwarkChain
+public import BulwarkChain
 public import BulwarkCore
 
 /// A result that says what it really cost, per dimension of a ``TokenBudget``: an LLM response
@@ -11,7 +11,7 @@ public protocol UsageReporting {
 /// Several budgets checked together for LLM traffic (requests, input tokens and output tokens per
 /// minute), reserved before a call with an estimate and settled after it with the real usage.
 ///
-/// A budget's dimensions are the links of a ``RateLimitChain``: each its own limiter (a segmented
+/// A budget's dimensions are the links of a `RateLimitChain`: each its own limiter (a segmented
 /// window of 12 × 5 s, a token bucket), possibly partitioned per API key, all checked
 /// all-or-nothing. ``tryReserve(_:context:)`` takes the estimate (prompt tokens + the maximum output)
 /// from every dimension or from none; the ``BudgetReservation`` it returns is then settled with
@@ -21,13 +21,13 @@ public protocol UsageReporting {
 /// ``reservationTimeout`` is refused as expired. A request larger than a dimension's limit is an
 /// error naming the dimension, not a denial.
 ///
-/// As a ``ResiliencePolicy`` it reserves `estimate(context)`, runs the operation, and settles
+/// As a `ResiliencePolicy` it reserves `estimate(context)`, runs the operation, and settles
 /// with the real usage, read in this order:
 /// 1. the `usage` reader given at creation, when it answers for the result;
-/// 2. the result's ``UsageReporting/usage``, looking through every ``WrappingResult`` on the
+/// 2. the result's ``UsageReporting/usage``, looking through every `WrappingResult` on the
 ///    way (a fallback chain's `FallbackResult`; retry and hedging return the value itself);
 /// 3. otherwise the reservation stays at its estimate, and the budget emits
-///    ``ResilienceEvent/Kind/budgetSettledAtEstimate(reason:)`` saying why: never a silent
+///    `ResilienceEvent/Kind/budgetSettledAtEstimate(reason:)` saying why: never a silent
 ///    charge. So does an operation that throws (the provider may have spent the tokens).
 ///
 /// `execute(_:usage:_:)` takes a typed reader for one call.
@@ -64,7 +64,7 @@ public final class TokenBudget<C: NanosecondClock>: RateLimitingPolicy {
     ///   - usage: Reads the real usage from an operation's result, before ``UsageReporting`` is
     ///     looked for; `nil` (an answer of `nil`) to rely on ``UsageReporting`` alone.
     ///   - clock: The clock every dimension reads.
-    /// - Throws: ``BulwarkError/invalidConfiguration(field:rule:)`` naming the field and the rule.
+    /// - Throws: `BulwarkError/invalidConfiguration(field:rule:)` naming the field and the rule.
     public init(
         dimensions: [RateLimitChain<C>.Link],
         reservationTimeout: Duration = .seconds(600),
@@ -84,7 +84,7 @@ public final class TokenBudget<C: NanosecondClock>: RateLimitingPolicy {
     ///
     /// - Returns: The reservation; when ``BudgetReservation/isReserved`` is false nothing was
     ///   taken, and its ``BudgetReservation/decision`` says which dimension refused and for how long.
-    /// - Throws: ``BulwarkError/invalidArgument(field:rule:)`` when an estimate is negative or above
+    /// - Throws: `BulwarkError/invalidArgument(field:rule:)` when an estimate is negative or above
     ///   its dimension's limit (the field names the dimension).
     public func tryReserve(_ estimate: Costs, context: ResilienceContext = ResilienceContext(operation: "budget")) throws(BulwarkError) -> BudgetReservation<C> {
         let now = chain.clock.nowNanoseconds
@@ -95,9 +95,9 @@ public final class TokenBudget<C: NanosecondClock>: RateLimitingPolicy {
 
     /// Reserves `estimate`, waiting until every dimension has it.
     ///
-    /// - Throws: ``BulwarkError/rateLimited(retryAfter:)``, ``BulwarkError/queueFull(limit:)``,
-    ///   ``BulwarkError/waitTimedOut``, `CancellationError`, or
-    ///   ``BulwarkError/invalidArgument(field:rule:)`` as for ``tryReserve(_:context:)``.
+    /// - Throws: `BulwarkError/rateLimited(retryAfter:)`, `BulwarkError/queueFull(limit:)`,
+    ///   `BulwarkError/waitTimedOut`, `CancellationError`, or
+    ///   `BulwarkError/invalidArgument(field:rule:)` as for ``tryReserve(_:context:)``.
     public func reserve(
         _ estimate: Costs,
         options: WaitOptions = WaitOptions(),
@@ -113,7 +113,7 @@ public final class TokenBudget<C: NanosecondClock>: RateLimitingPolicy {
     /// when none can be read, the reservation stays at its estimate and an event says so.
     ///
     /// - Throws: What ``reserve(_:options:context:)`` throws, what `operation` threw, or
-    ///   ``BulwarkError/invalidArgument(field:rule:)`` when the usage read is invalid.
+    ///   `BulwarkError/invalidArgument(field:rule:)` when the usage read is invalid.
     public func execute<Success: Sendable>(
         _ context: ResilienceContext,
         _ operation: @Sendable (ResilienceContext) async throws -> Success
@@ -187,7 +187,7 @@ public final class TokenBudget<C: NanosecondClock>: RateLimitingPolicy {
 extension TokenBudget where C == ContinuousClock {
     /// Creates a budget on `ContinuousClock`.
     ///
-    /// - Throws: ``BulwarkError/invalidConfiguration(field:rule:)`` naming the field and the rule.
+    /// - Throws: `BulwarkError/invalidConfiguration(field:rule:)` naming the field and the rule.
     public convenience init(
         dimensions: [RateLimitChain<C>.Link],
         reservationTimeout: Duration = .seconds(600),

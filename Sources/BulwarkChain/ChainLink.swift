@@ -1,4 +1,5 @@
 public import BulwarkCore
+public import BulwarkEngine
 public import BulwarkPartitioned
 
 extension RateLimitChain {
@@ -49,7 +50,7 @@ extension RateLimitChain {
         /// an API key, read from the context's `partitionKey` or `tags`).
         ///
         /// A call whose context has no key for this link is refused with
-        /// ``BulwarkError/invalidArgument(field:rule:)``.
+        /// `BulwarkError/invalidArgument(field:rule:)`.
         @inlinable
         public static func partitioned<Key, Algorithm>(
             _ name: String,
@@ -131,15 +132,15 @@ struct Admission: Sendable {
 }
 
 /// One limiter of a chain, as the chain uses it: decisions at a shared clock reading, and exact
-/// refunds of what it admitted. Each operation is given the limiter (``target``, unretained:
-/// ``owner`` keeps it alive) and the call's context (a partitioned link reads its key there).
+/// refunds of what it admitted. Each operation is given the limiter (`target`, unretained:
+/// `owner` keeps it alive) and the call's context (a partitioned link reads its key there).
 @usableFromInline
 final class LinkOperations: @unchecked Sendable {  // every property is immutable; the target is a Sendable limiter
     @usableFromInline typealias Target = UnsafeRawPointer
     /// Decides a cost at a reading and returns, in registers rather than as a copy of the whole
     /// decision, whether it was allowed, the reading it was admitted at, and what remains (an exact
     /// fraction). It does not throw: the chain validates costs and keys first, and a link that fails
-    /// anyway says so in ``Admission/failed``.
+    /// anyway says so in `Admission/failed`.
     @usableFromInline typealias TryAdmit = @Sendable (Target, Int, Int64, ResilienceContext) -> Admission
     let owner: AnyObject
     let target: Target

@@ -13,7 +13,7 @@ public struct Costs: Sendable, Hashable, RandomAccessCollection, ExpressibleByAr
     /// How many costs there are.
     public let count: Int
 
-    /// The same `cost` for each of `count` links (at most ``capacity``).
+    /// The same `cost` for each of ``count`` links (at most ``capacity``).
     @inlinable
     public init(repeating cost: Int, count: Int) {
         precondition(count >= 0 && count <= Costs.capacity, "Costs holds 0 to 8 values")
@@ -31,7 +31,7 @@ public struct Costs: Sendable, Hashable, RandomAccessCollection, ExpressibleByAr
 
     /// The costs of `values`.
     ///
-    /// - Throws: ``BulwarkError/invalidArgument(field:rule:)`` when there are more than
+    /// - Throws: `BulwarkError/invalidArgument(field:rule:)` when there are more than
     ///   ``capacity`` of them.
     public init(_ values: some Sequence<Int>) throws(BulwarkError) {
         let array = Array(values)

@@ -1,4 +1,4 @@
-@_exported public import BulwarkCore
+public import BulwarkCore
 import BulwarkPartitioned
 
 /// Several limiters taken all-or-nothing in one call: global → tenant → user → key, or the
@@ -38,13 +38,13 @@ public final class RateLimitChain<C: NanosecondClock>: RateLimitingPolicy {
     let names: ContiguousArray<String>
     /// The hot path's view of the links, in arrays of plain values (reading one retains nothing):
     /// each link's fixed limit (-1 for a partitioned link, whose limit depends on the key) and its
-    /// operations, unretained (``operations`` keeps them alive).
+    /// operations, unretained (`operations` keeps them alive).
     let fixedLimits: ContiguousArray<Int>
     let unretained: ContiguousArray<Unmanaged<LinkOperations>>
 
     /// Creates a chain of `links` (1 to 8, with distinct names), tried in order.
     ///
-    /// - Throws: ``BulwarkError/invalidConfiguration(field:rule:)`` for no link, too many, or a
+    /// - Throws: `BulwarkError/invalidConfiguration(field:rule:)` for no link, too many, or a
     ///   name used twice.
     public init(_ links: [Link], clock: C) throws(BulwarkError) {
         guard (1 ... Costs.capacity).contains(links.count) else {
@@ -70,7 +70,7 @@ public final class RateLimitChain<C: NanosecondClock>: RateLimitingPolicy {
 
     /// Takes `cost` from every link if every link has it now; never waits.
     ///
-    /// - Throws: ``BulwarkError/invalidArgument(field:rule:)`` when the cost is negative or above
+    /// - Throws: `BulwarkError/invalidArgument(field:rule:)` when the cost is negative or above
     ///   a link's limit (the field names the link), or a partitioned link finds no key.
     public func tryAcquire(cost: Int = 1, context: ResilienceContext = ResilienceContext(operation: "chain")) throws(BulwarkError) -> ChainDecision {
         try tryAcquire(costs: Costs(repeating: cost, count: links.count), context: context)
@@ -78,7 +78,7 @@ public final class RateLimitChain<C: NanosecondClock>: RateLimitingPolicy {
 
     /// Takes `costs[i]` from link `i`, every one or none, if every link has it now; never waits.
     ///
-    /// - Throws: ``BulwarkError/invalidArgument(field:rule:)`` when `costs` does not have one cost
+    /// - Throws: `BulwarkError/invalidArgument(field:rule:)` when `costs` does not have one cost
     ///   per link, a cost is negative or above its link's limit (the field names the link), or a
     ///   partitioned link finds no key.
     public func tryAcquire(costs: Costs, context: ResilienceContext = ResilienceContext(operation: "chain")) throws(BulwarkError) -> ChainDecision {
@@ -92,9 +92,9 @@ public final class RateLimitChain<C: NanosecondClock>: RateLimitingPolicy {
 
     /// Takes `cost` from every link, waiting until every link has admitted it.
     ///
-    /// - Throws: ``BulwarkError/rateLimited(retryAfter:)``, ``BulwarkError/queueFull(limit:)``,
-    ///   ``BulwarkError/waitTimedOut``, `CancellationError`, or
-    ///   ``BulwarkError/invalidArgument(field:rule:)`` as for ``tryAcquire(costs:context:)``.
+    /// - Throws: `BulwarkError/rateLimited(retryAfter:)`, `BulwarkError/queueFull(limit:)`,
+    ///   `BulwarkError/waitTimedOut`, `CancellationError`, or
+    ///   `BulwarkError/invalidArgument(field:rule:)` as for ``tryAcquire(costs:context:)``.
     @discardableResult
     public func acquire(cost: Int = 1, options: WaitOptions = WaitOptions(), context: ResilienceContext = ResilienceContext(operation: "chain")) async throws -> ChainDecision {
         try await acquire(costs: Costs(repeating: cost, count: links.count), options: options, context: context)
@@ -125,7 +125,7 @@ public final class RateLimitChain<C: NanosecondClock>: RateLimitingPolicy {
 extension RateLimitChain where C == ContinuousClock {
     /// Creates a chain of `links` on `ContinuousClock`.
     ///
-    /// - Throws: ``BulwarkError/invalidConfiguration(field:rule:)`` for no link, too many, or a
+    /// - Throws: `BulwarkError/invalidConfiguration(field:rule:)` for no link, too many, or a
     ///   name used twice.
     public convenience init(_ links: [Link]) throws(BulwarkError) {
         try self.init(links, clock: ContinuousClock())

@@ -28,7 +28,7 @@ struct CallWindow: Sendable {
     /// The window's totals.
     private(set) var totals = Totals()
     private var buckets: [Totals]
-    /// Count window: the next entry to write. Time window: the bucket of ``headIndex``.
+    /// Count window: the next entry to write. Time window: the bucket of `headIndex`.
     private var head = 0
     /// Count window: how many entries hold a call. Time window: unused.
     private var filled = 0

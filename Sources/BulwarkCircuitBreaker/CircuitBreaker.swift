@@ -6,7 +6,7 @@ public import BulwarkCore
 /// Closed, it lets calls through and measures them over a sliding window (the last N calls, or
 /// the last N seconds); when the failure rate or the slow-call rate reaches its threshold (once
 /// the window holds the minimum number of calls), or when failures come in a row, it opens.
-/// Open, it refuses every call with ``BulwarkError/circuitOpen(retryAfter:)`` carrying the rest
+/// Open, it refuses every call with `BulwarkError/circuitOpen(retryAfter:)` carrying the rest
 /// of its open time. When that has passed it is half-open: a few probes go through and their
 /// outcomes decide between closed and open again (for a longer time, when the open duration
 /// grows). It can also be moved by hand: forced open (isolated), closed, disabled, or
@@ -42,7 +42,7 @@ public final class CircuitBreaker<C: NanosecondClock>: OutcomePolicy {
 
     /// Creates a closed breaker.
     ///
-    /// - Throws: ``BulwarkError/invalidConfiguration(field:rule:)`` naming the first field that
+    /// - Throws: `BulwarkError/invalidConfiguration(field:rule:)` naming the first field that
     ///   breaks a rule.
     public init(configuration: CircuitBreakerConfiguration, clock: C) throws(BulwarkError) {
         let rules = try configuration.validated()
@@ -83,7 +83,7 @@ public final class CircuitBreaker<C: NanosecondClock>: OutcomePolicy {
     /// boxed). Record the call's outcome with ``record(_:_:)``; a half-open probe whose outcome is
     /// never recorded holds its slot until ``CircuitBreakerConfiguration/maximumHalfOpenDuration``.
     ///
-    /// - Throws: ``BulwarkError/circuitOpen(retryAfter:)``.
+    /// - Throws: `BulwarkError/circuitOpen(retryAfter:)`.
     @inlinable
     public func acquirePermit() throws(BulwarkError) -> CircuitPermit {
         let start = timesCalls ? clock.nowNanoseconds : 0
@@ -106,7 +106,7 @@ public final class CircuitBreaker<C: NanosecondClock>: OutcomePolicy {
     // MARK: Policy
 
     /// Runs `operation` if the breaker lets it, records how it ended, and reports the outcome;
-    /// a refusal is ``ExecutionOutcome/rejected(_:)`` and allocates nothing.
+    /// a refusal is `ExecutionOutcome/rejected(_:)` and allocates nothing.
     @inlinable
     public func executeOutcome<Success: Sendable>(
         _ context: ResilienceContext,
@@ -216,7 +216,7 @@ public final class CircuitBreaker<C: NanosecondClock>: OutcomePolicy {
 extension CircuitBreaker where C == ContinuousClock {
     /// Creates a closed breaker on `ContinuousClock`.
     ///
-    /// - Throws: ``BulwarkError/invalidConfiguration(field:rule:)`` naming the first field that
+    /// - Throws: `BulwarkError/invalidConfiguration(field:rule:)` naming the first field that
     ///   breaks a rule.
     public convenience init(configuration: CircuitBreakerConfiguration = CircuitBreakerConfiguration()) throws(BulwarkError) {
         try self.init(configuration: configuration, clock: ContinuousClock())

@@ -4,7 +4,7 @@ import BulwarkCore
 ///
 /// The defaults open the breaker when at least half of the last 100 calls failed (once 100 calls
 /// have been seen), keep it open 60 seconds, then let 10 probes through. Every field is checked
-/// when the breaker is created; a bad one throws ``BulwarkError/invalidConfiguration(field:rule:)``
+/// when the breaker is created; a bad one throws `BulwarkError/invalidConfiguration(field:rule:)`
 /// naming it.
 ///
 ///     var configuration = CircuitBreakerConfiguration()
@@ -79,13 +79,13 @@ public struct CircuitBreakerConfiguration: Sendable {
 
     /// Classifies what the operation threw. The default (``defaultErrorClassifier``) counts
     /// every error as a failure, except:
-    /// - a rate-limit refusal, Bulwark's own (``BulwarkError/rateLimited(retryAfter:)``) or an
-    ///   upstream's (any ``RateLimitSignal`` whose `isRateLimited` is true, such as an HTTP 429),
+    /// - a rate-limit refusal, Bulwark's own (`BulwarkError/rateLimited(retryAfter:)`) or an
+    ///   upstream's (any `RateLimitSignal` whose `isRateLimited` is true, such as an HTTP 429),
     ///   which is ``CallOutcome/rateLimited`` and counts as ``rateLimitedOutcome`` says;
     /// - Bulwark's other refusals from inner policies (queue full, wait timed out, an inner
     ///   circuit open, invalid arguments or configuration), which are ``CallOutcome/ignored``.
     ///
-    /// An inner timeout (``BulwarkError/timedOut(after:)``) is a failure. A cancellation is always
+    /// An inner timeout (`BulwarkError/timedOut(after:)`) is a failure. A cancellation is always
     /// ignored, whatever this says.
     public var classifyError: @Sendable (any Error) -> CallOutcome = CircuitBreakerConfiguration.defaultErrorClassifier
 
@@ -107,7 +107,7 @@ public struct CircuitBreakerConfiguration: Sendable {
         self.minimumCalls = minimumCalls
     }
 
-    /// Rate-limit refusals (Bulwark's or an upstream's ``RateLimitSignal``) are
+    /// Rate-limit refusals (Bulwark's or an upstream's `RateLimitSignal`) are
     /// ``CallOutcome/rateLimited``; Bulwark's other refusals are neither success nor failure; an
     /// inner timeout and every other error are failures.
     public static let defaultErrorClassifier: @Sendable (any Error) -> CallOutcome = { error in

@@ -1,11 +1,12 @@
 public import BulwarkCore
+public import BulwarkEngine
 
-/// The bulkhead: at most `limit` units of work in flight at once (each call weighs its cost), the
-/// others waiting in the shared engine's queue, in its order (FIFO, LIFO, or any ``WaitOrder``).
+/// The bulkhead: at most ``limit`` units of work in flight at once (each call weighs its cost), the
+/// others waiting in the shared engine's queue, in its order (FIFO, LIFO, or any `WaitOrder`).
 ///
 /// A permit is returned when the work ends, however it ends: by construction, not by discipline.
-/// ``withPermit(cost:options:_:)`` (and ``execute(_:_:)``, which makes the bulkhead a
-/// ``ResiliencePolicy``) releases it when the body returns, throws or is cancelled; a caller that
+/// ``withPermit(cost:options:_:)`` (and `execute(_:_:)`, which makes the bulkhead a
+/// `ResiliencePolicy`) releases it when the body returns, throws or is cancelled; a caller that
 /// must hold a permit across calls takes a ``BulkheadPermit``, which cannot be copied and releases
 /// itself when it goes out of scope, if nobody released it before. A waiter that times out or is
 /// cancelled holds nothing.
@@ -38,10 +39,10 @@ public final class Bulkhead<C: NanosecondClock>: OutcomePolicy {
     /// - Parameters:
     ///   - limit: The most units in flight at once.
     ///   - queueLimit: The most callers that may wait (0: no waiting).
-    ///   - order: The order in which waiters are served; FIFO by default, or ``LIFOWaitOrder``.
+    ///   - order: The order in which waiters are served; FIFO by default, or `LIFOWaitOrder`.
     ///   - maximumWait: The longest a caller may wait; `nil` for no bound but its deadline.
     ///   - clock: The clock deadlines are read on.
-    /// - Throws: ``BulwarkError/invalidConfiguration(field:rule:)`` naming the field and the rule.
+    /// - Throws: `BulwarkError/invalidConfiguration(field:rule:)` naming the field and the rule.
     public init(
         limit: Int,
         queueLimit: Int = 1024,
@@ -65,7 +66,7 @@ public final class Bulkhead<C: NanosecondClock>: OutcomePolicy {
     /// Takes `cost` units if they are free now and nobody waits; never waits.
     ///
     /// - Returns: The permit, or `nil` when the bulkhead is full.
-    /// - Throws: ``BulwarkError/invalidArgument(field:rule:)`` when `cost` is not in `1 ... limit`.
+    /// - Throws: `BulwarkError/invalidArgument(field:rule:)` when `cost` is not in `1 ... limit`.
     @inlinable
     public func tryAcquirePermit(cost: Int = 1) throws(BulwarkError) -> BulkheadPermit? {
         try validate(cost)
@@ -79,8 +80,8 @@ public final class Bulkhead<C: NanosecondClock>: OutcomePolicy {
 
     /// Takes `cost` units, waiting in the queue until they are free.
     ///
-    /// - Throws: ``BulwarkError/queueFull(limit:)``, ``BulwarkError/waitTimedOut``,
-    ///   `CancellationError`, or ``BulwarkError/invalidArgument(field:rule:)`` for a bad cost.
+    /// - Throws: `BulwarkError/queueFull(limit:)`, `BulwarkError/waitTimedOut`,
+    ///   `CancellationError`, or `BulwarkError/invalidArgument(field:rule:)` for a bad cost.
     @inlinable
     public func acquirePermit(cost: Int = 1, options: WaitOptions = WaitOptions()) async throws -> BulkheadPermit {
         try validate(cost)
@@ -161,7 +162,7 @@ public final class Bulkhead<C: NanosecondClock>: OutcomePolicy {
 extension Bulkhead where C == ContinuousClock {
     /// Creates a bulkhead whose waiters' deadlines are read on `ContinuousClock`.
     ///
-    /// - Throws: ``BulwarkError/invalidConfiguration(field:rule:)`` naming the field and the rule.
+    /// - Throws: `BulwarkError/invalidConfiguration(field:rule:)` naming the field and the rule.
     public convenience init(
         limit: Int, queueLimit: Int = 1024, order: any WaitOrder = FIFOWaitOrder(), maximumWait: Duration? = nil
     ) throws(BulwarkError) {
@@ -169,7 +170,7 @@ extension Bulkhead where C == ContinuousClock {
     }
 }
 
-/// Units of a bulkhead held by one caller: released exactly once, by ``release()`` or, failing
+/// Units of a bulkhead held by one caller: released exactly once, by `release()` or, failing
 /// that, when the permit goes out of scope.
 ///
 /// It cannot be copied, so it cannot be released twice; it can be moved (into a task, a stored

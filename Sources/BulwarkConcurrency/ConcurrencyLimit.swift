@@ -1,4 +1,5 @@
-@_exported public import BulwarkCore
+public import BulwarkCore
+public import BulwarkEngine
 
 /// The arithmetic of a concurrency limit: at most `limit` units in flight, given back on release.
 ///
@@ -49,7 +50,7 @@ public struct ConcurrencyLimit: RateLimitAlgorithm, Hashable {
 
     /// Creates a limit with nothing in flight.
     ///
-    /// - Throws: ``BulwarkError/invalidConfiguration(field:rule:)`` when `limit` is below 1 or above
+    /// - Throws: `BulwarkError/invalidConfiguration(field:rule:)` when `limit` is below 1 or above
     ///   `Int64.max / 8` (1,152,921,504,606,846,975).
     public init(configuration: Configuration, now: Int64) throws(BulwarkError) {
         _ = try Validation.limit(configuration.limit, field: "limit")

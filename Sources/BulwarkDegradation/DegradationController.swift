@@ -23,7 +23,7 @@ import Synchronization
 ///
 /// Every change of level or switch is an event. ``evaluate()`` reads the rules once; ``run()``
 /// (the controller is a `Service`) evaluates every `evaluationInterval` until shutdown. Call
-/// `evaluate()` from one task (two at once may apply their readings out of order).
+/// ``evaluate()`` from one task (two at once may apply their readings out of order).
 ///
 ///     let controller = try DegradationController(
 ///         rules: [
@@ -64,7 +64,7 @@ public final class DegradationController<C: NanosecondClock>: Service, Sendable 
 
     /// Creates a controller at `normal`, every feature on.
     ///
-    /// - Throws: ``BulwarkError/invalidConfiguration(field:rule:)`` for a rule whose exit
+    /// - Throws: `BulwarkError/invalidConfiguration(field:rule:)` for a rule whose exit
     ///   threshold is above its entry, or whose critical entry is below its degraded entry; two
     ///   rules or two features of one name; a negative dwell or a non-positive interval.
     public init(
@@ -120,7 +120,7 @@ public final class DegradationController<C: NanosecondClock>: Service, Sendable 
 
     /// The switch of `name`, to keep and read on the hot path.
     ///
-    /// - Throws: ``BulwarkError/invalidArgument(field:rule:)`` for a feature the controller
+    /// - Throws: `BulwarkError/invalidArgument(field:rule:)` for a feature the controller
     ///   was not given.
     public func feature(_ name: String) throws(BulwarkError) -> FeatureSwitch {
         guard let feature = switches[name] else {
@@ -153,7 +153,7 @@ public final class DegradationController<C: NanosecondClock>: Service, Sendable 
 
     /// Holds a feature on or off whatever the level, or gives it back to the level.
     ///
-    /// - Throws: ``BulwarkError/invalidArgument(field:rule:)`` for an unknown feature.
+    /// - Throws: `BulwarkError/invalidArgument(field:rule:)` for an unknown feature.
     public func override(_ name: String, _ override: FeatureOverride) throws(BulwarkError) {
         _ = try feature(name)
         update(at: clock.nowNanoseconds, ignoringDwell: true) { $0.overrides[name] = override == .automatic ? nil : override }
@@ -211,7 +211,7 @@ public final class DegradationController<C: NanosecondClock>: Service, Sendable 
 extension DegradationController where C == ContinuousClock {
     /// Creates a controller timed on `ContinuousClock`.
     ///
-    /// - Throws: ``BulwarkError/invalidConfiguration(field:rule:)`` naming the field and the rule.
+    /// - Throws: `BulwarkError/invalidConfiguration(field:rule:)` naming the field and the rule.
     public convenience init(
         rules: [DegradationRule], features: [Feature] = [], minimumDwell: Duration = .seconds(30),
         evaluationInterval: Duration = .seconds(1)

@@ -1,4 +1,4 @@
-@_exported public import BulwarkCore
+import BulwarkCore
 public import BulwarkMonitors
 
 /// How far a service has stepped down to protect itself: `normal`, then `degraded`
@@ -131,7 +131,7 @@ extension DegradationRule {
         }
     }
 
-    /// A rule over a resource monitor's CPU usage (a fraction, `cpu` of ``ResourceUsage``);
+    /// A rule over a resource monitor's CPU usage (a fraction, `cpu` of `ResourceUsage`);
     /// unknown while the monitor has no reading or cannot read one here.
     public static func cpu<C>(
         _ name: String = "cpu", of monitor: ResourceMonitor<C>, degraded: Thresholds? = nil, critical: Thresholds? = nil
@@ -140,7 +140,7 @@ extension DegradationRule {
     }
 
     /// A rule over a resource monitor's memory in use (a fraction, `memory` of
-    /// ``ResourceUsage``); unknown while the monitor has no reading or cannot read one here.
+    /// `ResourceUsage`); unknown while the monitor has no reading or cannot read one here.
     public static func memory<C>(
         _ name: String = "memory", of monitor: ResourceMonitor<C>, degraded: Thresholds? = nil, critical: Thresholds? = nil
     ) -> DegradationRule {

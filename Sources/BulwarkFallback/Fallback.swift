@@ -3,7 +3,7 @@ public import BulwarkCore
 /// The last-resort policy: when the operation fails with an error it handles, answers with a
 /// value instead (a static value, a cached answer, a degraded reply).
 ///
-/// Prefer ``ResiliencePolicy/execute(_:fallback:_:)``: there the fallback's `Value` is the
+/// Prefer `ResiliencePolicy/execute(_:fallback:_:)`: there the fallback's `Value` is the
 /// call's result type, checked by the compiler, so a fallback of another type does not compile.
 ///
 ///     let fallback = Fallback<String>(handling: { $0 is BulwarkError }) { _, _ in "Sorry, try again soon." }
@@ -12,7 +12,7 @@ public import BulwarkCore
 /// As a stage of a `Pipeline` it sits outermost, so it also catches the
 /// refusals of the policies inside it (an open circuit, a rate limit, a timeout); there the
 /// compiler cannot help, since a policy serves calls of any result type. Used on a call of another
-/// type, it does not apply, and the call fails with ``BulwarkError/invalidArgument(field:rule:)``
+/// type, it does not apply, and the call fails with `BulwarkError/invalidArgument(field:rule:)`
 /// naming `Success` rather than pass a value of the wrong type off as an answer.
 public struct Fallback<Value: Sendable>: OutcomePolicy {
     /// Where the policy's events go: each time the fallback value is used.

@@ -61,7 +61,7 @@ public enum FallbackRoute: Sendable, Hashable {
 
 /// What a fallback chain returns: the value and which alternative served it.
 ///
-/// It is a ``WrappingResult``: a ``TokenBudget`` around the chain reads the usage the served
+/// It is a `WrappingResult`: a `TokenBudget` around the chain reads the usage the served
 /// reply reports, through this wrapper.
 public struct FallbackResult<Success: Sendable>: Sendable, WrappingResult {
     /// The value.
@@ -153,7 +153,7 @@ public struct FallbackFailure: Error, Sendable, CustomStringConvertible, RetryAf
 ///
 /// For each alternative in order:
 /// 1. it is asked, without spending anything, whether it would start now
-///    (``ResiliencePolicy/readiness(for:)``): one whose breaker is open or whose limiter would
+///    (`ResiliencePolicy/readiness(for:)`): one whose breaker is open or whose limiter would
 ///    deny at once is **skipped** and never called;
 /// 2. otherwise it is called through its pipeline; a success is the answer, with the
 ///    alternative's name;
@@ -193,7 +193,7 @@ public struct FallbackChain<Success: Sendable>: Sendable {
     ///   - route: Where to go after an error; by default a cancellation and an invalid argument
     ///     or configuration stop, everything else moves on.
     ///   - lastResort: What answers when every alternative failed, given their failures.
-    /// - Throws: ``BulwarkError/invalidConfiguration(field:rule:)`` with no alternative and no
+    /// - Throws: `BulwarkError/invalidConfiguration(field:rule:)` with no alternative and no
     ///   last resort, two alternatives of one name, or one named ``lastResortName``.
     public init(
         _ alternatives: [FallbackAlternative<Success>],

@@ -1,4 +1,5 @@
-@_exported public import BulwarkCore
+public import BulwarkCore
+public import BulwarkEngine
 
 /// The fixed-window counter: at most `limit` per window, windows aligned to an epoch, the count
 /// reset exactly at each boundary.
@@ -77,7 +78,7 @@ public struct FixedWindow: RateLimitAlgorithm, Hashable {
     /// zero: beyond that the window arithmetic would saturate, so such a configuration is refused
     /// naming `epochNanoseconds` (or `clock`) rather than answered wrongly.
     ///
-    /// - Throws: ``BulwarkError/invalidConfiguration(field:rule:)`` when `limit` is below 1 or above
+    /// - Throws: `BulwarkError/invalidConfiguration(field:rule:)` when `limit` is below 1 or above
     ///   `Int64.max / 8`, or `window` is not a positive whole number of nanoseconds.
     public init(configuration: Configuration, now: Int64) throws(BulwarkError) {
         _ = try Validation.limit(configuration.limit, field: "limit")
@@ -218,7 +219,7 @@ extension InMemoryRateLimiter where Algorithm == FixedWindow {
     ///   - queueLimit: The most callers `acquire` may queue.
     ///   - order: The order in which queued callers are served; FIFO by default.
     ///   - clock: The clock to read and to sleep on.
-    /// - Throws: ``BulwarkError/invalidConfiguration(field:rule:)`` naming the field and the rule.
+    /// - Throws: `BulwarkError/invalidConfiguration(field:rule:)` naming the field and the rule.
     public convenience init(
         limit: Int,
         window: Duration,
@@ -237,7 +238,7 @@ extension InMemoryRateLimiter where Algorithm == FixedWindow {
 extension InMemoryRateLimiter where Algorithm == FixedWindow, C == ContinuousClock {
     /// Creates a fixed-window limiter on `ContinuousClock`.
     ///
-    /// - Throws: ``BulwarkError/invalidConfiguration(field:rule:)`` naming the field and the rule.
+    /// - Throws: `BulwarkError/invalidConfiguration(field:rule:)` naming the field and the rule.
     public convenience init(
         limit: Int,
         window: Duration,

@@ -1,4 +1,5 @@
-@_exported public import BulwarkCore
+public import BulwarkCore
+public import BulwarkEngine
 
 /// The generic cell rate algorithm: one number, the theoretical arrival time (TAT), decides.
 ///
@@ -32,9 +33,9 @@ public struct GCRA: RateLimitAlgorithm, Hashable {
         /// Creates a configuration.
         ///
         /// - Parameters:
-        ///   - rate: Units of cost admitted per `period`.
-        ///   - period: The period over which `rate` units are admitted.
-        ///   - burst: The most admitted at once; defaults to `rate`.
+        ///   - rate: Units of cost admitted per ``period``.
+        ///   - period: The period over which ``rate`` units are admitted.
+        ///   - burst: The most admitted at once; defaults to ``rate``.
         public init(rate: Int, per period: Duration, burst: Int? = nil) {
             self.rate = rate
             self.period = period
@@ -81,7 +82,7 @@ public struct GCRA: RateLimitAlgorithm, Hashable {
 
     /// Creates the algorithm with a full burst available at the clock reading `now`.
     ///
-    /// - Throws: ``BulwarkError/invalidConfiguration(field:rule:)`` when `rate` or `burst` is below
+    /// - Throws: `BulwarkError/invalidConfiguration(field:rule:)` when `rate` or `burst` is below
     ///   1, `period` is not a positive whole number of nanoseconds, or `burst × period / rate` (in
     ///   units of exact arithmetic) exceeds 1.15 × 10¹⁸ (`Int64.max / 8`).
     public init(configuration: Configuration, now: Int64) throws(BulwarkError) {
@@ -102,7 +103,7 @@ public struct GCRA: RateLimitAlgorithm, Hashable {
         self.state = State(origin: now, arrival: 0, updatedAt: now)
     }
 
-    /// `now` in units after `origin` (negative for a reading before it); saturates far outside the
+    /// `now` in units after ``origin`` (negative for a reading before it); saturates far outside the
     /// horizon, which the callers keep it inside.
     @inlinable
     func units(_ now: Int64, from origin: Int64) -> Int64 {
@@ -245,7 +246,7 @@ extension InMemoryRateLimiter where Algorithm == GCRA {
     ///   - queueLimit: The most callers `acquire` may queue.
     ///   - order: The order in which queued callers are served; FIFO by default.
     ///   - clock: The clock to read and to sleep on.
-    /// - Throws: ``BulwarkError/invalidConfiguration(field:rule:)`` naming the field and the rule.
+    /// - Throws: `BulwarkError/invalidConfiguration(field:rule:)` naming the field and the rule.
     public convenience init(
         rate: Int,
         per period: Duration,
@@ -263,7 +264,7 @@ extension InMemoryRateLimiter where Algorithm == GCRA {
 extension InMemoryRateLimiter where Algorithm == GCRA, C == ContinuousClock {
     /// Creates a GCRA limiter on `ContinuousClock`.
     ///
-    /// - Throws: ``BulwarkError/invalidConfiguration(field:rule:)`` naming the field and the rule.
+    /// - Throws: `BulwarkError/invalidConfiguration(field:rule:)` naming the field and the rule.
     public convenience init(
         rate: Int,
         per period: Duration,

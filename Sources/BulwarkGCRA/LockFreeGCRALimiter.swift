@@ -46,7 +46,7 @@ public final class LockFreeGCRALimiter<C: NanosecondClock>: OutcomePolicy {
 
     /// Creates a limiter with a full burst available now.
     ///
-    /// - Throws: ``BulwarkError/invalidConfiguration(field:rule:)`` naming the field and the rule.
+    /// - Throws: `BulwarkError/invalidConfiguration(field:rule:)` naming the field and the rule.
     public init(configuration: GCRA.Configuration, clock: C) throws(BulwarkError) {
         let now = clock.nowNanoseconds
         self.rules = try GCRA(configuration: configuration, now: now)
@@ -57,7 +57,7 @@ public final class LockFreeGCRALimiter<C: NanosecondClock>: OutcomePolicy {
 
     /// Creates a limiter admitting `rate` per `period` with bursts up to `burst`.
     ///
-    /// - Throws: ``BulwarkError/invalidConfiguration(field:rule:)`` naming the field and the rule.
+    /// - Throws: `BulwarkError/invalidConfiguration(field:rule:)` naming the field and the rule.
     public convenience init(rate: Int, per period: Duration, burst: Int? = nil, clock: C) throws(BulwarkError) {
         try self.init(configuration: .init(rate: rate, per: period, burst: burst), clock: clock)
     }
@@ -66,7 +66,7 @@ public final class LockFreeGCRALimiter<C: NanosecondClock>: OutcomePolicy {
     ///
     /// A cost of zero is a probe: allowed, takes nothing.
     ///
-    /// - Throws: ``BulwarkError/invalidArgument(field:rule:)`` when `cost` is negative or above
+    /// - Throws: `BulwarkError/invalidArgument(field:rule:)` when `cost` is negative or above
     ///   the burst.
     @inlinable
     public func tryAcquire(cost: Int = 1) throws(BulwarkError) -> RateLimitDecision {
@@ -119,7 +119,7 @@ public final class LockFreeGCRALimiter<C: NanosecondClock>: OutcomePolicy {
     }
 
     /// Takes the context's cost if it is available now, then runs `operation`; never waits. A
-    /// denial is ``ExecutionOutcome/rejected(_:)`` with the exact retry-after, unboxed.
+    /// denial is `ExecutionOutcome/rejected(_:)` with the exact retry-after, unboxed.
     public func executeOutcome<Success: Sendable>(
         _ context: ResilienceContext,
         _ operation: @Sendable (ResilienceContext) async -> ExecutionOutcome<Success>
@@ -185,7 +185,7 @@ public final class LockFreeGCRALimiter<C: NanosecondClock>: OutcomePolicy {
 extension LockFreeGCRALimiter where C == ContinuousClock {
     /// Creates a limiter on `ContinuousClock` admitting `rate` per `period` with bursts up to `burst`.
     ///
-    /// - Throws: ``BulwarkError/invalidConfiguration(field:rule:)`` naming the field and the rule.
+    /// - Throws: `BulwarkError/invalidConfiguration(field:rule:)` naming the field and the rule.
     public convenience init(rate: Int, per period: Duration, burst: Int? = nil) throws(BulwarkError) {
         try self.init(rate: rate, per: period, burst: burst, clock: ContinuousClock())
     }

@@ -17,7 +17,7 @@ public import Synchronization
 /// `evaluationInterval` (cool-downs, latency, probes due) until graceful shutdown. A failed call
 /// is judged at once (the failure rate is summed as it is recorded), so a dependency failing
 /// under traffic is disabled before the next evaluation. Every change is an event
-/// (``ResilienceEvent/Kind/healthChanged(dependency:enabled:reason:)``).
+/// (`ResilienceEvent/Kind/healthChanged(dependency:enabled:reason:)`).
 ///
 ///     let health = try HealthChecker(dependencies: [
 ///         HealthCheckedDependency("openai", probe: { try await openAI.models() }),
@@ -91,7 +91,7 @@ public final class HealthChecker<C: NanosecondClock>: Service, Sendable {
 
     /// Creates a checker watching `dependencies`, all enabled.
     ///
-    /// - Throws: ``BulwarkError/invalidConfiguration(field:rule:)`` for two dependencies of one
+    /// - Throws: `BulwarkError/invalidConfiguration(field:rule:)` for two dependencies of one
     ///   name, a policy breaking a rule (a non-positive duration, a failure rate outside
     ///   `0 < rate <= 1`, recovery by probes without a probe), or a bad `evaluationInterval`.
     public init(
@@ -117,7 +117,7 @@ public final class HealthChecker<C: NanosecondClock>: Service, Sendable {
 
     /// The gate of `name`'s calls: put it in that dependency's pipeline.
     ///
-    /// - Throws: ``BulwarkError/invalidArgument(field:rule:)`` for a name the checker does not
+    /// - Throws: `BulwarkError/invalidArgument(field:rule:)` for a name the checker does not
     ///   watch.
     public func gate(_ name: String) throws(BulwarkError) -> HealthGate<C> {
         HealthGate(checker: self, watched: try dependency(name))
@@ -133,7 +133,7 @@ public final class HealthChecker<C: NanosecondClock>: Service, Sendable {
     /// given back disabled, the dependency comes back as its recovery says (the cool-down, counted
     /// from then, or its probes).
     ///
-    /// - Throws: ``BulwarkError/invalidArgument(field:rule:)`` for an unknown name.
+    /// - Throws: `BulwarkError/invalidArgument(field:rule:)` for an unknown name.
     public func override(_ name: String, enabled: Bool?) throws(BulwarkError) {
         let watched = try dependency(name)
         let now = clock.nowNanoseconds
@@ -266,7 +266,7 @@ public final class HealthChecker<C: NanosecondClock>: Service, Sendable {
     }
 
     /// Runs `probe`, cancelled after `timeout` nanoseconds on the checker's clock: `nil` when it
-    /// succeeded, else its error (``BulwarkError/timedOut(after:)`` when it ran out of time).
+    /// succeeded, else its error (`BulwarkError/timedOut(after:)` when it ran out of time).
     func probeOutcome(_ probe: @escaping @Sendable () async throws -> Void, timeout: Int64) async -> (any Error)? {
         await withTaskGroup(of: (any Error)?.self) { group in
             group.addTask {
@@ -326,7 +326,7 @@ public final class HealthChecker<C: NanosecondClock>: Service, Sendable {
 extension HealthChecker where C == ContinuousClock {
     /// Creates a checker timed on `ContinuousClock`.
     ///
-    /// - Throws: ``BulwarkError/invalidConfiguration(field:rule:)`` naming the field and the rule.
+    /// - Throws: `BulwarkError/invalidConfiguration(field:rule:)` naming the field and the rule.
     public convenience init(dependencies: [HealthCheckedDependency], evaluationInterval: Duration = .seconds(1)) throws(BulwarkError) {
         try self.init(dependencies: dependencies, evaluationInterval: evaluationInterval, clock: ContinuousClock())
     }

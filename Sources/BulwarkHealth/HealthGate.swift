@@ -3,7 +3,7 @@ public import Synchronization
 
 /// The policy a dependency's calls go through so its health checker sees them and can turn it
 /// away: while the dependency is disabled the gate refuses at once with
-/// ``BulwarkError/unavailable(dependency:retryAfter:)`` and its readiness is "not ready", so a
+/// `BulwarkError/unavailable(dependency:retryAfter:)` and its readiness is "not ready", so a
 /// fallback chain skips it without calling it.
 ///
 /// An enabled gate times the call and records its outcome in the checker's windows: a success, or
@@ -11,7 +11,7 @@ public import Synchronization
 /// a limiter or breaker inside the gate says nothing of the dependency). One relaxed load to
 /// decide, two clock reads and two monitor records per call. Put it outside the dependency's
 /// breaker and limiters, and outside a per-attempt timeout only if that timeout's error reaches
-/// it as ``BulwarkError/timedOut(after:)`` (inside a timeout, the call is cancelled instead).
+/// it as `BulwarkError/timedOut(after:)` (inside a timeout, the call is cancelled instead).
 ///
 ///     let gate = try health.gate("openai")
 ///     let alternative = FallbackAlternative("openai", policy: Pipeline { gate; breaker; limiter }) { _ in try await openAI.chat(request) }

@@ -1,5 +1,5 @@
-@_exported public import BulwarkCore
-@_exported public import BulwarkMonitors
+public import BulwarkCore
+public import BulwarkMonitors
 
 /// When a health checker disables a dependency and how it brings it back.
 ///

@@ -1,4 +1,5 @@
-@_exported public import BulwarkCore
+public import BulwarkCore
+public import BulwarkEngine
 public import BulwarkTokenBucket
 
 /// The leaky bucket as a meter (policing): a bucket of `capacity` that drains continuously at
@@ -8,7 +9,7 @@ public import BulwarkTokenBucket
 /// with time, and a request that would overflow is refused at once (it is not delayed; for
 /// delaying, see ``LeakyBucketShaper``). It admits exactly what a token bucket of the same capacity
 /// and rate admits: the room left in the bucket is the token bucket's tokens. So the arithmetic
-/// is ``TokenBucket``'s, exact to the nanosecond, and this type speaks in levels.
+/// is `TokenBucket`'s, exact to the nanosecond, and this type speaks in levels.
 ///
 ///     var meter = try LeakyBucketMeter(configuration: .init(capacity: 10, drain: 1, every: .seconds(1)),
 ///                                      now: 0)
@@ -32,8 +33,8 @@ public struct LeakyBucketMeter: RateLimitAlgorithm, Hashable {
         ///
         /// - Parameters:
         ///   - capacity: The most the bucket holds.
-        ///   - drainAmount: How much drains per `drainPeriod`; defaults to `capacity`.
-        ///   - drainPeriod: The period over which `drainAmount` drains.
+        ///   - drainAmount: How much drains per ``drainPeriod``; defaults to `capacity`.
+        ///   - drainPeriod: The period over which ``drainAmount`` drains.
         ///   - initialLevel: The starting level; empty when `nil`.
         public init(capacity: Int, drain drainAmount: Int? = nil, every drainPeriod: Duration, initialLevel: Int? = nil) {
             self.capacity = capacity
@@ -63,7 +64,7 @@ public struct LeakyBucketMeter: RateLimitAlgorithm, Hashable {
 
     /// Creates a meter at its initial level at the clock reading `now`.
     ///
-    /// - Throws: ``BulwarkError/invalidConfiguration(field:rule:)`` when `capacity` or
+    /// - Throws: `BulwarkError/invalidConfiguration(field:rule:)` when `capacity` or
     ///   `drainAmount` is below 1, `drainPeriod` is not a positive whole number of nanoseconds,
     ///   `initialLevel` is outside `0 ... capacity`, or `capacity × drainPeriod / drainAmount` (in
     ///   lowest terms) exceeds 2.3 × 10¹⁸.
@@ -150,7 +151,7 @@ extension InMemoryRateLimiter where Algorithm == LeakyBucketMeter {
     ///   - queueLimit: The most callers `acquire` may queue.
     ///   - order: The order in which queued callers are served; FIFO by default.
     ///   - clock: The clock to read and to sleep on.
-    /// - Throws: ``BulwarkError/invalidConfiguration(field:rule:)`` naming the field and the rule.
+    /// - Throws: `BulwarkError/invalidConfiguration(field:rule:)` naming the field and the rule.
     public convenience init(
         capacity: Int,
         drain drainAmount: Int? = nil,
@@ -170,7 +171,7 @@ extension InMemoryRateLimiter where Algorithm == LeakyBucketMeter {
 extension InMemoryRateLimiter where Algorithm == LeakyBucketMeter, C == ContinuousClock {
     /// Creates a leaky-bucket meter on `ContinuousClock`.
     ///
-    /// - Throws: ``BulwarkError/invalidConfiguration(field:rule:)`` naming the field and the rule.
+    /// - Throws: `BulwarkError/invalidConfiguration(field:rule:)` naming the field and the rule.
     public convenience init(
         capacity: Int,
         drain drainAmount: Int? = nil,

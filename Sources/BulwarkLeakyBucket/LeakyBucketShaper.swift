@@ -1,4 +1,5 @@
 public import BulwarkCore
+public import BulwarkEngine
 
 /// The leaky bucket as a shaper (pacing): requests are released at an even spacing, `period /
 /// rate` per unit of cost, with no burst, to protect an upstream that tolerates no more than a
@@ -32,8 +33,8 @@ public struct LeakyBucketShaper: RateLimitAlgorithm, Hashable {
         /// Creates a configuration.
         ///
         /// - Parameters:
-        ///   - rate: Units of cost released per `period`.
-        ///   - period: The period over which `rate` units are released.
+        ///   - rate: Units of cost released per ``period``.
+        ///   - period: The period over which ``rate`` units are released.
         ///   - maximumCost: The largest cost of one request.
         public init(rate: Int, per period: Duration, maximumCost: Int = 1) {
             self.rate = rate
@@ -78,7 +79,7 @@ public struct LeakyBucketShaper: RateLimitAlgorithm, Hashable {
 
     /// Creates a shaper, free at the clock reading `now`.
     ///
-    /// - Throws: ``BulwarkError/invalidConfiguration(field:rule:)`` when `rate` or `maximumCost` is
+    /// - Throws: `BulwarkError/invalidConfiguration(field:rule:)` when `rate` or `maximumCost` is
     ///   below 1, `period` is not a positive whole number of nanoseconds, or twice `maximumCost`
     ///   spacings exceed 2.3 × 10¹⁸ units of exact arithmetic.
     public init(configuration: Configuration, now: Int64) throws(BulwarkError) {
@@ -248,7 +249,7 @@ extension InMemoryRateLimiter where Algorithm == LeakyBucketShaper {
     ///   - queueLimit: The most callers `acquire` may queue.
     ///   - order: The order in which queued callers are served; FIFO by default.
     ///   - clock: The clock to read and to sleep on.
-    /// - Throws: ``BulwarkError/invalidConfiguration(field:rule:)`` naming the field and the rule.
+    /// - Throws: `BulwarkError/invalidConfiguration(field:rule:)` naming the field and the rule.
     public convenience init(
         rate: Int,
         per period: Duration,
@@ -271,7 +272,7 @@ extension InMemoryRateLimiter where Algorithm == LeakyBucketShaper {
 extension InMemoryRateLimiter where Algorithm == LeakyBucketShaper, C == ContinuousClock {
     /// Creates a shaper on `ContinuousClock`.
     ///
-    /// - Throws: ``BulwarkError/invalidConfiguration(field:rule:)`` naming the field and the rule.
+    /// - Throws: `BulwarkError/invalidConfiguration(field:rule:)` naming the field and the rule.
     public convenience init(
         rate: Int,
         per period: Duration,

@@ -1,8 +1,9 @@
 import BulwarkCore
+import BulwarkEngine
 
 /// One shard of a partitioned limiter: the states of the keys that hash to it, under one lock.
 ///
-/// Each partition keeps only its algorithm's ``RateLimitAlgorithm/State`` (a few integers) and the
+/// Each partition keeps only its algorithm's `RateLimitAlgorithm/State` (a few integers) and the
 /// index of its group's template; the configuration lives once per group. A partition with
 /// waiters is *busy*: its state has moved into an `InMemoryRateLimiter` (the shared engine and its
 /// waiting room) until the last waiter leaves.

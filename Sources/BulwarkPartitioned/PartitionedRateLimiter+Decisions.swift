@@ -1,4 +1,5 @@
 import BulwarkCore
+import BulwarkEngine
 public import Synchronization
 
 /// Decisions on one key's partition: at once (under the shard's lock), or waiting in the engine.
@@ -52,7 +53,7 @@ extension PartitionedRateLimiter {
         }
     }
 
-    /// Like ``admit(_:cost:options:reporting:)``, with a refusal as a value (unboxed), and the
+    /// Like `admit(_:cost:options:reporting:)`, with a refusal as a value (unboxed), and the
     /// refusal reported to this limiter's observer. Queueing is reported to this limiter's
     /// observer too, and to `reporting` (a chain waiting here for its caller).
     package func admission(

@@ -1,4 +1,5 @@
-@_exported public import BulwarkCore
+public import BulwarkCore
+public import BulwarkEngine
 public import Synchronization
 
 /// Any rate-limiting algorithm, one state per key (API key, user, tenant, model, IP), with groups
@@ -75,7 +76,7 @@ public final class PartitionedRateLimiter<Key: Hashable & Sendable, Algorithm: R
     ///   - order: The order in which a key's waiters are served; FIFO by default.
     ///   - maximumWait: The longest a caller may wait; `nil` for no bound but its deadline.
     ///   - clock: The clock to read and to sleep on.
-    /// - Throws: ``BulwarkError/invalidConfiguration(field:rule:)`` naming the field (a group's
+    /// - Throws: `BulwarkError/invalidConfiguration(field:rule:)` naming the field (a group's
     ///   field as `groups[name].field`) and the rule.
     public init(
         configuration: Algorithm.Configuration,
@@ -138,7 +139,7 @@ public final class PartitionedRateLimiter<Key: Hashable & Sendable, Algorithm: R
     /// Takes `cost` from `key`'s partition if it is available now (and nobody waits on that key);
     /// never waits.
     ///
-    /// - Throws: ``BulwarkError/invalidArgument(field:rule:)`` when `cost` is negative or above
+    /// - Throws: `BulwarkError/invalidArgument(field:rule:)` when `cost` is negative or above
     ///   the limit of the key's group, or the key's group is not configured.
     @inlinable
     public func tryAcquire(_ key: Key, cost: Int = 1) throws(BulwarkError) -> RateLimitDecision {
@@ -151,7 +152,7 @@ public final class PartitionedRateLimiter<Key: Hashable & Sendable, Algorithm: R
     /// deadline passes or the task is cancelled.
     ///
     /// - Throws: What `InMemoryRateLimiter.acquire(cost:options:)` throws, and
-    ///   ``BulwarkError/invalidArgument(field:rule:)`` for a bad cost or group.
+    ///   `BulwarkError/invalidArgument(field:rule:)` for a bad cost or group.
     @discardableResult
     public func acquire(_ key: Key, cost: Int = 1, options: WaitOptions = WaitOptions()) async throws -> RateLimitDecision {
         try await admit(key, cost: cost, options: options).decision
@@ -225,7 +226,7 @@ public final class PartitionedRateLimiter<Key: Hashable & Sendable, Algorithm: R
 extension PartitionedRateLimiter where C == ContinuousClock {
     /// Creates a partitioned limiter on `ContinuousClock`.
     ///
-    /// - Throws: ``BulwarkError/invalidConfiguration(field:rule:)`` naming the field and the rule.
+    /// - Throws: `BulwarkError/invalidConfiguration(field:rule:)` naming the field and the rule.
     public convenience init(
         configuration: Algorithm.Configuration,
         groups: [String: Algorithm.Configuration] = [:],

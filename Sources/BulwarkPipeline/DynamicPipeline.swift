@@ -13,7 +13,7 @@ public struct DynamicPipeline: OutcomePolicy {
     /// The policies, outermost first.
     public let stages: [any ResiliencePolicy]
 
-    /// Composes `stages`, outermost first. As in a ``Pipeline``, a ``RateLimitingPolicy`` given as
+    /// Composes `stages`, outermost first. As in a ``Pipeline``, a `RateLimitingPolicy` given as
     /// it is becomes a ``RateLimitStage`` (``RateLimitStage/init(inPipeline:)``: refusing at once
     /// unless the limiter has a maximum wait of its own); give `limiter.waiting(upTo:)` to choose.
     public init(_ stages: [any ResiliencePolicy]) {

@@ -36,7 +36,7 @@ public struct Pipeline<Stages: ResiliencePolicy>: OutcomePolicy {
     }
 
     /// Runs `operation` through every policy and reports how it ended, never throwing: a refusal
-    /// by any policy is ``ExecutionOutcome/rejected(_:)`` and allocates nothing.
+    /// by any policy is `ExecutionOutcome/rejected(_:)` and allocates nothing.
     @inlinable
     public func executeOutcome<Success: Sendable>(
         _ context: ResilienceContext,
@@ -62,7 +62,7 @@ public struct Pipeline<Stages: ResiliencePolicy>: OutcomePolicy {
 
 /// Builds a ``Pipeline`` from policies listed outermost first, keeping their types.
 ///
-/// A ``RateLimitingPolicy`` listed as it is becomes a ``RateLimitStage`` that refuses at once
+/// A `RateLimitingPolicy` listed as it is becomes a ``RateLimitStage`` that refuses at once
 /// (or waits the limiter's own maximum wait, a shaper's maximum delay); list
 /// `limiter.waiting(upTo:)` to choose the wait.
 @resultBuilder

@@ -10,7 +10,7 @@ import BulwarkTokenBucket
 /// configuration file (it is `Codable`) and turns into a ``DynamicPipeline`` with ``build(clock:observer:name:)``.
 ///
 /// Durations are seconds (fractions allowed). Every field is checked when the pipeline is built;
-/// a bad one throws ``BulwarkError/invalidConfiguration(field:rule:)`` whose field names the
+/// a bad one throws `BulwarkError/invalidConfiguration(field:rule:)` whose field names the
 /// stage, as `stages[2].retry.maximumAttempts`. So is a combination that can never work: a
 /// circuit breaker with a time window (`windowSeconds`) whose `minimumCalls` is more than the
 /// rate limiters inside it can ever admit in that window.
@@ -40,12 +40,12 @@ import BulwarkTokenBucket
 public struct PipelineConfiguration: Codable, Sendable, Hashable {
     /// One stage of a configured pipeline.
     public enum Stage: Codable, Sendable, Hashable {
-        /// A ``Timeout`` of `seconds`.
+        /// A `Timeout` of `seconds`.
         case timeout(seconds: Double)
-        /// A ``Retry``: exponential backoff (doubling) from `initialDelaySeconds`, capped at
+        /// A `Retry`: exponential backoff (doubling) from `initialDelaySeconds`, capped at
         /// `maximumDelaySeconds`, with full jitter when `jitter` is true.
         case retry(maximumAttempts: Int, initialDelaySeconds: Double? = nil, maximumDelaySeconds: Double? = nil, jitter: Bool? = nil)
-        /// A ``CircuitBreaker`` over the last `windowCalls` calls, or over the calls of the last
+        /// A `CircuitBreaker` over the last `windowCalls` calls, or over the calls of the last
         /// `windowSeconds` (whole one-second buckets) when that is given.
         case circuitBreaker(
             failureRatePercent: Double? = nil, minimumCalls: Int? = nil, windowCalls: Int? = nil,
@@ -56,9 +56,9 @@ public struct PipelineConfiguration: Codable, Sendable, Hashable {
         case rateLimiter(
             capacity: Int, refill: Int? = nil, periodSeconds: Double, queueLimit: Int? = nil, maximumWaitSeconds: Double? = nil
         )
-        /// A ``Bulkhead`` of `limit`.
+        /// A `Bulkhead` of `limit`.
         case bulkhead(limit: Int, queueLimit: Int? = nil)
-        /// An ``AdaptiveBulkhead`` whose limit follows latency: `algorithm` is `"aimd"`, `"vegas"`
+        /// An `AdaptiveBulkhead` whose limit follows latency: `algorithm` is `"aimd"`, `"vegas"`
         /// or `"gradient2"`, with Netflix's defaults for what is not given (a minimum limit of 1 by
         /// default here, so that a small initial limit is valid).
         case adaptiveBulkhead(
@@ -89,7 +89,7 @@ public struct PipelineConfiguration: Codable, Sendable, Hashable {
     /// Builds the pipeline on `clock`, attaching `observer` (when given) to every stage under
     /// `"<name>.<kind>"` (`"openai.chat.retry"`).
     ///
-    /// - Throws: ``BulwarkError/invalidConfiguration(field:rule:)`` naming the stage and field.
+    /// - Throws: `BulwarkError/invalidConfiguration(field:rule:)` naming the stage and field.
     public func build<C: NanosecondClock>(
         clock: C, observer: (any ResilienceObserver)? = nil, name: String = "pipeline"
     ) throws(BulwarkError) -> DynamicPipeline {

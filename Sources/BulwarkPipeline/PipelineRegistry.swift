@@ -41,7 +41,7 @@ public final class PipelineRegistry: Sendable {
 
     /// Runs `operation` through the pipeline of `name`.
     ///
-    /// - Throws: ``BulwarkError/invalidArgument(field:rule:)`` naming `name` when none is
+    /// - Throws: `BulwarkError/invalidArgument(field:rule:)` naming `name` when none is
     ///   registered under it, or what the pipeline throws.
     public func execute<Success: Sendable>(
         _ name: String,

@@ -4,10 +4,10 @@ public import Synchronization
 /// A rate-limiting policy as a pipeline stage: it refuses at once when the quota is short, or
 /// waits at most ``maximumWait`` when told to.
 ///
-/// The ``PipelineBuilder`` (and ``DynamicPipeline``) wraps every ``RateLimitingPolicy`` it is
+/// The ``PipelineBuilder`` (and ``DynamicPipeline``) wraps every `RateLimitingPolicy` it is
 /// given in one of these: inside a pipeline a limiter does not queue the call unless asked, as
 /// Polly's, .NET's and Resilience4j's users expect. A limiter created with a maximum wait of its
-/// own (``RateLimitingPolicy/maximumWait``, such as a leaky-bucket shaper's maximum delay) keeps
+/// own (`RateLimitingPolicy/maximumWait`, such as a leaky-bucket shaper's maximum delay) keeps
 /// it; any other refuses at once. `limiter.waiting(upTo:)` chooses the bound explicitly:
 ///
 ///     let pipeline = try Pipeline {
@@ -18,14 +18,14 @@ public import Synchronization
 ///         try TokenBucketLimiter(capacity: 40, refill: 40, every: .seconds(60)).waiting(upTo: .seconds(5))
 ///     }
 ///
-/// A refusal for time is ``BulwarkError/rateLimited(retryAfter:)`` with the predicted wait, even
+/// A refusal for time is `BulwarkError/rateLimited(retryAfter:)` with the predicted wait, even
 /// when the context's deadline is already too close to wait at all: the stage asks the limiter to
-/// refuse early (``WaitOptions/rejectEarly``) against the earlier of the context's deadline and
+/// refuse early (`WaitOptions/rejectEarly`) against the earlier of the context's deadline and
 /// `now + maximumWait`. A waiter that still runs out of time before it is admitted (a caller of
 /// higher priority was served first) is answered with the limiter's readiness as the
-/// retry-after (zero when it is ready again). A full queue is still ``BulwarkError/queueFull(limit:)``,
+/// retry-after (zero when it is ready again). A full queue is still `BulwarkError/queueFull(limit:)`,
 /// and limits that time alone does not free (concurrency) have no retry-after to give, and
-/// answer ``BulwarkError/waitTimedOut``. What the operation itself returns is never relabelled.
+/// answer `BulwarkError/waitTimedOut`. What the operation itself returns is never relabelled.
 ///
 /// The operation sees the context the stage was given: the wait bound applies to this stage only.
 public struct RateLimitStage<Limiter: RateLimitingPolicy>: OutcomePolicy {
@@ -34,9 +34,9 @@ public struct RateLimitStage<Limiter: RateLimitingPolicy>: OutcomePolicy {
     /// The longest the stage lets a call wait for the limiter; `.zero` refuses at once.
     public let maximumWait: Duration
 
-    /// Wraps `limiter`, waiting at most `maximumWait` (`.zero`: refusing at once).
+    /// Wraps `limiter`, waiting at most ``maximumWait`` (`.zero`: refusing at once).
     ///
-    /// - Throws: ``BulwarkError/invalidArgument(field:rule:)`` when `maximumWait` is negative.
+    /// - Throws: `BulwarkError/invalidArgument(field:rule:)` when ``maximumWait`` is negative.
     public init(_ limiter: Limiter, maximumWait: Duration = .zero) throws(BulwarkError) {
         guard maximumWait >= .zero else {
             throw .invalidArgument(field: "maximumWait", rule: "must be at least 0 (got \(maximumWait))")
@@ -46,7 +46,7 @@ public struct RateLimitStage<Limiter: RateLimitingPolicy>: OutcomePolicy {
     }
 
     /// Wraps `limiter` as a pipeline does by default: waiting at most the limiter's own
-    /// ``RateLimitingPolicy/maximumWait`` when it has one, refusing at once otherwise.
+    /// `RateLimitingPolicy/maximumWait` when it has one, refusing at once otherwise.
     @inlinable
     public init(inPipeline limiter: Limiter) {
         self.limiter = limiter
@@ -98,7 +98,7 @@ extension RateLimitingPolicy {
     /// This limiter as a pipeline stage that waits at most `maximumWait` for its quota (and never
     /// past the context's deadline), refusing with the predicted retry-after beyond that.
     ///
-    /// - Throws: ``BulwarkError/invalidArgument(field:rule:)`` when `maximumWait` is negative.
+    /// - Throws: `BulwarkError/invalidArgument(field:rule:)` when `maximumWait` is negative.
     public func waiting(upTo maximumWait: Duration) throws(BulwarkError) -> RateLimitStage<Self> {
         try RateLimitStage(self, maximumWait: maximumWait)
     }

@@ -37,7 +37,7 @@ public struct HedgingConfiguration: Sendable {
 /// are cancelled and awaited before it is returned (structured: nothing outlives the call). When
 /// every attempt fails, the answer is the first attempt's failure, as in Polly.
 ///
-/// Each attempt runs in a child task and sees ``ResilienceContext/attempt`` counting from 1.
+/// Each attempt runs in a child task and sees `ResilienceContext/attempt` counting from 1.
 ///
 ///     let hedging = try Hedging(configuration: HedgingConfiguration(maximumHedges: 1, delay: .seconds(1)))
 ///     let reply = try await hedging.execute(context) { _ in try await provider.chat(request) }
@@ -51,7 +51,7 @@ public struct Hedging<C: NanosecondClock>: OutcomePolicy {
 
     /// Creates a hedging policy.
     ///
-    /// - Throws: ``BulwarkError/invalidConfiguration(field:rule:)`` naming the field and the rule.
+    /// - Throws: `BulwarkError/invalidConfiguration(field:rule:)` naming the field and the rule.
     public init(configuration: HedgingConfiguration, clock: C) throws(BulwarkError) {
         guard (1 ... 10).contains(configuration.maximumHedges) else {
             throw .invalidConfiguration(field: "maximumHedges", rule: "must be in 1 ... 10 (got \(configuration.maximumHedges))")
@@ -154,7 +154,7 @@ public struct Hedging<C: NanosecondClock>: OutcomePolicy {
 extension Hedging where C == ContinuousClock {
     /// Creates a hedging policy on `ContinuousClock`.
     ///
-    /// - Throws: ``BulwarkError/invalidConfiguration(field:rule:)`` naming the field and the rule.
+    /// - Throws: `BulwarkError/invalidConfiguration(field:rule:)` naming the field and the rule.
     public init(configuration: HedgingConfiguration = HedgingConfiguration()) throws(BulwarkError) {
         try self.init(configuration: configuration, clock: ContinuousClock())
     }

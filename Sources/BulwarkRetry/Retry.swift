@@ -22,8 +22,8 @@ public struct RetryConfiguration: Sendable {
     public var maximumDelay: Duration = .seconds(30)
 
     /// Whether an error is worth retrying. The default retries everything except
-    /// `CancellationError` and ``BulwarkError/invalidArgument(field:rule:)`` /
-    /// ``BulwarkError/invalidConfiguration(field:rule:)``. A cancellation is never retried,
+    /// `CancellationError` and `BulwarkError/invalidArgument(field:rule:)` /
+    /// `BulwarkError/invalidConfiguration(field:rule:)`. A cancellation is never retried,
     /// whatever this says.
     public var shouldRetry: @Sendable (any Error) -> Bool = RetryConfiguration.defaultShouldRetry
 
@@ -56,8 +56,8 @@ public struct RetryConfiguration: Sendable {
 /// The retry policy: runs the operation again when it fails, after a backoff, a bounded number
 /// of times.
 ///
-/// - The operation receives the context with ``ResilienceContext/attempt`` counting from 1.
-/// - An error carrying a retry-after (``RetryAfterProviding``: a rate limit, an open circuit, an
+/// - The operation receives the context with `ResilienceContext/attempt` counting from 1.
+/// - An error carrying a retry-after (`RetryAfterProviding`: a rate limit, an open circuit, an
 ///   upstream 429's `Retry-After`) is retried after exactly that long instead of the backoff —
 ///   or not at all when that is longer than ``RetryConfiguration/maximumDelay``.
 /// - It never retries after the task is cancelled (a cancelled backoff wait ends the call with
@@ -84,7 +84,7 @@ public struct Retry<C: NanosecondClock>: OutcomePolicy {
 
     /// Creates a retry policy.
     ///
-    /// - Throws: ``BulwarkError/invalidConfiguration(field:rule:)`` naming the field and the rule.
+    /// - Throws: `BulwarkError/invalidConfiguration(field:rule:)` naming the field and the rule.
     public init(configuration: RetryConfiguration, clock: C) throws(BulwarkError) {
         guard configuration.maximumAttempts >= 1, configuration.maximumAttempts <= 1_000 else {
             throw .invalidConfiguration(field: "maximumAttempts", rule: "must be in 1 ... 1000 (got \(configuration.maximumAttempts))")
@@ -182,7 +182,7 @@ public struct Retry<C: NanosecondClock>: OutcomePolicy {
 extension Retry where C == ContinuousClock {
     /// Creates a retry policy on `ContinuousClock`.
     ///
-    /// - Throws: ``BulwarkError/invalidConfiguration(field:rule:)`` naming the field and the rule.
+    /// - Throws: `BulwarkError/invalidConfiguration(field:rule:)` naming the field and the rule.
     public init(configuration: RetryConfiguration = RetryConfiguration()) throws(BulwarkError) {
         try self.init(configuration: configuration, clock: ContinuousClock())
     }

@@ -39,9 +39,9 @@ public final class RetryBudget: Sendable {
 
     /// Creates a budget on `clock`.
     ///
-    /// - Throws: ``BulwarkError/invalidConfiguration(field:rule:)`` when `ratio` is not in
-    ///   0 ... 1000, `minimumPerSecond` is not in 0 ... 1,000,000 or its reserve over the ttl
-    ///   exceeds 10⁹ retries, or `ttl` is not between 10 ns and a year.
+    /// - Throws: `BulwarkError/invalidConfiguration(field:rule:)` when ``ratio`` is not in
+    ///   0 ... 1000, ``minimumPerSecond`` is not in 0 ... 1,000,000 or its reserve over the ttl
+    ///   exceeds 10⁹ retries, or ``ttl`` is not between 10 ns and a year.
     public init<C: NanosecondClock>(
         ratio: Double = 0.2, minimumPerSecond: Int = 10, ttl: Duration = .seconds(10), clock: C
     ) throws(BulwarkError) {
@@ -76,7 +76,7 @@ public final class RetryBudget: Sendable {
 
     /// Creates a budget on `ContinuousClock`.
     ///
-    /// - Throws: ``BulwarkError/invalidConfiguration(field:rule:)`` as the clock-taking one does.
+    /// - Throws: `BulwarkError/invalidConfiguration(field:rule:)` as the clock-taking one does.
     public convenience init(ratio: Double = 0.2, minimumPerSecond: Int = 10, ttl: Duration = .seconds(10)) throws(BulwarkError) {
         try self.init(ratio: ratio, minimumPerSecond: minimumPerSecond, ttl: ttl, clock: ContinuousClock())
     }

@@ -1,4 +1,5 @@
 public import BulwarkCore
+public import BulwarkEngine
 public import BulwarkQueues
 public import ServiceLifecycle
 import Synchronization
@@ -10,19 +11,19 @@ import Synchronization
 /// - **Submit.** ``submit(_:priority:partitionKey:cost:deadline:)`` queues a job and returns its
 ///   result (or throws its error) when a worker has run it; ``enqueue(_:priority:partitionKey:cost:deadline:)``
 ///   queues it and returns at once (its failure goes to the dead-letter queue only).
-/// - **Order and bounds.** Jobs wait in a ``JobQueue`` in any ``WaitOrder`` (priority with ageing,
+/// - **Order and bounds.** Jobs wait in a `JobQueue` in any `WaitOrder` (priority with ageing,
 ///   fair across tenants, earliest deadline first), bounded by `capacity` with an overflow policy.
 /// - **Workers.** `workers` child tasks of ``run()`` take jobs one at a time and run the handler
 ///   through `pipeline` (retry, breaker, timeout, limiter…), with the job's priority, partition,
 ///   cost and deadline in the context.
 /// - **Nothing is lost.** A job that fails after the pipeline's retries is answered with its error
-///   and added to the ``DeadLetterQueue`` with its attempts; a job whose deadline passes while
-///   queued is answered with ``BulwarkError/waitTimedOut``, one dropped for room with
-///   ``BulwarkError/queueFull(limit:)``; a fire-and-forget job that ends any of these ways goes
+///   and added to the `DeadLetterQueue` with its attempts; a job whose deadline passes while
+///   queued is answered with `BulwarkError/waitTimedOut`, one dropped for room with
+///   `BulwarkError/queueFull(limit:)`; a fire-and-forget job that ends any of these ways goes
 ///   to the dead-letter queue.
 /// - **Graceful shutdown.** On the service group's graceful shutdown, intake stops (new jobs throw
-///   ``BulwarkError/shutDown``); then ``ShutdownMode/drain`` runs what is queued to the end, and
-///   ``ShutdownMode/handBack`` answers every queued submitter with ``BulwarkError/shutDown``
+///   `BulwarkError/shutDown`); then ``ShutdownMode/drain`` runs what is queued to the end, and
+///   ``ShutdownMode/handBack`` answers every queued submitter with `BulwarkError/shutDown`
 ///   (their jobs were not run) and adds queued fire-and-forget jobs to the dead-letter queue.
 ///   If ``run()`` is cancelled instead, running jobs see the cancellation and what is queued is
 ///   handed back.
@@ -50,7 +51,7 @@ public final class WorkScheduler<Job: Codable & Sendable, Output: Sendable, C: N
     public enum ShutdownMode: Sendable, Hashable {
         /// Run them all, then stop.
         case drain
-        /// Answer their submitters with ``BulwarkError/shutDown`` without running them.
+        /// Answer their submitters with `BulwarkError/shutDown` without running them.
         case handBack
     }
 
@@ -111,7 +112,7 @@ public final class WorkScheduler<Job: Codable & Sendable, Output: Sendable, C: N
     ///   - shutdownMode: What a graceful shutdown does with queued jobs.
     ///   - clock: The clock deadlines are read on.
     ///   - handler: Runs one job.
-    /// - Throws: ``BulwarkError/invalidConfiguration(field:rule:)`` naming a bad argument.
+    /// - Throws: `BulwarkError/invalidConfiguration(field:rule:)` naming a bad argument.
     public init(
         workers: Int,
         order: any WaitOrder = FIFOWaitOrder(),
@@ -159,10 +160,10 @@ public final class WorkScheduler<Job: Codable & Sendable, Output: Sendable, C: N
     /// Cancelling the caller while the job is queued removes it (`CancellationError`); once it
     /// runs, it runs to the end and its result is returned.
     ///
-    /// - Throws: The job's error after the pipeline's retries; ``BulwarkError/waitTimedOut``
-    ///   when its deadline passed while queued; ``BulwarkError/queueFull(limit:)`` when refused
-    ///   or dropped for room; ``BulwarkError/shutDown`` when the scheduler is shutting down or
-    ///   handed it back; ``BulwarkError/invalidArgument(field:rule:)`` for a bad cost.
+    /// - Throws: The job's error after the pipeline's retries; `BulwarkError/waitTimedOut`
+    ///   when its deadline passed while queued; `BulwarkError/queueFull(limit:)` when refused
+    ///   or dropped for room; `BulwarkError/shutDown` when the scheduler is shutting down or
+    ///   handed it back; `BulwarkError/invalidArgument(field:rule:)` for a bad cost.
     public func submit(
         _ job: Job, priority: Priority = .normal, partitionKey: String? = nil, cost: Int = 1, deadline: Deadline? = nil
     ) async throws -> Output {
@@ -192,8 +193,8 @@ public final class WorkScheduler<Job: Codable & Sendable, Output: Sendable, C: N
     /// Queues a job and returns its id at once; if it fails, expires, is dropped or is handed
     /// back, it goes to the dead-letter queue.
     ///
-    /// - Throws: ``BulwarkError/queueFull(limit:)``, ``BulwarkError/waitTimedOut`` (a deadline
-    ///   already past), ``BulwarkError/shutDown`` or ``BulwarkError/invalidArgument(field:rule:)``:
+    /// - Throws: `BulwarkError/queueFull(limit:)`, `BulwarkError/waitTimedOut` (a deadline
+    ///   already past), `BulwarkError/shutDown` or `BulwarkError/invalidArgument(field:rule:)`:
     ///   the job was not queued.
     @discardableResult
     public func enqueue(
@@ -315,7 +316,7 @@ public final class WorkScheduler<Job: Codable & Sendable, Output: Sendable, C: N
 extension WorkScheduler where C == ContinuousClock {
     /// Creates a scheduler on the continuous clock.
     ///
-    /// - Throws: ``BulwarkError/invalidConfiguration(field:rule:)`` naming a bad argument.
+    /// - Throws: `BulwarkError/invalidConfiguration(field:rule:)` naming a bad argument.
     public convenience init(
         workers: Int,
         order: any WaitOrder = FIFOWaitOrder(),

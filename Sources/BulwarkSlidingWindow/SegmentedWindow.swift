@@ -1,4 +1,5 @@
 public import BulwarkCore
+public import BulwarkEngine
 
 /// The segmented sliding window: the window is cut into `segments` equal segments (12 of 5 s for a
 /// minute), each counting what was admitted in it; a request is admitted if the segments of the
@@ -83,7 +84,7 @@ public struct SegmentedWindow: RateLimitAlgorithm, Hashable {
     /// zero: beyond that the window arithmetic would saturate, so such a configuration is refused
     /// naming `epochNanoseconds` (or `clock`) rather than answered wrongly.
     ///
-    /// - Throws: ``BulwarkError/invalidConfiguration(field:rule:)`` when `limit` is below 1 or above
+    /// - Throws: `BulwarkError/invalidConfiguration(field:rule:)` when `limit` is below 1 or above
     ///   `Int64.max / 8`, `window` is not a positive whole number of nanoseconds, `segments` is not
     ///   between 1 and 4,096, or `window` is not a whole multiple of `segments` nanoseconds.
     public init(configuration: Configuration, now: Int64) throws(BulwarkError) {

@@ -1,4 +1,5 @@
 public import BulwarkCore
+public import BulwarkEngine
 
 /// The sliding-window counter: Cloudflare's approximation of a sliding window from two fixed
 /// windows' counts, the previous one weighted by how much of it the sliding window still overlaps.
@@ -78,7 +79,7 @@ public struct SlidingWindowCounter: RateLimitAlgorithm, Hashable {
     /// zero: beyond that the window arithmetic would saturate, so such a configuration is refused
     /// naming `epochNanoseconds` (or `clock`) rather than answered wrongly.
     ///
-    /// - Throws: ``BulwarkError/invalidConfiguration(field:rule:)`` when `limit` is below 1 or above
+    /// - Throws: `BulwarkError/invalidConfiguration(field:rule:)` when `limit` is below 1 or above
     ///   `Int64.max / 8`, `window` is not a positive whole number of nanoseconds, or
     ///   `limit × window` exceeds 1.15 × 10¹⁸ (the estimate is computed exactly in units of
     ///   1/window).

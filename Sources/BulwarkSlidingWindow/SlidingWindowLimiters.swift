@@ -1,4 +1,5 @@
 public import BulwarkCore
+public import BulwarkEngine
 
 /// A thread-safe sliding-window log with a waiting queue: ``SlidingWindowLog`` run by
 /// `InMemoryRateLimiter`.
@@ -27,7 +28,7 @@ extension InMemoryRateLimiter where Algorithm == SlidingWindowLog {
     ///   - queueLimit: The most callers `acquire` may queue.
     ///   - order: The order in which queued callers are served; FIFO by default.
     ///   - clock: The clock to read and to sleep on.
-    /// - Throws: ``BulwarkError/invalidConfiguration(field:rule:)`` naming the field and the rule.
+    /// - Throws: `BulwarkError/invalidConfiguration(field:rule:)` naming the field and the rule.
     public convenience init(
         limit: Int, window: Duration, queueLimit: Int = 1024, order: any WaitOrder = FIFOWaitOrder(), clock: C
     ) throws(BulwarkError) {
@@ -38,7 +39,7 @@ extension InMemoryRateLimiter where Algorithm == SlidingWindowLog {
 extension InMemoryRateLimiter where Algorithm == SlidingWindowLog, C == ContinuousClock {
     /// Creates a sliding-window log on `ContinuousClock`.
     ///
-    /// - Throws: ``BulwarkError/invalidConfiguration(field:rule:)`` naming the field and the rule.
+    /// - Throws: `BulwarkError/invalidConfiguration(field:rule:)` naming the field and the rule.
     public convenience init(limit: Int, window: Duration, queueLimit: Int = 1024, order: any WaitOrder = FIFOWaitOrder()) throws(BulwarkError) {
         try self.init(limit: limit, window: window, queueLimit: queueLimit, order: order, clock: ContinuousClock())
     }
@@ -54,7 +55,7 @@ extension InMemoryRateLimiter where Algorithm == SlidingWindowCounter {
     ///   - queueLimit: The most callers `acquire` may queue.
     ///   - order: The order in which queued callers are served; FIFO by default.
     ///   - clock: The clock to read and to sleep on.
-    /// - Throws: ``BulwarkError/invalidConfiguration(field:rule:)`` naming the field and the rule.
+    /// - Throws: `BulwarkError/invalidConfiguration(field:rule:)` naming the field and the rule.
     public convenience init(
         limit: Int, window: Duration, epochNanoseconds: Int64? = nil, queueLimit: Int = 1024,
         order: any WaitOrder = FIFOWaitOrder(), clock: C
@@ -69,7 +70,7 @@ extension InMemoryRateLimiter where Algorithm == SlidingWindowCounter {
 extension InMemoryRateLimiter where Algorithm == SlidingWindowCounter, C == ContinuousClock {
     /// Creates a sliding-window counter on `ContinuousClock`.
     ///
-    /// - Throws: ``BulwarkError/invalidConfiguration(field:rule:)`` naming the field and the rule.
+    /// - Throws: `BulwarkError/invalidConfiguration(field:rule:)` naming the field and the rule.
     public convenience init(
         limit: Int, window: Duration, epochNanoseconds: Int64? = nil, queueLimit: Int = 1024, order: any WaitOrder = FIFOWaitOrder()
     ) throws(BulwarkError) {
@@ -91,7 +92,7 @@ extension InMemoryRateLimiter where Algorithm == SegmentedWindow {
     ///   - queueLimit: The most callers `acquire` may queue.
     ///   - order: The order in which queued callers are served; FIFO by default.
     ///   - clock: The clock to read and to sleep on.
-    /// - Throws: ``BulwarkError/invalidConfiguration(field:rule:)`` naming the field and the rule.
+    /// - Throws: `BulwarkError/invalidConfiguration(field:rule:)` naming the field and the rule.
     public convenience init(
         limit: Int, window: Duration, segments: Int, epochNanoseconds: Int64? = nil, queueLimit: Int = 1024,
         order: any WaitOrder = FIFOWaitOrder(), clock: C
@@ -106,7 +107,7 @@ extension InMemoryRateLimiter where Algorithm == SegmentedWindow {
 extension InMemoryRateLimiter where Algorithm == SegmentedWindow, C == ContinuousClock {
     /// Creates a segmented sliding window on `ContinuousClock`.
     ///
-    /// - Throws: ``BulwarkError/invalidConfiguration(field:rule:)`` naming the field and the rule.
+    /// - Throws: `BulwarkError/invalidConfiguration(field:rule:)` naming the field and the rule.
     public convenience init(
         limit: Int, window: Duration, segments: Int, epochNanoseconds: Int64? = nil, queueLimit: Int = 1024,
         order: any WaitOrder = FIFOWaitOrder()

@@ -1,4 +1,5 @@
-@_exported public import BulwarkCore
+public import BulwarkCore
+public import BulwarkEngine
 
 /// The sliding-window log: every admission is logged with its time, and a request is admitted if
 /// what was admitted in the last `window` (up to and including now) plus its cost stays within
@@ -61,7 +62,7 @@ public struct SlidingWindowLog: RateLimitAlgorithm, Hashable {
 
     /// Creates an empty log at the clock reading `now`.
     ///
-    /// - Throws: ``BulwarkError/invalidConfiguration(field:rule:)`` when `limit` is below 1 or above
+    /// - Throws: `BulwarkError/invalidConfiguration(field:rule:)` when `limit` is below 1 or above
     ///   `Int64.max / 8`, or `window` is not a positive whole number of nanoseconds.
     public init(configuration: Configuration, now: Int64) throws(BulwarkError) {
         _ = try Validation.limit(configuration.limit, field: "limit")

@@ -10,7 +10,7 @@ import ServiceContextModule
 /// metrics factory and tracer (the globals otherwise), creates each metric once, uses only bounded
 /// label values, and resolves the tracer on every event.
 ///
-/// - **Logs**: one entry per event, named by ``ResilienceEvent/Kind/name``, with the policy's
+/// - **Logs**: one entry per event, named by `ResilienceEvent/Kind/name`, with the policy's
 ///   name, the operation and the event's figures as metadata; at `debug` for the routine
 ///   (denials, queueing, retries scheduled, fallbacks used), `notice` for what an operator should
 ///   know (retries refused, alternatives skipped or failed, budget debt), `warning` for a breaker

@@ -5,7 +5,7 @@ struct DeadlineHeap {
     /// One watched call.
     struct Slot {
         var deadline: Int64 = 0
-        /// Where the slot sits in ``heap``; -1 when free.
+        /// Where the slot sits in `heap`; -1 when free.
         var position = -1
         var task: UnsafeCurrentTask?
         var state: State = .armed

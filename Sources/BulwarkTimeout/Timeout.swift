@@ -1,7 +1,7 @@
 public import BulwarkCore
 
 /// The timeout policy: cancels the operation when it has run for ``duration``, and reports
-/// ``BulwarkError/timedOut(after:)``.
+/// `BulwarkError/timedOut(after:)`.
 ///
 /// Placed outermost in a pipeline it bounds the whole call, retries and backoffs included (an
 /// overall timeout); placed innermost it bounds each attempt (a per-attempt timeout), and a retry
@@ -21,12 +21,12 @@ public import BulwarkCore
 /// stop code that ignores cancellation, and structured concurrency does not let the caller leave
 /// before its child ends. So:
 /// - an operation that stops and throws `CancellationError` (as `Task.sleep` and AsyncHTTPClient
-///   do) ends the call at the deadline with ``BulwarkError/timedOut(after:)``; one that throws an
+///   do) ends the call at the deadline with `BulwarkError/timedOut(after:)`; one that throws an
 ///   error of its own (URLSession's `URLError(.cancelled)`) ends it with that error, which a
 ///   caller may map;
 /// - an operation that ignores cancellation holds the caller until it ends; if it then succeeds,
 ///   its value is returned (the work is done; discarding it helps nobody), and if it fails, its own
-///   error is. A ``ResilienceEvent/Kind/timeoutFired(after:)`` event is emitted either way.
+///   error is. A `ResilienceEvent/Kind/timeoutFired(after:)` event is emitted either way.
 /// This is Polly v8's (cooperative) timeout; Resilience4j's `TimeLimiter` instead abandons the
 /// future, which a structured Swift call cannot do.
 ///
@@ -50,9 +50,9 @@ public final class Timeout<C: NanosecondClock>: OutcomePolicy {
         var generation: UInt64 = 0
     }
 
-    /// Creates a timeout of `duration` on `clock`.
+    /// Creates a timeout of ``duration`` on `clock`.
     ///
-    /// - Throws: ``BulwarkError/invalidConfiguration(field:rule:)`` when `duration` is shorter than
+    /// - Throws: `BulwarkError/invalidConfiguration(field:rule:)` when ``duration`` is shorter than
     ///   1 ns.
     public init(_ duration: Duration, clock: C) throws(BulwarkError) {
         guard duration >= .nanoseconds(1) else {
@@ -64,7 +64,7 @@ public final class Timeout<C: NanosecondClock>: OutcomePolicy {
     }
 
     /// Runs `operation` in a child task cancelled at the deadline; a time-out is
-    /// ``ExecutionOutcome/rejected(_:)`` with ``BulwarkError/timedOut(after:)``.
+    /// `ExecutionOutcome/rejected(_:)` with `BulwarkError/timedOut(after:)`.
     @inlinable
     public func executeOutcome<Success: Sendable>(
         _ context: ResilienceContext,
@@ -168,9 +168,9 @@ public final class Timeout<C: NanosecondClock>: OutcomePolicy {
 }
 
 extension Timeout where C == ContinuousClock {
-    /// Creates a timeout of `duration` on `ContinuousClock`.
+    /// Creates a timeout of ``duration`` on `ContinuousClock`.
     ///
-    /// - Throws: ``BulwarkError/invalidConfiguration(field:rule:)`` when `duration` is shorter than
+    /// - Throws: `BulwarkError/invalidConfiguration(field:rule:)` when ``duration`` is shorter than
     ///   1 ns.
     public convenience init(_ duration: Duration) throws(BulwarkError) {
         try self.init(duration, clock: ContinuousClock())

@@ -1,4 +1,5 @@
-@_exported public import BulwarkCore
+public import BulwarkCore
+public import BulwarkEngine
 
 /// The token-bucket algorithm, as a pure value: a bucket of `capacity` tokens that refills
 /// continuously at `refillAmount` tokens per `refillPeriod`, and from which each request takes its
@@ -27,7 +28,7 @@ public struct TokenBucket: RateLimitAlgorithm, Hashable {
         /// The clock reading the credit is current at.
         public var updatedAt: Int64
 
-        /// Creates a state holding `credit` units at the clock reading `updatedAt`.
+        /// Creates a state holding `credit` units at the clock reading ``updatedAt``.
         @inlinable
         public init(credit: Int64, updatedAt: Int64) {
             self.credit = credit
@@ -50,8 +51,8 @@ public struct TokenBucket: RateLimitAlgorithm, Hashable {
         ///
         /// - Parameters:
         ///   - capacity: The most tokens the bucket holds.
-        ///   - refillAmount: Tokens added per `refillPeriod`; defaults to `capacity`.
-        ///   - refillPeriod: The period over which `refillAmount` tokens are added.
+        ///   - refillAmount: Tokens added per ``refillPeriod``; defaults to `capacity`.
+        ///   - refillPeriod: The period over which ``refillAmount`` tokens are added.
         ///   - initialTokens: The starting tokens; full when `nil`.
         public init(capacity: Int, refill refillAmount: Int? = nil, every refillPeriod: Duration, initialTokens: Int? = nil) {
             self.capacity = capacity
@@ -87,7 +88,7 @@ public struct TokenBucket: RateLimitAlgorithm, Hashable {
 
     /// Creates a bucket holding its initial tokens at the clock reading `now`.
     ///
-    /// - Throws: ``BulwarkError/invalidConfiguration(field:rule:)`` when `capacity` or
+    /// - Throws: `BulwarkError/invalidConfiguration(field:rule:)` when `capacity` or
     ///   `refillAmount` is below 1, `refillPeriod` is not a positive whole number of nanoseconds,
     ///   `initialTokens` is outside `0 ... capacity`, or the bucket is too large to compute exactly
     ///   in 64 bits (`capacity × refillPeriod / refillAmount` beyond about 2.3 × 10¹⁸ ns, roughly

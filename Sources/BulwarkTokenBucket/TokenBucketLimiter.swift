@@ -1,4 +1,5 @@
 public import BulwarkCore
+public import BulwarkEngine
 
 /// A thread-safe token-bucket rate limiter with a waiting queue: ``TokenBucket`` run by
 /// `InMemoryRateLimiter`.
@@ -19,7 +20,7 @@ extension InMemoryRateLimiter where Algorithm == TokenBucket {
     ///   - queueLimit: The most callers `acquire` may queue.
     ///   - order: The order in which queued callers are served; FIFO by default.
     ///   - clock: The clock to read and to sleep on.
-    /// - Throws: ``BulwarkError/invalidConfiguration(field:rule:)`` naming the field and the rule.
+    /// - Throws: `BulwarkError/invalidConfiguration(field:rule:)` naming the field and the rule.
     public convenience init(
         capacity: Int,
         refill refillAmount: Int? = nil,
@@ -43,7 +44,7 @@ extension InMemoryRateLimiter where Algorithm == TokenBucket {
 extension InMemoryRateLimiter where Algorithm == TokenBucket, C == ContinuousClock {
     /// Creates a token-bucket limiter on `ContinuousClock`.
     ///
-    /// - Throws: ``BulwarkError/invalidConfiguration(field:rule:)`` naming the field and the rule.
+    /// - Throws: `BulwarkError/invalidConfiguration(field:rule:)` naming the field and the rule.
     public convenience init(
         capacity: Int,
         refill refillAmount: Int? = nil,
@@ -60,7 +61,7 @@ extension InMemoryRateLimiter where Algorithm == TokenBucket, C == ContinuousClo
 
     /// Creates a limiter running a token bucket on `ContinuousClock`.
     ///
-    /// - Throws: ``BulwarkError/invalidConfiguration(field:rule:)`` naming the field and the rule.
+    /// - Throws: `BulwarkError/invalidConfiguration(field:rule:)` naming the field and the rule.
     public convenience init(
         configuration: TokenBucket.Configuration,
         queueLimit: Int = 1024,

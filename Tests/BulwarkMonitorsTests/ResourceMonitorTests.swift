@@ -4,26 +4,6 @@ import BulwarkTestSupport
 import Synchronization
 import Testing
 
-/// Fake `/proc` and cgroup files a test rewrites between samples.
-final class FakeFiles: ResourceSource, Sendable {
-    private let files = Mutex<[String: String]>([:])
-    let clockTicksPerSecond = 100
-    let onlineCPUs = 8
-    subscript(path: String) -> String? {
-        get { files.withLock { $0[path] } }
-        set { files.withLock { $0[path] = newValue } }
-    }
-    func read(_ path: String) -> String? { self[path] }
-
-    /// A machine whose CPUs have been busy `busy` and idle `idle` ticks, the process `ticks`.
-    func machine(busy: Int, idle: Int, processTicks: Int, totalKB: Int = 1000, availableKB: Int = 250) {
-        self["/proc/stat"] = "cpu  \(busy) 0 0 \(idle) 0 0 0 0 0 0\ncpu0 1 2 3 4\n"
-        self["/proc/meminfo"] = "MemTotal:       \(totalKB) kB\nMemFree:  1 kB\nMemAvailable:   \(availableKB) kB\n"
-        self["/proc/self/stat"] = "4242 (my server) S 1 4242 4242 0 -1 4194304 100 0 0 0 \(processTicks - 10) 10 0 0 20 0 8 0 1 2 3"
-        self["/proc/self/statm"] = "5000 300 100 10 0 200 0\n"
-    }
-}
-
 @Suite("Resource monitor", .timeLimit(minutes: 1))
 struct ResourceMonitorTests {
     @Test("outside a container: the machine's CPU from /proc/stat deltas, memory from MemAvailable, smoothed")

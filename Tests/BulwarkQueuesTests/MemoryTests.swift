@@ -1,5 +1,6 @@
 import Bulwark
 import BulwarkCore
+import BulwarkEngine
 import BulwarkTestKit
 import BulwarkTestSupport
 import Foundation

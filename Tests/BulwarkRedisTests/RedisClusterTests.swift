@@ -1,4 +1,5 @@
 import BulwarkCore
+import BulwarkRedisTestSupport
 import BulwarkTestSupport
 import Foundation
 import Testing

@@ -1,4 +1,5 @@
 import BulwarkCore
+import BulwarkRedisTestSupport
 import BulwarkTestKit
 import BulwarkTestSupport
 import Foundation
@@ -155,37 +156,20 @@ struct RedisFaultTests {
         let stale = try await RedisServer.started(["--replicaof", "127.0.0.1", "1", "--replica-serve-stale-data", "no"])
         defer { stale.stop() }
 
-        /// Decides once on `server` under each policy; returns the failed-closed error and the
-        /// fail-open decision's source, and checks the event.
-        func decide(on server: RedisServer) async throws -> (closed: (any Error)?, openSource: RedisDecisionSource?, reason: String?) {
+        func decide(on server: RedisServer) async throws -> PolicyOutcome {
             let client = try server.client(commandTimeout: busy(.seconds(30)))
             defer { Task { await client.shutdown() } }
-            let key = uniquePrefix()
-            let closed = try RedisRateLimiter(client: client, key: key, limit: try .fixedWindow(limit: 10, window: .seconds(60)), failurePolicy: .failClosed)
-            let open = try RedisRateLimiter(client: client, key: key, limit: try .fixedWindow(limit: 10, window: .seconds(60)), failurePolicy: .failOpen)
-            let recorder = EventRecorder()
-            open.events.attach(recorder)
-            var closedError: (any Error)?
-            do { _ = try await closed.tryAcquire() } catch { closedError = error }
-            let source = try? await open.tryAcquire().source
-            let reason = recorder.kinds.compactMap { kind -> String? in
-                if case .distributedStateUnavailable(_, _, let reason) = kind { reason } else { nil }
-            }.first
-            return (closedError, source, reason)
+            return try await PolicyOutcome.decide(with: client)
         }
 
         // READONLY: the limiter's script writes.
         try await eventuallyReplicating(replica)
         let readOnly = try await decide(on: replica)
-        #expect(refused(readOnly.closed, saying: "READONLY"))
-        #expect(readOnly.openSource == .failedOpen)
-        #expect(readOnly.reason?.contains("READONLY") == true)
+        #expect(readOnly.wentThroughPolicy(saying: "READONLY"))
 
         // MASTERDOWN.
         let masterDown = try await decide(on: stale)
-        #expect(refused(masterDown.closed, saying: "MASTERDOWN"))
-        #expect(masterDown.openSource == .failedOpen)
-        #expect(masterDown.reason?.contains("MASTERDOWN") == true)
+        #expect(masterDown.wentThroughPolicy(saying: "MASTERDOWN"))
 
         // BUSY: a script that loops until killed holds the server.
         let busyScript = Process()
@@ -199,11 +183,37 @@ struct RedisFaultTests {
             for _ in 0..<500 where !((try? master.cli(["PING"])) ?? "").hasPrefix("BUSY") { Thread.sleep(forTimeInterval: 0.02) }
         }
         let busyServer = try await decide(on: master)
-        #expect(refused(busyServer.closed, saying: "BUSY"))
-        #expect(busyServer.openSource == .failedOpen)
-        #expect(busyServer.reason?.contains("BUSY") == true)
+        #expect(busyServer.wentThroughPolicy(saying: "BUSY"))
         _ = try await master.command(["SCRIPT", "KILL"])
         try await offPool { busyScript.waitUntilExit() }
+    }
+
+    @Test(
+        "error replies a single real server will not give go through the failure policy, with its event",
+        arguments: [
+            // A server loading its dataset after a restart.
+            ("-LOADING Redis is loading the dataset in memory\r\n", false, "LOADING"),
+            // A cluster that lost a slot's master or its quorum.
+            ("-CLUSTERDOWN The cluster is down\r\n", true, "CLUSTERDOWN"),
+            // A slot being migrated, still so after the retries the redirect limit allows (the
+            // command's deadline is generous: the limit ends the call, within a second).
+            ("-TRYAGAIN Multiple keys request during rehashing of slot\r\n", true, "TRYAGAIN"),
+            // Masters that send the client round in circles, past the redirect limit.
+            ("-MOVED 3999 127.0.0.1:{port}\r\n", true, "MOVED"),
+            ("-ASK 3999 127.0.0.1:{port}\r\n", true, "ASK"),
+        ]
+    )
+    func unavailableReplies(_ reply: String, cluster: Bool, kind: String) async throws {
+        let server = try await FakeRedisServer.start(.reply(reply))
+        let redis = try RedisClient(configuration: RedisConfiguration(
+            endpoints: [server.endpoint], cluster: cluster, poolSize: 1, connectTimeout: busy(.seconds(30)),
+            commandTimeout: busy(.seconds(30)), maximumRedirects: 2
+        ))
+        #expect(try await redis.send(["PING"], timeout: busy(.seconds(30))).string == "PONG")
+        let outcome = try await PolicyOutcome.decide(with: redis, key: "k")
+        #expect(outcome.wentThroughPolicy(saying: kind), "\(outcome)")
+        await redis.shutdown()
+        try await server.stop()
     }
 
     @Test(
@@ -308,12 +318,6 @@ struct RedisFaultTests {
         await redis.shutdown()
     }
 
-    /// Whether `error` is the fail-closed refusal with a reason naming `kind`.
-    func refused(_ error: (any Error)?, saying kind: String) -> Bool {
-        guard case .dependencyFailed(dependency: "redis", let reason)? = error as? BulwarkError else { return false }
-        return reason.contains(kind)
-    }
-
     /// Waits until `replica` reports its link to the master up.
     func eventuallyReplicating(_ replica: RedisServer) async throws {
         try await offPool {
@@ -322,5 +326,35 @@ struct RedisFaultTests {
                 Thread.sleep(forTimeInterval: 0.02)
             }
         }
+    }
+}
+
+/// One decision under each failure policy on one client: the fail-closed error, the fail-open
+/// decision's source, and the reason of the `distributedStateUnavailable` event it sent.
+struct PolicyOutcome {
+    var closed: (any Error)?
+    var openSource: RedisDecisionSource?
+    var reason: String?
+
+    static func decide(with client: RedisClient, key: String = uniquePrefix()) async throws -> PolicyOutcome {
+        let limit = try RedisLimit.fixedWindow(limit: 10, window: .seconds(60))
+        let closed = try RedisRateLimiter(client: client, key: key, limit: limit, failurePolicy: .failClosed)
+        let open = try RedisRateLimiter(client: client, key: key, limit: limit, failurePolicy: .failOpen)
+        let recorder = EventRecorder()
+        open.events.attach(recorder)
+        var closedError: (any Error)?
+        do { _ = try await closed.tryAcquire() } catch { closedError = error }
+        let source = try? await open.tryAcquire().source
+        let reason = recorder.kinds.compactMap { kind -> String? in
+            if case .distributedStateUnavailable(_, _, let reason) = kind { reason } else { nil }
+        }.first
+        return PolicyOutcome(closed: closedError, openSource: source, reason: reason)
+    }
+
+    /// Whether the fail-closed decision was refused with a reason naming `kind`, and the fail-open
+    /// one admitted with an event naming it.
+    func wentThroughPolicy(saying kind: String) -> Bool {
+        guard case .dependencyFailed(dependency: "redis", let closedReason)? = closed as? BulwarkError else { return false }
+        return closedReason.contains(kind) && openSource == .failedOpen && reason?.contains(kind) == true
     }
 }

@@ -1,4 +1,5 @@
 import BulwarkCore
+import BulwarkRedisTestSupport
 import BulwarkTestKit
 import Foundation
 import Testing

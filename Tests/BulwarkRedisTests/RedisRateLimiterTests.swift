@@ -1,8 +1,9 @@
 import BulwarkCore
+import BulwarkRedisTestSupport
 import BulwarkTestKit
+import BulwarkTestSupport
 import BulwarkTokenBucket
 import Foundation
-import BulwarkTestSupport
 import Testing
 
 @testable import BulwarkRedis

@@ -1,6 +1,7 @@
 import BulwarkCircuitBreaker
 import BulwarkCore
 import BulwarkQueues
+import BulwarkRedisTestSupport
 import BulwarkTestKit
 import BulwarkTestSupport
 import Foundation

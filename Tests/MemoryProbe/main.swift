@@ -6,6 +6,7 @@
 // prints "<bytes a job beyond the payload> <bytes kept after the drain>", or "unmeasurable" where
 // glibc's malloc is not the allocator (the thread sanitizer's) or the call below does not apply.
 import BulwarkCore
+import BulwarkEngine
 import BulwarkQueues
 import BulwarkTestKit
 import Glibc

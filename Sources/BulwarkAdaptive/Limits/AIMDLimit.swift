@@ -48,7 +48,7 @@ public struct AIMDLimit: AdaptiveLimit, Hashable {
 
     /// Creates the limit at its initial value.
     ///
-    /// - Throws: ``BulwarkError/invalidConfiguration(field:rule:)`` unless
+    /// - Throws: `BulwarkError/invalidConfiguration(field:rule:)` unless
     ///   `1 <= minimumLimit <= initialLimit <= maximumLimit`, `backoffRatio` is in `0.5 ..< 1` and
     ///   `timeout` is positive.
     public init(configuration: Configuration) throws(BulwarkError) {

@@ -1,4 +1,4 @@
-@_exported public import BulwarkCore
+import BulwarkCore
 
 /// A concurrency limit that follows measured latency: the arithmetic of AIMD, Vegas and
 /// Gradient2, as a pure value fed one sample per completed call.

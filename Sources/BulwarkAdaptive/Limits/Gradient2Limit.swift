@@ -64,7 +64,7 @@ public struct Gradient2Limit: AdaptiveLimit, Hashable {
 
     /// Creates the limit at its initial value.
     ///
-    /// - Throws: ``BulwarkError/invalidConfiguration(field:rule:)`` unless
+    /// - Throws: `BulwarkError/invalidConfiguration(field:rule:)` unless
     ///   `1 <= minimumLimit <= initialLimit <= maximumLimit`, `smoothing` is in `0 < s <= 1`,
     ///   `queueSize` is at least 0, `rttTolerance` at least 1 and `longWindow` at least 1.
     public init(configuration: Configuration) throws(BulwarkError) {

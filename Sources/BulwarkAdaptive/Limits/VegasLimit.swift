@@ -66,7 +66,7 @@ public struct VegasLimit: AdaptiveLimit, Hashable {
 
     /// Creates the limit at its initial value.
     ///
-    /// - Throws: ``BulwarkError/invalidConfiguration(field:rule:)`` unless
+    /// - Throws: `BulwarkError/invalidConfiguration(field:rule:)` unless
     ///   `1 <= initialLimit <= maximumLimit`, `smoothing` is in `0 < s <= 1`, `probeMultiplier`
     ///   is at least 1 and a fixed alpha and beta are at least 0 with `alpha <= beta`.
     public init(configuration: Configuration) throws(BulwarkError) {

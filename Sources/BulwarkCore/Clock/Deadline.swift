@@ -30,7 +30,7 @@ public struct Deadline: Sendable, Hashable, CustomStringConvertible {
         Deadline(storage: .at(nanoseconds))
     }
 
-    /// A deadline at an instant of a ``CachedClock`` or a `ManualClock`.
+    /// A deadline at an instant of a `CachedClock` or a `ManualClock`.
     public static func at(_ instant: NanosecondInstant) -> Deadline {
         Deadline(storage: .at(instant.nanoseconds))
     }

@@ -13,7 +13,7 @@ import Darwin
 /// more than the rest of a limiter decision), so time-dependent Bulwark types take a clock that
 /// can give the integer directly.
 ///
-/// `ContinuousClock`, `SuspendingClock`, ``CachedClock`` and the test kit's `ManualClock` conform.
+/// `ContinuousClock`, `SuspendingClock`, `CachedClock` and the test kit's `ManualClock` conform.
 /// Any other clock conforms by returning its current instant as nanoseconds from a fixed origin
 /// of its own choosing; only differences between two readings are ever used.
 ///
@@ -29,7 +29,7 @@ public protocol NanosecondClock: Clock where Duration == Swift.Duration {
     /// if the task is cancelled first. Returns at once when that time has already passed.
     ///
     /// The default converts through `now`, reading the clock twice; a clock whose instants are
-    /// ``NanosecondInstant``s (``CachedClock``, `ManualClock`) gets a default that builds the
+    /// ``NanosecondInstant``s (`CachedClock`, `ManualClock`) gets a default that builds the
     /// instant directly, so a test that moves the clock between the two readings cannot stretch
     /// the sleep.
     func sleep(untilNanoseconds nanoseconds: Int64) async throws

@@ -1,4 +1,4 @@
-/// An instant on a nanosecond time line: the `Instant` of ``CachedClock`` and of the test kit's
+/// An instant on a nanosecond time line: the `Instant` of `CachedClock` and of the test kit's
 /// `ManualClock`.
 ///
 /// It is a plain count of nanoseconds from the clock's origin. Instants of two different clocks

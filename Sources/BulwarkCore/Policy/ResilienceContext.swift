@@ -3,7 +3,7 @@
 /// Every policy's `execute` receives the context and hands it on to the operation, so one value
 /// describes the call end to end: which operation it is, whose quota it uses, how urgent it is,
 /// what it costs, by when it must start, which attempt this is, and whatever typed values the
-/// application attaches (``subscript(_:)``).
+/// application attaches (`subscript(_:)`).
 ///
 ///     var context = ResilienceContext(operation: "chat.completions", partitionKey: apiKey)
 ///     context.cost = estimatedTokens
@@ -45,7 +45,7 @@ public struct ResilienceContext: Sendable {
     /// context whose attempt counts up; every other policy passes it on unchanged.
     public var attempt: Int
 
-    /// Typed values the application attaches, by key (see ``subscript(_:)``).
+    /// Typed values the application attaches, by key (see `subscript(_:)`).
     @usableFromInline var attributes: [ObjectIdentifier: any Sendable]
 
     /// Creates a context for one call.

@@ -1,4 +1,4 @@
-@_exported public import BulwarkCore
+public import BulwarkCore
 
 /// The share of failed calls over a sliding time window, recorded lock-free from any number of
 /// tasks.
@@ -46,7 +46,7 @@ public final class ErrorRateMonitor<C: NanosecondClock>: Sendable {
 
     /// Creates a monitor with an empty window.
     ///
-    /// - Throws: ``BulwarkError/invalidConfiguration(field:rule:)`` when `window` is not positive,
+    /// - Throws: `BulwarkError/invalidConfiguration(field:rule:)` when `window` is not positive,
     ///   `buckets` is not between 1 and 10,000 or does not divide `window` into whole nanoseconds,
     ///   or `minimumCalls` is below 1.
     public init(configuration: Configuration, clock: C) throws(BulwarkError) {
@@ -65,7 +65,7 @@ public final class ErrorRateMonitor<C: NanosecondClock>: Sendable {
 
     /// Records `calls` calls of which `failures` failed, at once (a batch, a replayed log).
     ///
-    /// - Throws: ``BulwarkError/invalidArgument(field:rule:)`` unless `0 <= failures <= calls`.
+    /// - Throws: `BulwarkError/invalidArgument(field:rule:)` unless `0 <= failures <= calls`.
     public func record(calls: Int, failures: Int) throws(BulwarkError) {
         guard calls >= 0, failures >= 0, failures <= calls else {
             throw .invalidArgument(field: "failures", rule: "must be between 0 and calls (\(calls)) (got \(failures))")
@@ -89,7 +89,7 @@ public final class ErrorRateMonitor<C: NanosecondClock>: Sendable {
 extension ErrorRateMonitor where C == ContinuousClock {
     /// Creates a monitor timed on `ContinuousClock`.
     ///
-    /// - Throws: ``BulwarkError/invalidConfiguration(field:rule:)`` naming the field and the rule.
+    /// - Throws: `BulwarkError/invalidConfiguration(field:rule:)` naming the field and the rule.
     public convenience init(configuration: Configuration) throws(BulwarkError) {
         try self.init(configuration: configuration, clock: ContinuousClock())
     }

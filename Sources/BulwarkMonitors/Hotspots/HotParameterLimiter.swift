@@ -1,4 +1,5 @@
 public import BulwarkCore
+public import BulwarkEngine
 public import BulwarkPartitioned
 
 /// Hot-parameter limiting, as Sentinel's `ParamFlowRule` does it for hot values: every request
@@ -26,7 +27,7 @@ public final class HotParameterLimiter<Key: Hashable & Sendable, Algorithm: Rate
     ///   - detection: How hot keys are found.
     ///   - hotLimit: The limit of each hot key.
     ///   - clock: The clock both read.
-    /// - Throws: ``BulwarkError/invalidConfiguration(field:rule:)`` naming the field and the rule.
+    /// - Throws: `BulwarkError/invalidConfiguration(field:rule:)` naming the field and the rule.
     public init(
         detection: HotspotDetector<Key, C>.Configuration, hotLimit: Algorithm.Configuration, clock: C
     ) throws(BulwarkError) {
@@ -43,7 +44,7 @@ public final class HotParameterLimiter<Key: Hashable & Sendable, Algorithm: Rate
     ///
     /// - Returns: ``HotParameterDecision/cold`` for a key that is not hot (nothing limits it
     ///   here), or the hot limit's decision.
-    /// - Throws: ``BulwarkError/invalidArgument(field:rule:)`` for a cost the hot limit refuses.
+    /// - Throws: `BulwarkError/invalidArgument(field:rule:)` for a cost the hot limit refuses.
     public func tryAcquire(_ key: Key, cost: Int = 1) throws(BulwarkError) -> HotParameterDecision {
         detector.record(key, count: cost)
         guard detector.isHot(key) else { return .cold }
@@ -54,7 +55,7 @@ public final class HotParameterLimiter<Key: Hashable & Sendable, Algorithm: Rate
 extension HotParameterLimiter where C == ContinuousClock {
     /// Creates a limiter timed on `ContinuousClock`.
     ///
-    /// - Throws: ``BulwarkError/invalidConfiguration(field:rule:)`` naming the field and the rule.
+    /// - Throws: `BulwarkError/invalidConfiguration(field:rule:)` naming the field and the rule.
     public convenience init(detection: HotspotDetector<Key, C>.Configuration, hotLimit: Algorithm.Configuration) throws(BulwarkError) {
         try self.init(detection: detection, hotLimit: hotLimit, clock: ContinuousClock())
     }
@@ -62,7 +63,7 @@ extension HotParameterLimiter where C == ContinuousClock {
 
 extension HotParameterLimiter: ResiliencePolicy, OutcomePolicy where Key == String {
     /// Counts the context's partition key (a call without one passes) and refuses a hot key over
-    /// its limit with ``BulwarkError/rateLimited(retryAfter:)``.
+    /// its limit with `BulwarkError/rateLimited(retryAfter:)`.
     public func executeOutcome<Success: Sendable>(
         _ context: ResilienceContext,
         _ operation: @Sendable (ResilienceContext) async -> ExecutionOutcome<Success>

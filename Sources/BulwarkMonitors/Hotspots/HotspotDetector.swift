@@ -107,7 +107,7 @@ public final class HotspotDetector<Key: Hashable & Sendable, C: NanosecondClock>
     /// (`false`), as the events are; it runs on the task whose record turned the window (or that
     /// called ``hotKeys()``), so keep it short.
     ///
-    /// - Throws: ``BulwarkError/invalidConfiguration(field:rule:)`` for a window the buckets do
+    /// - Throws: `BulwarkError/invalidConfiguration(field:rule:)` for a window the buckets do
     ///   not divide, a `width` that is not a power of two in `16 ... 1 << 24`, a `depth` outside
     ///   `1 ... 16`, `trackedKeys` outside `1 ... 1 << 20`, or a rule with neither K nor M (or one
     ///   not positive).
@@ -316,7 +316,7 @@ public final class HotspotDetector<Key: Hashable & Sendable, C: NanosecondClock>
 extension HotspotDetector where C == ContinuousClock {
     /// Creates a detector timed on `ContinuousClock`.
     ///
-    /// - Throws: ``BulwarkError/invalidConfiguration(field:rule:)`` naming the field and the rule.
+    /// - Throws: `BulwarkError/invalidConfiguration(field:rule:)` naming the field and the rule.
     public convenience init(configuration: Configuration, onChange: (@Sendable (Key, Bool) -> Void)? = nil) throws(BulwarkError) {
         try self.init(configuration: configuration, clock: ContinuousClock(), onChange: onChange)
     }

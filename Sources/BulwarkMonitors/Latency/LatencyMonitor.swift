@@ -68,7 +68,7 @@ public final class LatencyMonitor<C: NanosecondClock>: Sendable {
 
     /// Creates a monitor with an empty window.
     ///
-    /// - Throws: ``BulwarkError/invalidConfiguration(field:rule:)`` when `window` and `buckets` do
+    /// - Throws: `BulwarkError/invalidConfiguration(field:rule:)` when `window` and `buckets` do
     ///   not cut the window into whole nanoseconds (see ``ErrorRateMonitor``), `lowest` is not
     ///   positive, `highest` is not at least twice `lowest`, or `significantDigits` is not 1, 2
     ///   or 3.
@@ -168,7 +168,7 @@ public final class LatencyMonitor<C: NanosecondClock>: Sendable {
 extension LatencyMonitor where C == ContinuousClock {
     /// Creates a monitor timed on `ContinuousClock`.
     ///
-    /// - Throws: ``BulwarkError/invalidConfiguration(field:rule:)`` naming the field and the rule.
+    /// - Throws: `BulwarkError/invalidConfiguration(field:rule:)` naming the field and the rule.
     public convenience init(configuration: Configuration = Configuration()) throws(BulwarkError) {
         try self.init(configuration: configuration, clock: ContinuousClock())
     }

@@ -49,7 +49,7 @@ public final class ResourceMonitor<C: NanosecondClock>: Service, Sendable {
 
     /// Creates a monitor (it samples when ``sample()`` or ``run()`` is called).
     ///
-    /// - Throws: ``BulwarkError/invalidConfiguration(field:rule:)`` for an interval that is not
+    /// - Throws: `BulwarkError/invalidConfiguration(field:rule:)` for an interval that is not
     ///   positive or a smoothing outside `0 < s <= 1`.
     public init(
         interval: Duration = .seconds(1), smoothing: Double = 0.5, source: any ResourceSource = SystemResourceSource(), clock: C
@@ -135,7 +135,7 @@ public final class ResourceMonitor<C: NanosecondClock>: Service, Sendable {
 extension ResourceMonitor where C == ContinuousClock {
     /// Creates a monitor of this machine's `/proc` and cgroup, timed on `ContinuousClock`.
     ///
-    /// - Throws: ``BulwarkError/invalidConfiguration(field:rule:)`` naming the field and the rule.
+    /// - Throws: `BulwarkError/invalidConfiguration(field:rule:)` naming the field and the rule.
     public convenience init(interval: Duration = .seconds(1), smoothing: Double = 0.5) throws(BulwarkError) {
         try self.init(interval: interval, smoothing: smoothing, clock: ContinuousClock())
     }

@@ -128,7 +128,7 @@ public final class JournalDeadLetterStore: DeadLetterStore {
 
     /// Opens the journal at `path` (creating it if needed) and replays it.
     ///
-    /// - Throws: ``BulwarkError/invalidConfiguration(field:rule:)`` for `every(appends:)` below 1
+    /// - Throws: `BulwarkError/invalidConfiguration(field:rule:)` for `every(appends:)` below 1
     ///   or a `compactAfter` below 1; ``JournalError`` when the file cannot be opened, read or
     ///   repaired (including a leftover `<path>.compacting` that cannot be removed or renamed).
     public init(path: String, sync: SyncPolicy = .always, compactAfter: Int = 1_024) throws {

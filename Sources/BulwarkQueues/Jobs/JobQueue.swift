@@ -1,10 +1,11 @@
 public import BulwarkCore
+public import BulwarkEngine
 import Synchronization
 
-/// A bounded queue of jobs (not waiters), served in a pluggable ``WaitOrder``: the priority queue,
+/// A bounded queue of jobs (not waiters), served in a pluggable `WaitOrder`: the priority queue,
 /// the fair queue and the timeout queue are this type with a different order.
 ///
-/// - **Order.** ``FIFOWaitOrder`` by default; ``PriorityWaitOrder`` (with ageing) makes it a
+/// - **Order.** `FIFOWaitOrder` by default; ``PriorityWaitOrder`` (with ageing) makes it a
 ///   priority queue, ``FairWaitOrder`` a fair queue across partitions, ``DeadlineWaitOrder`` a
 ///   queue that serves the job due first. These are the orders the limiters' waiting rooms use.
 /// - **Capacity.** At most `capacity` jobs; one more is handled by the ``JobQueueOverflow``
@@ -89,7 +90,7 @@ public final class JobQueue<Job: Sendable, C: NanosecondClock>: Sendable {
     ///   - overflow: What one more job does to a full queue.
     ///   - clock: The clock deadlines are read on.
     ///   - onRemoval: Told of every job that leaves without being dequeued (expired or dropped).
-    /// - Throws: ``BulwarkError/invalidConfiguration(field:rule:)`` for a negative capacity or an
+    /// - Throws: `BulwarkError/invalidConfiguration(field:rule:)` for a negative capacity or an
     ///   order that is not empty.
     public init(
         order: any WaitOrder = FIFOWaitOrder(),
@@ -131,9 +132,9 @@ public final class JobQueue<Job: Sendable, C: NanosecondClock>: Sendable {
     ///   - partitionKey: Whose share it counts against.
     ///   - cost: Its weight (at least 0).
     ///   - deadline: When it expires if still queued; `nil` for never.
-    /// - Throws: ``BulwarkError/queueFull(limit:)`` when refused for room,
-    ///   ``BulwarkError/waitTimedOut`` when its deadline has already passed,
-    ///   ``BulwarkError/shutDown`` after ``close()``, ``BulwarkError/invalidArgument(field:rule:)``
+    /// - Throws: `BulwarkError/queueFull(limit:)` when refused for room,
+    ///   `BulwarkError/waitTimedOut` when its deadline has already passed,
+    ///   `BulwarkError/shutDown` after ``close()``, `BulwarkError/invalidArgument(field:rule:)`
     ///   for a negative cost, or one so large that `capacity + 1` of them would overflow half an
     ///   `Int`.
     @inlinable
@@ -247,7 +248,7 @@ public final class JobQueue<Job: Sendable, C: NanosecondClock>: Sendable {
     }
 
     /// Stops intake: ``enqueue(_:priority:partitionKey:cost:deadline:)`` throws
-    /// ``BulwarkError/shutDown`` from now on; what is queued can still be dequeued, after which
+    /// `BulwarkError/shutDown` from now on; what is queued can still be dequeued, after which
     /// ``dequeue()`` returns `nil`.
     public func close() {
         _ = close(removingAll: false)
@@ -368,7 +369,7 @@ public final class JobQueue<Job: Sendable, C: NanosecondClock>: Sendable {
 extension JobQueue where C == ContinuousClock {
     /// Creates an empty queue on the continuous clock.
     ///
-    /// - Throws: ``BulwarkError/invalidConfiguration(field:rule:)`` for a negative capacity or an
+    /// - Throws: `BulwarkError/invalidConfiguration(field:rule:)` for a negative capacity or an
     ///   order that is not empty.
     public convenience init(
         order: any WaitOrder = FIFOWaitOrder(),

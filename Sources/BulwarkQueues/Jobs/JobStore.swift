@@ -1,4 +1,5 @@
-public import BulwarkCore
+import BulwarkCore
+public import BulwarkEngine
 
 /// The jobs a ``JobQueue`` holds, kept in its order and by deadline, in as few bytes a job as
 /// the operations allow.
@@ -194,7 +195,7 @@ struct JobStore<Job: Sendable>: Sendable {
     }
 }
 
-/// A job's deadline in the ``JobStore``'s heap (not nested in the generic store, so that code
+/// A job's deadline in the `JobStore`'s heap (not nested in the generic store, so that code
 /// not specialised for the job type handles it as a plain value).
 @usableFromInline
 struct JobDeadline: Sendable {

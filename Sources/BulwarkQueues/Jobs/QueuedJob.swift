@@ -1,4 +1,5 @@
 public import BulwarkCore
+public import BulwarkEngine
 
 /// A job held by a ``JobQueue``, with what the queue knows about it.
 public struct QueuedJob<Job: Sendable>: Sendable, Identifiable {
@@ -42,7 +43,7 @@ public struct QueuedJob<Job: Sendable>: Sendable, Identifiable {
 
 /// What a full ``JobQueue`` does with one more job.
 public enum JobQueueOverflow: Sendable, Hashable {
-    /// Refuse the newcomer with ``BulwarkError/queueFull(limit:)``; nothing queued is touched.
+    /// Refuse the newcomer with `BulwarkError/queueFull(limit:)`; nothing queued is touched.
     case rejectNewest
     /// Drop the job that has been queued longest to make room; it is reported as
     /// ``JobQueueRemoval/dropped``.

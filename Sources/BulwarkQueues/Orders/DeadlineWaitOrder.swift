@@ -1,4 +1,5 @@
-public import BulwarkCore
+import BulwarkCore
+public import BulwarkEngine
 
 /// Serves the waiter whose deadline comes first (earliest deadline first), and refuses at once a
 /// newcomer that cannot be admitted by its deadline.
@@ -6,8 +7,8 @@ public import BulwarkCore
 /// Waiters without a deadline come after every waiter with one, first-in-first-out among
 /// themselves, as do waiters with equal deadlines. A newcomer whose predicted admission (the cost
 /// ordered before it now, at the limiter's rate) falls after its deadline is refused with
-/// ``BulwarkError/rateLimited(retryAfter:)`` carrying that prediction, whether or not it asked
-/// for ``WaitOptions/rejectEarly``; every other waiter is answered at its deadline exactly (the
+/// `BulwarkError/rateLimited(retryAfter:)` carrying that prediction, whether or not it asked
+/// for `WaitOptions/rejectEarly`; every other waiter is answered at its deadline exactly (the
 /// waiting room wakes at the earliest deadline), not at the next event. Every operation takes
 /// O(log n); the prediction is exact as the queue stands.
 ///

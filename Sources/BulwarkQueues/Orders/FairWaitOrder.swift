@@ -1,4 +1,5 @@
 public import BulwarkCore
+public import BulwarkEngine
 
 /// Shares a queue between partitions (tenants, users, API keys) in proportion to their weights,
 /// by cost or by count: a heavy partition cannot starve a light one.
@@ -97,7 +98,7 @@ public struct FairWaitOrder: WaitOrder {
     ///     served twice the share of one with weight 1.
     ///   - defaultWeight: The weight of every other partition (at least 1).
     ///   - share: Whether shares are measured in cost (the default) or in tickets.
-    /// - Throws: ``BulwarkError/invalidConfiguration(field:rule:)`` naming a weight below 1.
+    /// - Throws: `BulwarkError/invalidConfiguration(field:rule:)` naming a weight below 1.
     public init(weights: [String: Int] = [:], defaultWeight: Int = 1, share: Share = .cost) throws(BulwarkError) {
         guard defaultWeight >= 1 else {
             throw .invalidConfiguration(field: "defaultWeight", rule: "must be at least 1 (got \(defaultWeight))")

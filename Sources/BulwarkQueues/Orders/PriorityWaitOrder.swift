@@ -1,6 +1,7 @@
 public import BulwarkCore
+public import BulwarkEngine
 
-/// How fast a waiter's priority rises while it waits: `levels` priority levels every `every`.
+/// How fast a waiter's priority rises while it waits: ``levels`` priority levels every ``every``.
 ///
 /// With ageing, a waiter of priority `p` that has waited `w` is served as if its priority were
 /// `p + levels × w / every`, so a waiter of priority `q > p` arriving later than
@@ -12,7 +13,7 @@ public struct PriorityAgeing: Sendable, Hashable {
     /// The waiting time that earns ``levels`` levels.
     public var every: Duration
 
-    /// Creates an ageing rule: `levels` levels (at least 1) per `every` (positive).
+    /// Creates an ageing rule: ``levels`` levels (at least 1) per ``every`` (positive).
     public init(levels: Int = 1, every: Duration) {
         self.levels = levels
         self.every = every
@@ -22,7 +23,7 @@ public struct PriorityAgeing: Sendable, Hashable {
 /// Serves the most urgent waiter first, first-in-first-out among equal priorities, with optional
 /// ageing so that no waiter starves.
 ///
-/// Priorities come from ``WaitOptions/priority`` (or a job's priority): any `Int`, higher is more
+/// Priorities come from `WaitOptions/priority` (or a job's priority): any `Int`, higher is more
 /// urgent; the named levels are 100 apart. Without ageing the order is strict: a stream of urgent
 /// waiters can hold a low one back for ever. With ``PriorityAgeing`` a waiter's priority rises with
 /// its wait. Because every waiter ages at the same pace, the order between two waiters never
@@ -48,7 +49,7 @@ public struct PriorityWaitOrder: WaitOrder {
     /// The rank the order serves by, smallest first: the priority, aged, negated (scaled so that
     /// the order is exact in integers: `−(p × every − t × levels)`).
     struct Ranking: TicketRanking {
-        /// `every` in nanoseconds, and `levels`; zero for strict priority.
+        /// ``every`` in nanoseconds, and ``levels``; zero for strict priority.
         let every: Int128
         let levels: Int128
 
@@ -62,7 +63,7 @@ public struct PriorityWaitOrder: WaitOrder {
     /// Creates an empty order.
     ///
     /// - Parameter ageing: How fast waiting raises a priority; `nil` for strict priority.
-    /// - Throws: ``BulwarkError/invalidConfiguration(field:rule:)`` when `ageing.levels` is below 1
+    /// - Throws: `BulwarkError/invalidConfiguration(field:rule:)` when `ageing.levels` is below 1
     ///   or `ageing.every` is not positive.
     public init(ageing: PriorityAgeing? = nil) throws(BulwarkError) {
         if let ageing {

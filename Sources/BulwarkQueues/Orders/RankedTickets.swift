@@ -1,4 +1,5 @@
 import BulwarkCore
+import BulwarkEngine
 
 /// What the priority and deadline orders serve by: a rank for each ticket, smallest first.
 protocol TicketRanking: Sendable {
@@ -20,7 +21,7 @@ struct ByRank<Ranking: TicketRanking>: CostTreeOrdering {
 /// Tickets kept sorted by a rank (smallest first), in id order (arrival) among equal ranks: the
 /// storage of the priority and deadline orders, which differ only in the rank they give a ticket.
 ///
-/// It is one ``OrderedCostTree`` whose keys are the tickets themselves, ordered by a rank computed
+/// It is one `OrderedCostTree` whose keys are the tickets themselves, ordered by a rank computed
 /// from the ticket: 80 bytes a ticket (the ticket, its cost, its subtree's cost, two child
 /// numbers), no table by id, since a ticket is removed by what it is ordered by. Every operation
 /// takes O(log n); the subtree costs answer "the cost queued before this rank".

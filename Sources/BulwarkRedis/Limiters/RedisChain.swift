@@ -55,7 +55,7 @@ public final class RedisRateLimitChain: Sendable {
 
     /// Creates a chain.
     ///
-    /// - Throws: ``BulwarkError/invalidConfiguration(field:rule:)`` for no links, a repeated key,
+    /// - Throws: `BulwarkError/invalidConfiguration(field:rule:)` for no links, a repeated key,
     ///   or (on a cluster) keys on different slots.
     public init(client: RedisClient, links: [RedisLink], timeout: Duration? = nil) throws(BulwarkError) {
         try Self.validate(links, client: client)
@@ -81,8 +81,8 @@ public final class RedisRateLimitChain: Sendable {
 
     /// Takes every link's cost if all have it now; never waits.
     ///
-    /// - Throws: ``BulwarkError/invalidArgument(field:rule:)`` for a wrong number of costs or a
-    ///   cost outside `0...limit`; ``RedisError`` when Redis cannot answer (an uncertain decision).
+    /// - Throws: `BulwarkError/invalidArgument(field:rule:)` for a wrong number of costs or a
+    ///   cost outside `0...limit`; `RedisError` when Redis cannot answer (an uncertain decision).
     public func tryAcquire(costs: [Int]) async throws -> RedisChainDecision {
         try check(costs)
         return Self.decision(try await call("acquire", costs, tail: []), links: links)

@@ -32,7 +32,7 @@ public final class RedisConcurrencyLimiter: Sendable {
     /// `timeSource` says whose clock dates the leases: Redis' `TIME` (the default), or `clock`'s
     /// (``RedisTimeSource/limiterClock``: for tests on a `ManualClock`; the key then never expires).
     ///
-    /// - Throws: ``BulwarkError/invalidConfiguration(field:rule:)`` for an empty key, a limit
+    /// - Throws: `BulwarkError/invalidConfiguration(field:rule:)` for an empty key, a limit
     ///   below 1 or above 2^51, a lease TTL not positive or above 2^51 ns.
     public init(
         client: RedisClient,
@@ -66,8 +66,8 @@ public final class RedisConcurrencyLimiter: Sendable {
 
     /// Takes `cost` units now if they are free: a lease, or `nil` when the limit is full.
     ///
-    /// - Throws: ``BulwarkError/invalidArgument(field:rule:)`` for a cost outside `1...limit`;
-    ///   ``BulwarkError/dependencyFailed(dependency:reason:)`` when Redis cannot answer (unless
+    /// - Throws: `BulwarkError/invalidArgument(field:rule:)` for a cost outside `1...limit`;
+    ///   `BulwarkError/dependencyFailed(dependency:reason:)` when Redis cannot answer (unless
     ///   ``failOpen``, which returns a lease Redis does not hold).
     public func tryAcquire(cost: Int = 1) async throws -> RedisLease? {
         guard (1...limit).contains(cost) else {
@@ -86,7 +86,7 @@ public final class RedisConcurrencyLimiter: Sendable {
     }
 
     /// Takes `cost` units, asking again after short pauses until they are free or the deadline
-    /// passes (``BulwarkError/waitTimedOut``); cancellable.
+    /// passes (`BulwarkError/waitTimedOut`); cancellable.
     public func acquire(cost: Int = 1, options: WaitOptions = WaitOptions()) async throws -> RedisLease {
         let deadline = options.deadlineNanoseconds(at: clock.nowNanoseconds)
         var pause: Int64 = 1_000_000

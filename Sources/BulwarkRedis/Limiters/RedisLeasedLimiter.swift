@@ -53,7 +53,7 @@ public final class RedisLeasedLimiter: Sendable {
 
     /// Leases batches of `batch` from `shared`, each spent within `lease`.
     ///
-    /// - Throws: ``BulwarkError/invalidConfiguration(field:rule:)`` for a batch outside
+    /// - Throws: `BulwarkError/invalidConfiguration(field:rule:)` for a batch outside
     ///   `1...limit` or a lease that is not positive.
     public init(_ shared: RedisRateLimiter, batch: Int, lease: Duration) throws(BulwarkError) {
         guard (1...shared.limit.limit).contains(batch) else {
@@ -71,7 +71,7 @@ public final class RedisLeasedLimiter: Sendable {
     /// Takes `cost` from the local batch (a lock, no await), or from a new batch when it runs out;
     /// never waits for capacity (only for Redis when a batch is due, one fetch for all callers).
     ///
-    /// - Throws: ``BulwarkError/invalidArgument(field:rule:)`` for a cost outside `1...batch`, and
+    /// - Throws: `BulwarkError/invalidArgument(field:rule:)` for a cost outside `1...batch`, and
     ///   what the shared limiter throws.
     public func tryAcquire(cost: Int = 1) async throws -> Bool {
         guard (1...batch).contains(cost) else {

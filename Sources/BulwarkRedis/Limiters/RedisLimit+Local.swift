@@ -17,7 +17,7 @@ extension RedisLimit {
     /// Unix epoch, Redis' `TIME` boundaries to within the skew between this machine's clock and
     /// Redis' (the real boundaries need a round trip to Redis, which is away).
     ///
-    /// - Throws: ``BulwarkError/invalidConfiguration(field:rule:)`` for a share outside `(0, 1]`.
+    /// - Throws: `BulwarkError/invalidConfiguration(field:rule:)` for a share outside `(0, 1]`.
     public func localLimiter(
         share: Double, clock: some NanosecondClock = ContinuousClock(), timeSource: RedisTimeSource = .limiterClock
     ) throws(BulwarkError) -> any RateLimiter {

@@ -5,7 +5,7 @@ public import BulwarkCore
 ///
 /// Lua numbers are doubles, exact integers only below 2^53, so each configuration is checked
 /// against its script's bound (stated on each factory) and refused with
-/// ``BulwarkError/invalidConfiguration(field:rule:)`` when the script could not be exact.
+/// `BulwarkError/invalidConfiguration(field:rule:)` when the script could not be exact.
 public struct RedisLimit: Sendable, Hashable {
     /// The script module's name (its Lua table).
     let module: String

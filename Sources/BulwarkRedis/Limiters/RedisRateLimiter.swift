@@ -13,7 +13,7 @@ import Darwin
 public enum RedisFailurePolicy: Sendable {
     /// Admit the call: availability over the limit. The decision says where it came from.
     case failOpen
-    /// Refuse the call with ``BulwarkError/dependencyFailed(dependency:reason:)`` (dependency
+    /// Refuse the call with `BulwarkError/dependencyFailed(dependency:reason:)` (dependency
     /// `"redis"`), whose reason is the client's error: `Redis unavailable: …` when no connection
     /// could be made.
     case failClosed
@@ -96,8 +96,8 @@ public struct RedisDecision: Sendable, Hashable {
 ///
 /// The decision's figures are the in-memory algorithm's, exactly (the vector files run against
 /// both). When Redis cannot answer by the deadline the ``RedisFailurePolicy`` decides; the switch
-/// and the recovery are events (``ResilienceEvent/Kind/distributedStateUnavailable(key:policy:reason:)``
-/// and ``ResilienceEvent/Kind/distributedStateRecovered(key:)``).
+/// and the recovery are events (`ResilienceEvent/Kind/distributedStateUnavailable(key:policy:reason:)`
+/// and `ResilienceEvent/Kind/distributedStateRecovered(key:)`).
 public final class RedisRateLimiter: Sendable {
     /// The Redis key holding the state.
     public let key: String
@@ -161,8 +161,8 @@ public final class RedisRateLimiter: Sendable {
 
     /// Takes `cost` if the shared limit has it now; never waits for capacity (only for Redis).
     ///
-    /// - Throws: ``BulwarkError/invalidArgument(field:rule:)`` for a cost below 0 or above the
-    ///   limit; ``BulwarkError/dependencyFailed(dependency:reason:)`` when Redis cannot answer and
+    /// - Throws: `BulwarkError/invalidArgument(field:rule:)` for a cost below 0 or above the
+    ///   limit; `BulwarkError/dependencyFailed(dependency:reason:)` when Redis cannot answer and
     ///   the policy is ``RedisFailurePolicy/failClosed``.
     public func tryAcquire(cost: Int = 1) async throws -> RedisDecision {
         try check(cost)
@@ -175,7 +175,7 @@ public final class RedisRateLimiter: Sendable {
     /// Waiters on different nodes are not queued in one order: each asks again when Redis says its
     /// cost would fit, so under contention a waiter may be overtaken (Redis keeps no queue).
     ///
-    /// - Throws: ``BulwarkError/waitTimedOut`` when the deadline passes first (or the predicted
+    /// - Throws: `BulwarkError/waitTimedOut` when the deadline passes first (or the predicted
     ///   wait ends after it, with `rejectEarly`), `CancellationError` when cancelled, and as
     ///   ``tryAcquire(cost:)``.
     @discardableResult

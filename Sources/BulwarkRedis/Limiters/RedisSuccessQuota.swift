@@ -41,7 +41,7 @@ public final class RedisSuccessQuota: Sendable {
     private let keys: RedisKeys
     private let timeout: Duration?
 
-    /// Creates the quotas; throws ``BulwarkError/invalidConfiguration(field:rule:)`` for an empty
+    /// Creates the quotas; throws `BulwarkError/invalidConfiguration(field:rule:)` for an empty
     /// group name among the overrides.
     public init(
         client: RedisClient,
@@ -69,7 +69,7 @@ public final class RedisSuccessQuota: Sendable {
         ], timeout: timeout)
     }
 
-    /// Takes one request of both quotas, or throws ``BulwarkError/rateLimited(retryAfter:)`` with
+    /// Takes one request of both quotas, or throws `BulwarkError/rateLimited(retryAfter:)` with
     /// the wait of the quota that refused (one script call).
     public func begin(group: String) async throws -> RedisQuotaCall {
         let chain = try chain(group)

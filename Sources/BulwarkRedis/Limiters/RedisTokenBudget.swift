@@ -31,7 +31,7 @@ public final class RedisTokenBudget: Sendable {
 
     /// Creates a budget.
     ///
-    /// - Throws: ``BulwarkError/invalidConfiguration(field:rule:)`` for no dimensions, a repeated
+    /// - Throws: `BulwarkError/invalidConfiguration(field:rule:)` for no dimensions, a repeated
     ///   key, keys on several cluster slots, or a timeout not positive or above 2^51 ns.
     public init(
         client: RedisClient,
@@ -57,8 +57,8 @@ public final class RedisTokenBudget: Sendable {
     ///
     /// - Returns: The reservation: granted (``RedisReservation/isGranted``), or refused with the
     ///   dimension and the wait in its decision.
-    /// - Throws: ``BulwarkError/invalidArgument(field:rule:)`` for a wrong number of figures or an
-    ///   estimate above its dimension's limit; ``RedisError`` when Redis cannot answer.
+    /// - Throws: `BulwarkError/invalidArgument(field:rule:)` for a wrong number of figures or an
+    ///   estimate above its dimension's limit; `RedisError` when Redis cannot answer.
     public func reserve(estimate: [Int]) async throws -> RedisReservation {
         try check(estimate, field: "estimate")
         let id = RedisKeys.uniqueID()
@@ -75,10 +75,10 @@ public final class RedisTokenBudget: Sendable {
     /// A figure may exceed its dimension's limit (the overrun is charged as debt, capped as in
     /// memory), but not ``maximumActual``, the largest integer the script reads exactly.
     ///
-    /// - Throws: ``BulwarkError/invalidArgument(field:rule:)`` for a refused reservation, for
+    /// - Throws: `BulwarkError/invalidArgument(field:rule:)` for a refused reservation, for
     ///   `actual` without one figure per dimension (field `actual`), or for a figure below 0 or
     ///   above ``maximumActual`` (field `actual[<dimension>]`), as the in-memory `TokenBudget`
-    ///   names them; ``RedisError`` when Redis cannot answer.
+    ///   names them; `RedisError` when Redis cannot answer.
     @discardableResult
     public func settle(_ reservation: RedisReservation, actual: [Int]) async throws -> Bool {
         guard reservation.decision.isAllowed else {

@@ -41,6 +41,11 @@ public final class RedisSharedCircuitBreaker<C: NanosecondClock>: OutcomePolicy 
     /// Shares `local`'s openings through `key`.
     ///
     /// - Parameters:
+    ///   - local: This node's breaker: its openings are published, and the others' are applied to it.
+    ///   - client: The Redis client the openings go through.
+    ///   - key: The Redis key every node of one shared breaker names.
+    ///   - syncInterval: The least time between two reads of the shared opening (each in the
+    ///     background, after a call).
     ///   - openDuration: How long a published opening holds for the other nodes; by default the
     ///     local breaker's fixed open duration, or its initial one when exponential.
     public init(

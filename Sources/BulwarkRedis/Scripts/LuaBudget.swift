@@ -1,15 +1,15 @@
 extension LuaSource {
-    /// A token budget (`Tests/Vectors/README.md`, `budget.json`): a chain (``chain``, whose source a
+    /// A token budget (`Tests/Vectors/README.md`, `budget.json`): a chain (`chain`, whose source a
     /// script puts first) whose links are the budget's dimensions, with reservations held in Redis.
     /// `bw.budget(registry)` runs it, dispatching on the op; a script is the prelude, the modules,
-    /// ``chain``, this source, a registry table and `return bw.budget(registry)`.
+    /// `chain`, this source, a registry table and `return bw.budget(registry)`.
     ///
-    /// **KEYS**: one per dimension, in order (as ``chain``'s links), then `KEYS[n + 1]`, the
+    /// **KEYS**: one per dimension, in order (as `chain`'s links), then `KEYS[n + 1]`, the
     /// budget's reservations. In a cluster every key of the call must hash to one slot.
     ///
     /// **ARGV**, both ops: `[1]`, `[2]` the clock (both '' for Redis' TIME), `[3]` the op, `[4]` n,
     /// then per dimension its module name, its configuration's argument count and arguments (exactly
-    /// as ``chain``), then
+    /// as `chain`), then
     ///
     ///     'reserve': n estimates, the reservation's id (any text, unique among the budget's live
     ///                reservations: a reused id replaces the reservation), R = the reservation
@@ -18,7 +18,7 @@ extension LuaSource {
     ///
     /// No estimate may exceed its dimension's limit (the caller checks; `budget.json`'s `"error"`).
     ///
-    /// **reserve**: ``chain``'s `acquire` of the estimates, same reply
+    /// **reserve**: `chain`'s `acquire` of the estimates, same reply
     /// (`{allowed, deniedBy, retryAfter, bw.sec, then per dimension remaining, resetAfter, T_j}`).
     /// When allowed, the reservation is stored: admitted at each dimension's `T_j`, expiring at
     /// `now + R` (the clock reading, not a dimension's `T_j`).

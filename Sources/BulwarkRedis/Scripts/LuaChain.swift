@@ -1,8 +1,8 @@
 extension LuaSource {
     /// A chain (`Tests/Vectors/README.md`, `chain.json`): several limiters, the links, decided
     /// all-or-nothing in one script call. `bw.chain(registry)` runs it; `registry` maps module names
-    /// (`tokenBucket`, `gcra`, `leakyBucketShaper`, `fixedWindow`, `slidingWindowLog`,
-    /// `slidingWindowCounter`, `segmentedWindow`, `concurrency`) to the module tables, so a script is
+    /// (`tokenBucket`, ``gcra``, ``leakyBucketShaper``, `fixedWindow`, ``slidingWindowLog``,
+    /// `slidingWindowCounter`, ``segmentedWindow``, `concurrency`) to the module tables, so a script is
     /// the prelude, the modules it names (``gcra`` before ``leakyBucketShaper``, ``slidingWindowLog``
     /// before ``segmentedWindow``), this source, a registry table and `return bw.chain(registry)`.
     ///

@@ -1,6 +1,6 @@
 import BulwarkCore
 
-/// The scripts Bulwark sends, assembled from ``LuaSource``'s pieces, and the reading of their replies.
+/// The scripts Bulwark sends, assembled from `LuaSource`'s pieces, and the reading of their replies.
 enum RedisScripts {
     /// The module each module is built on (`setmetatable(…, {__index = …})`), whose source comes first.
     private static let base = ["leakyBucketShaper": "gcra", "segmentedWindow": "slidingWindowLog"]

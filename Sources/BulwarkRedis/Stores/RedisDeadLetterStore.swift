@@ -6,7 +6,7 @@ import FoundationEssentials
 import Foundation
 #endif
 
-/// A ``DeadLetterStore`` in Redis: the dead-letter queue shared by every node, surviving their
+/// A `DeadLetterStore` in Redis: the dead-letter queue shared by every node, surviving their
 /// restarts (as durable as the server's persistence: `appendonly yes` for a queue that must not
 /// lose a letter).
 ///
@@ -56,7 +56,7 @@ public final class RedisDeadLetterStore: DeadLetterStore {
 
     /// Adds a record with the next id (or returns the id it already has); one script call.
     ///
-    /// - Throws: ``RedisError`` when Redis cannot take it (the scheduler keeps such a letter and
+    /// - Throws: `RedisError` when Redis cannot take it (the scheduler keeps such a letter and
     ///   tries again; the retry cannot duplicate it).
     public func add(_ record: DeadLetterRecord) async throws -> UInt64 {
         var fingerprint = record

@@ -1,0 +1,58 @@
+import Bulwark
+import BulwarkTestKit
+import BulwarkTestSupport
+import Testing
+
+// Regression tests for defects found by independent checks (issue 18, items 4 to 8): each failed
+// on the code before its fix.
+
+@Suite(.timeLimit(minutes: 1)) struct ConfigurationRegressionTests {
+    /// A breaker over 10 s that needs 100 calls, behind a limiter admitting 40 a minute, could
+    /// never judge a rate: at most 40 + ⌊40 × 10 / 60⌋ = 46 calls fit in its window.
+    @Test func aMinimumTheTimeWindowCanNeverReachIsRefused() throws {
+        func pipeline(minimumCalls: Int) throws -> DynamicPipeline {
+            try PipelineConfiguration(stages: [
+                .circuitBreaker(minimumCalls: minimumCalls, windowSeconds: 10),
+                .rateLimiter(capacity: 40, refill: 40, periodSeconds: 60),
+            ]).build(clock: ManualClock())
+        }
+        #expect {
+            _ = try pipeline(minimumCalls: 100)
+        } throws: { error in
+            guard case BulwarkError.invalidConfiguration(let field, let rule) = error else { return false }
+            return field == "stages[0].circuitBreaker.minimumCalls" && rule.contains("at most 46 calls")
+        }
+        _ = try pipeline(minimumCalls: 46)
+        // A limiter outside the breaker bounds the calls reaching it, times the retries between.
+        let outside = PipelineConfiguration(stages: [
+            .rateLimiter(capacity: 40, refill: 40, periodSeconds: 60), .retry(maximumAttempts: 3),
+            .circuitBreaker(minimumCalls: 139, windowSeconds: 10),
+        ])
+        #expect(throws: BulwarkError.self) { _ = try outside.build(clock: ManualClock()) }
+        var fits = outside
+        fits.stages[2] = .circuitBreaker(minimumCalls: 138, windowSeconds: 10)
+        _ = try fits.build(clock: ManualClock())
+        // Both kinds of window: refused; absurd capacities: refused by the limiter, not a trap.
+        #expect(throws: BulwarkError.self) {
+            _ = try PipelineConfiguration(stages: [.circuitBreaker(windowCalls: 10, windowSeconds: 10)]).build(clock: ManualClock())
+        }
+        #expect(throws: BulwarkError.self) {
+            _ = try PipelineConfiguration(stages: [
+                .circuitBreaker(windowSeconds: 10), .rateLimiter(capacity: .max, periodSeconds: 1e-9),
+            ]).build(clock: ManualClock())
+        }
+    }
+
+    /// With `execute(_:fallback:_:)` the fallback's type is the call's: a `Fallback<String>` on an
+    /// `Int` call does not compile (the stage form checks at run time, and says so).
+    @Test func aTypedFallbackAnswersForThePolicyInside() async throws {
+        let clock = ManualClock()
+        let breaker = try CircuitBreaker(configuration: CircuitBreakerConfiguration(), clock: clock)
+        breaker.transition(to: .open)
+        let reply: String = try await breaker.execute(ResilienceContext(operation: "chat"), fallback: Fallback("canned")) { _ in "live" }
+        #expect(reply == "canned")
+        let stage = Pipeline { Fallback("canned"); breaker }
+        let mismatched = await stage.executeOutcome(ResilienceContext(operation: "chat")) { _ in ExecutionOutcome.success(1) }
+        #expect(refusal(mismatched) == .invalidArgument(field: "Success", rule: "must be the fallback's type String (got Int)"))
+    }
+}
