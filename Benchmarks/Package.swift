@@ -24,11 +24,14 @@ let package = Package(
         // Helpers shared by the suites.
         .target(
             name: "BenchmarkSupport",
-            dependencies: [.product(name: "Benchmark", package: "package-benchmark"), .product(name: "BulwarkCore", package: "Bulwark")],
+            dependencies: [
+                .product(name: "Benchmark", package: "package-benchmark"), .product(name: "BulwarkCore", package: "Bulwark"),
+                .product(name: "BulwarkEngine", package: "Bulwark"),
+            ],
             path: "Support"
         ),
         // The floor of this machine: a clock read, an atomic compare-exchange, a mutex lock.
-        suite("Floor", ["BulwarkCore"]),
+        suite("Floor", ["BulwarkCore", "BulwarkEngine"]),
         suite("TokenBucket", ["BulwarkTokenBucket"]),
         suite("Algorithms", ["BulwarkLeakyBucket", "BulwarkGCRA", "BulwarkFixedWindow", "BulwarkSlidingWindow"]),
         suite("Composites", ["BulwarkTokenBucket", "BulwarkChain", "BulwarkBudget", "BulwarkConcurrency"]),

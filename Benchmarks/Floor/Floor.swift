@@ -5,6 +5,7 @@
 import Benchmark
 import BenchmarkSupport
 import BulwarkCore
+import BulwarkEngine
 import Synchronization
 
 let benchmarks: @Sendable () -> Void = {

@@ -4,6 +4,8 @@
 // - our limiter (one EVALSHA per decision) at 1, 16 and 64 concurrent callers over pools of 1, 4
 //   and 16 pipelined connections: decisions per second and p50/p95/p99 latency;
 // - local leasing: batches of 1,000 taken by one EVALSHA and spent in memory;
+// - paired: for one caller, redis-benchmark and ours back to back in every iteration, and the ratio
+//   (also with the caller on the client's event loop, under its task executor);
 // - the pattern users replace: a list per key, LLEN then LPUSH and EXPIRE (LINDEX and RPOP when
 //   full), each a round trip, at the same concurrency.
 // Every iteration makes 4,000 decisions; the custom metrics are that iteration's throughput and
@@ -22,7 +24,7 @@ let port: Int = {
     shell.arguments = ["-c", "redis-server --port \(port) --bind 127.0.0.1 --save '' --appendonly no --loglevel warning "
         + ">/dev/null 2>&1 & r=$!; while kill -0 \(me) 2>/dev/null && kill -0 $r 2>/dev/null; do sleep 0.2; done; kill -9 $r"]
     try? shell.run()
-    for _ in 0..<250 where run("redis-cli", ["-p", String(port), "PING"]) != "PONG" { Thread.sleep(forTimeInterval: 0.02) }
+    for _ in 0..<1_000 where run("redis-cli", ["-p", String(port), "PING"]) != "PONG" { Thread.sleep(forTimeInterval: 0.02) }
     return port
 }()
 
@@ -52,7 +54,8 @@ func client(pool: Int) -> RedisClient {
 }
 
 /// Runs `decide` `decisionsPerIteration` times over `callers` tasks; records throughput and latency.
-func load(_ benchmark: Benchmark, callers: Int, _ decide: @escaping @Sendable () async throws -> Void) async throws {
+@discardableResult
+func load(_ benchmark: Benchmark, callers: Int, _ decide: @escaping @Sendable () async throws -> Void) async throws -> Int {
     let clock = ContinuousClock()
     let started = clock.now
     let latencies = try await withThrowingTaskGroup(of: [Int64].self) { group in
@@ -73,11 +76,26 @@ func load(_ benchmark: Benchmark, callers: Int, _ decide: @escaping @Sendable ()
     }
     let elapsed = (clock.now - started).nanosecondsValue
     func percentile(_ p: Int) -> Int { Int(latencies[min(latencies.count - 1, latencies.count * p / 100)] / 1_000) }
-    benchmark.measurement(.custom("decisions/s", polarity: .prefersLarger, useScalingFactor: false),
-                          Int(Int64(decisionsPerIteration) * 1_000_000_000 / max(1, elapsed)))
-    benchmark.measurement(.custom("p50 µs", useScalingFactor: false), percentile(50))
-    benchmark.measurement(.custom("p95 µs", useScalingFactor: false), percentile(95))
-    benchmark.measurement(.custom("p99 µs", useScalingFactor: false), percentile(99))
+    let throughput = Int(Int64(decisionsPerIteration) * 1_000_000_000 / max(1, elapsed))
+    benchmark.measurement(metrics[0], throughput)
+    benchmark.measurement(metrics[1], percentile(50))
+    benchmark.measurement(metrics[2], percentile(95))
+    benchmark.measurement(metrics[3], percentile(99))
+    return throughput
+}
+
+/// One run of redis-benchmark: `callers` connections, `decisionsPerIteration` of the limiter's own
+/// EVALSHA (loaded first); its requests per second and p50, p95, p99 in microseconds.
+func ceiling(callers: Int, script: RedisScript, arguments: [String]) -> [Int]? {
+    _ = run("redis-cli", ["-p", String(port), "SCRIPT", "LOAD", script.source])
+    let output = run("redis-benchmark", [
+        "-p", String(port), "-c", String(callers), "-n", String(decisionsPerIteration), "-q", "--csv",
+        "EVALSHA", script.sha1, "1", "bench:ceiling:\(callers)",
+    ] + arguments)
+    // "EVALSHA …","rps","avg","min","p50","p95","p99","max" (milliseconds)
+    let fields = output.split(separator: "\n").last?.split(separator: ",").map { $0.replacingOccurrences(of: "\"", with: "") } ?? []
+    guard fields.count >= 7, let rps = Double(fields[1]) else { return nil }
+    return [Int(rps)] + fields[4...6].map { Int((Double($0) ?? 0) * 1000) }
 }
 
 extension Duration {
@@ -89,6 +107,11 @@ let metrics: [BenchmarkMetric] = [
     .custom("p95 µs", useScalingFactor: false), .custom("p99 µs", useScalingFactor: false),
 ]
 
+/// Ours as a percentage of redis-benchmark's decisions per second, measured in the same iteration.
+let paired = BenchmarkMetric.custom("% of redis-benchmark", polarity: .prefersLarger, useScalingFactor: false)
+/// The same, the caller running under the client's task executor (``RedisClient/taskExecutor``).
+let pairedOnLoop = BenchmarkMetric.custom("% on the loop", polarity: .prefersLarger, useScalingFactor: false)
+
 let benchmarks: @Sendable () -> Void = {
     Benchmark.defaultConfiguration = .init(metrics: metrics, scalingFactor: .one, maxDuration: .seconds(3), maxIterations: 15)
     let script = try! RedisRateLimiter(client: client(pool: 1), key: "bench", limit: limit).script
@@ -96,20 +119,13 @@ let benchmarks: @Sendable () -> Void = {
 
     for callers in [1, 16, 64] {
         // The ceiling: redis-benchmark, `callers` connections, the same EVALSHA (loaded first).
-        Benchmark("ceiling: redis-benchmark EVALSHA, \(callers) connections") { benchmark in
-            let key = "bench:ceiling:\(callers)"
-            _ = run("redis-cli", ["-p", String(port), "SCRIPT", "LOAD", script.source])
-            let output = run("redis-benchmark", [
-                "-p", String(port), "-c", String(callers), "-n", String(decisionsPerIteration * 5), "-q", "--csv",
-                "EVALSHA", script.sha1, "1", key,
-            ] + arguments)
-            // "EVALSHA …","rps","avg","min","p50","p95","p99","max" (milliseconds)
-            let fields = output.split(separator: "\n").last?.split(separator: ",").map { $0.replacingOccurrences(of: "\"", with: "") } ?? []
-            if fields.count >= 7, let rps = Double(fields[1]) {
-                benchmark.measurement(metrics[0], Int(rps))
-                benchmark.measurement(metrics[1], Int((Double(fields[4]) ?? 0) * 1000))
-                benchmark.measurement(metrics[2], Int((Double(fields[5]) ?? 0) * 1000))
-                benchmark.measurement(metrics[3], Int((Double(fields[6]) ?? 0) * 1000))
+        // As many decisions an iteration as ours, and as many iterations: the ratio compares like with like.
+        Benchmark(
+            "ceiling: redis-benchmark EVALSHA, \(callers) connections",
+            configuration: .init(metrics: metrics, scalingFactor: .one, maxDuration: .seconds(10), maxIterations: 15)
+        ) { benchmark in
+            for (metric, value) in zip(metrics, ceiling(callers: callers, script: script, arguments: arguments) ?? []) {
+                benchmark.measurement(metric, value)
             }
         }
         for pool in [1, 4, 16] {
@@ -118,6 +134,30 @@ let benchmarks: @Sendable () -> Void = {
                 let limiter = try RedisRateLimiter(client: redis, key: "bench:limiter:\(callers):\(pool)", limit: limit)
                 _ = try await limiter.tryAcquire(cost: 0)
                 try await load(benchmark, callers: callers) { _ = try await limiter.tryAcquire() }
+                await redis.shutdown()
+            }
+        }
+        // The single caller's ratio, each iteration redis-benchmark then ours back to back, so that
+        // both see the machine in the same state (a virtual machine's speed drifts between runs).
+        if callers == 1 {
+            Benchmark(
+                "paired: redis-benchmark then the limiter, 1 caller, pool 4",
+                configuration: .init(metrics: metrics + [paired, pairedOnLoop], scalingFactor: .one, maxDuration: .seconds(20), maxIterations: 15)
+            ) { benchmark in
+                guard let theirs = ceiling(callers: 1, script: script, arguments: arguments)?.first else { return }
+                let redis = client(pool: 4)
+                let limiter = try RedisRateLimiter(client: redis, key: "bench:paired", limit: limit)
+                _ = try await limiter.tryAcquire(cost: 0)
+                let ours = try await load(benchmark, callers: 1) { _ = try await limiter.tryAcquire() }
+                benchmark.measurement(paired, ours * 100 / max(1, theirs))
+                // The same caller under the client's task executor: no thread hand-off per decision.
+                let onLoop = try await withTaskExecutorPreference(redis.taskExecutor) {
+                    let clock = ContinuousClock()
+                    let started = clock.now
+                    for _ in 0..<decisionsPerIteration { _ = try await limiter.tryAcquire() }
+                    return Int(Int64(decisionsPerIteration) * 1_000_000_000 / max(1, (clock.now - started).nanosecondsValue))
+                }
+                benchmark.measurement(pairedOnLoop, onLoop * 100 / max(1, theirs))
                 await redis.shutdown()
             }
         }

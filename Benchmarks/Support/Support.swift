@@ -1,6 +1,7 @@
 // Helpers shared by the benchmark suites.
 public import Benchmark
 public import BulwarkCore
+public import BulwarkEngine
 
 /// The metrics of every suite: time and allocations (package-benchmark's ARC metrics crash here).
 public let standardMetrics: [BenchmarkMetric] = [.wallClock, .mallocCountTotal]
