@@ -12,8 +12,8 @@ let swiftSettings: [SwiftSetting] = [
 let inProcessModules: [Target.Dependency] = [
     "BulwarkCore", "BulwarkEngine", "BulwarkTokenBucket", "BulwarkLeakyBucket", "BulwarkGCRA", "BulwarkFixedWindow",
     "BulwarkSlidingWindow", "BulwarkConcurrency", "BulwarkPartitioned", "BulwarkChain", "BulwarkBudget",
-    "BulwarkCircuitBreaker", "BulwarkRetry", "BulwarkTimeout", "BulwarkFallback", "BulwarkPipeline", "BulwarkQueues",
-    "BulwarkAdaptive",
+    "BulwarkCircuitBreaker", "BulwarkRetry", "BulwarkTimeout", "BulwarkFallback", "BulwarkPipeline", "BulwarkConfiguration",
+    "BulwarkQueues", "BulwarkAdaptive",
 ]
 
 /// The traits that bring the integrations, and the external packages each one uses. Every external
@@ -59,6 +59,7 @@ let package = Package(
         .library(name: "BulwarkTimeout", targets: ["BulwarkTimeout"]),
         .library(name: "BulwarkFallback", targets: ["BulwarkFallback"]),
         .library(name: "BulwarkPipeline", targets: ["BulwarkPipeline"]),
+        .library(name: "BulwarkConfiguration", targets: ["BulwarkConfiguration"]),
         .library(name: "BulwarkQueues", targets: ["BulwarkQueues"]),
         .library(name: "BulwarkScheduler", targets: ["BulwarkScheduler"]),
         .library(name: "BulwarkMonitors", targets: ["BulwarkMonitors"]),
@@ -110,13 +111,14 @@ let package = Package(
         .target(name: "BulwarkRetry", dependencies: ["BulwarkCore"]),
         .target(name: "BulwarkTimeout", dependencies: ["BulwarkCore"]),
         .target(name: "BulwarkFallback", dependencies: ["BulwarkCore"]),
-        // Any policies composed around a call, at compile time or from configuration.
-        // (Its configuration, read from a file, builds the common stages, so it knows them.)
+        // Any policies composed around a call, at compile time or at run time (on the core alone).
+        .target(name: "BulwarkPipeline", dependencies: ["BulwarkCore"]),
+        // Pipelines built from a configuration (JSON): it builds the common stages, so it knows them.
         .target(
-            name: "BulwarkPipeline",
+            name: "BulwarkConfiguration",
             dependencies: [
-                "BulwarkCore", "BulwarkCircuitBreaker", "BulwarkRetry", "BulwarkTimeout", "BulwarkTokenBucket",
-                "BulwarkConcurrency", "BulwarkAdaptive",
+                "BulwarkCore", "BulwarkPipeline", "BulwarkCircuitBreaker", "BulwarkRetry", "BulwarkTimeout",
+                "BulwarkTokenBucket", "BulwarkConcurrency", "BulwarkAdaptive",
             ]
         ),
         // Waiting orders (priority, fair, deadline), queues of jobs, and the dead-letter queue.
@@ -240,6 +242,7 @@ let package = Package(
             name: "BulwarkFallbackTests",
             dependencies: ["BulwarkFallback", "BulwarkCircuitBreaker", "BulwarkTokenBucket", "BulwarkTestKit", "BulwarkTestSupport"]
         ),
+        .testTarget(name: "BulwarkConfigurationTests", dependencies: ["BulwarkConfiguration", "Bulwark", "BulwarkTestKit", "BulwarkTestSupport"]),
         .testTarget(name: "BulwarkPipelineTests", dependencies: ["BulwarkPipeline", "Bulwark", "BulwarkTestKit", "BulwarkTestSupport"]),
         .testTarget(
             name: "BulwarkQueuesTests",

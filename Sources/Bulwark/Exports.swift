@@ -3,6 +3,7 @@
 @_exported public import BulwarkBudget
 @_exported public import BulwarkChain
 @_exported public import BulwarkCircuitBreaker
+@_exported public import BulwarkConfiguration
 @_exported public import BulwarkConcurrency
 @_exported public import BulwarkCore
 @_exported public import BulwarkEngine

@@ -7,7 +7,7 @@ import BulwarkTimeout
 import BulwarkTokenBucket
 
 /// A pipeline described as data, outermost stage first: what an application reads from a
-/// configuration file (it is `Codable`) and turns into a ``DynamicPipeline`` with ``build(clock:observer:name:)``.
+/// configuration file (it is `Codable`) and turns into a `DynamicPipeline` with ``build(clock:observer:name:)``.
 ///
 /// Durations are seconds (fractions allowed). Every field is checked when the pipeline is built;
 /// a bad one throws `BulwarkError/invalidConfiguration(field:rule:)` whose field names the
@@ -16,7 +16,7 @@ import BulwarkTokenBucket
 /// rate limiters inside it can ever admit in that window.
 ///
 /// A rate limiter stage refuses at once when its bucket is short, unless `maximumWaitSeconds`
-/// lets it wait (see ``RateLimitStage``).
+/// lets it wait (see `RateLimitStage`).
 ///
 ///     {"stages": [
 ///        {"timeout": {"seconds": 60}},
@@ -52,7 +52,7 @@ public struct PipelineConfiguration: Codable, Sendable, Hashable {
             openSeconds: Double? = nil, halfOpenProbes: Int? = nil, windowSeconds: Int? = nil
         )
         /// A token-bucket rate limiter of `capacity`, refilled `refill` every `periodSeconds`, as a
-        /// ``RateLimitStage``: it refuses at once unless `maximumWaitSeconds` lets it wait.
+        /// `RateLimitStage`: it refuses at once unless `maximumWaitSeconds` lets it wait.
         case rateLimiter(
             capacity: Int, refill: Int? = nil, periodSeconds: Double, queueLimit: Int? = nil, maximumWaitSeconds: Double? = nil
         )
