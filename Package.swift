@@ -236,7 +236,7 @@ let package = Package(
         .testTarget(
             name: "BulwarkCircuitBreakerTests", dependencies: ["BulwarkCircuitBreaker", "BulwarkCore", "BulwarkTestKit", "BulwarkTestSupport"]
         ),
-        .testTarget(name: "BulwarkRetryTests", dependencies: ["BulwarkRetry", "BulwarkFallback", "BulwarkTestKit", "BulwarkTestSupport"]),
+        .testTarget(name: "BulwarkRetryTests", dependencies: ["BulwarkRetry", "BulwarkTestKit", "BulwarkTestSupport"]),
         .testTarget(name: "BulwarkTimeoutTests", dependencies: ["BulwarkTimeout", "BulwarkTestKit", "BulwarkTestSupport"]),
         .testTarget(
             name: "BulwarkFallbackTests",

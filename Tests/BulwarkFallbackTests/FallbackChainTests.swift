@@ -70,4 +70,13 @@ import Testing
             try await fallback.execute(ResilienceContext(operation: "x")) { _ -> Int in throw BadRequest() }
         }
     }
+
+    @Test func theFallbackChainReservesTheLastResortsName() {
+        #expect {
+            _ = try FallbackChain<Int>([FallbackAlternative("last-resort") { _ in 1 }])
+        } throws: { error in
+            guard case BulwarkError.invalidConfiguration(let field, _) = error else { return false }
+            return field == "alternatives"
+        }
+    }
 }

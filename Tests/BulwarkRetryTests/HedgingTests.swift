@@ -1,4 +1,3 @@
-import BulwarkFallback
 import BulwarkRetry
 import BulwarkTestKit
 import BulwarkTestSupport
@@ -92,15 +91,6 @@ import Testing
         } throws: { error in
             guard case BulwarkError.invalidConfiguration(let field, _) = error else { return false }
             return field == "minimumPerSecond"
-        }
-    }
-
-    @Test func theFallbackChainReservesTheLastResortsName() {
-        #expect {
-            _ = try FallbackChain<Int>([FallbackAlternative("last-resort") { _ in 1 }])
-        } throws: { error in
-            guard case BulwarkError.invalidConfiguration(let field, _) = error else { return false }
-            return field == "alternatives"
         }
     }
 }
