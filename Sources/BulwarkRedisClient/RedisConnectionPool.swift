@@ -51,15 +51,17 @@ final class RedisConnectionPool: Sendable {
             if state.isShutDown { return .fail(.shutDown) }
             // The ready connection with the fewest commands in flight, one on the caller's event
             // loop first, then the first slot: one caller keeps to one connection (and so to one
-            // event loop, which stays warm), many spread over all of them.
-            var least: (connection: RedisConnection, load: Int, elsewhere: Bool)?
+            // event loop, which stays warm), many spread over all of them. Rank 0: idle, on the
+            // caller's loop; 1: idle, elsewhere; then two ranks per command in flight.
+            var best: (connection: RedisConnection, rank: Int)?
             for case .ready(let connection) in state.slots where connection.isActive {
-                let candidate = (connection, connection.inFlight, !connection.channel.eventLoop.inEventLoop)
-                if least.map({ (candidate.1, candidate.2 ? 1 : 0) < ($0.load, $0.elsewhere ? 1 : 0) }) ?? true { least = candidate }
-                if candidate.1 == 0 && !candidate.2 { break }
+                let rank = connection.inFlight * 2 + (connection.channel.eventLoop.inEventLoop ? 0 : 1)
+                if rank < best?.rank ?? .max { best = (connection, rank) }
+                if rank == 0 { break }
             }
-            let onThisLoop = least.map { !$0.elsewhere } ?? false
-            if let least, least.load == 0, onThisLoop || !loop.inEventLoop { return .ready(least.connection) }
+            // An idle one is taken, unless the caller runs on an event loop and it is on another:
+            // then a connection on the caller's loop is made first, if a slot may be.
+            if let best, best.rank == 0 || (best.rank == 1 && !loop.inEventLoop) { return .ready(best.connection) }
             // Every connection is busy, or none is up: a slot that may be (re)made now is made. A
             // connection to a live server is quick; this is how a busy pool grows to its size and
             // how a lost slot comes back.
@@ -67,7 +69,7 @@ final class RedisConnectionPool: Sendable {
                 if case .ready(let connection) = state.slots[index], connection.isActive { continue }
                 if let pick = Self.use(&state, index, now: now, loop: loop, joining: false) { return pick }
             }
-            if let least { return .ready(least.connection) }
+            if let best { return .ready(best.connection) }
             // None ready: join an attempt in progress, else fail with the last attempt's reason.
             for index in state.slots.indices {
                 if let pick = Self.use(&state, index, now: now, loop: loop, joining: true) { return pick }
