@@ -91,7 +91,10 @@ let package = Package(
     ],
     targets: [
         // The vocabulary: clocks, decisions, errors, context, events, the policy and limiter contracts.
-        .target(name: "BulwarkCore"),
+        .target(name: "BulwarkCore", dependencies: ["BulwarkPrimitives"]),
+        // Package-internal helpers every module uses: the TSan-visible lock, SplitMix64, saturating
+        // arithmetic. Not a product: nothing in it is public.
+        .target(name: "BulwarkPrimitives"),
         // The in-memory engine every limiter algorithm plugs into, and its waiting room.
         .target(name: "BulwarkEngine", dependencies: ["BulwarkCore"]),
         // One module per algorithm: the pure value and its limiter's name.
@@ -209,6 +212,7 @@ let package = Package(
         .executableTarget(name: "bulwark-memory-probe", dependencies: ["BulwarkQueues", "BulwarkEngine", "BulwarkTestKit"], path: "Tests/MemoryProbe"),
         // One test target per library module (Tests/<Module>Tests), each listing what its files import.
         .testTarget(name: "BulwarkCoreTests", dependencies: ["BulwarkCore"]),
+        .testTarget(name: "BulwarkPrimitivesTests", dependencies: ["BulwarkPrimitives"]),
         .testTarget(
             name: "BulwarkEngineTests",
             dependencies: [

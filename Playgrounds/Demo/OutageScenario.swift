@@ -54,9 +54,9 @@ func outageScenario() async throws {
         let inPeriod = events.all[periodStart...]
         periodStart = events.count
         func count(_ match: (ResilienceEvent.Kind) -> Bool) -> Int { inPeriod.filter { match($0.event.kind) }.count }
-        let skipped = count { if case .fallbackSkipped("primary", _) = $0 { true } else { false } }
-        let retries = count { if case .retryScheduled = $0 { true } else { false } }
-        let refused = count { if case .retryRefused(_, .budgetExhausted) = $0 { true } else { false } }
+        let skipped = count { $0.detail(as: FallbackSkipped.self)?.alternative == "primary" }
+        let retries = count { $0.detail(as: RetryScheduled.self) != nil }
+        let refused = count { $0.detail(as: RetryRefused.self)?.reason == .budgetExhausted }
         let start = clock.nowNanoseconds - 30 * second
         print("  \(clockTime(start))–\(clockTime(clock.nowNanoseconds))  "
             + "\(padded(served["primary", default: 0], 16))  \(padded(served["secondary", default: 0], 9))  "

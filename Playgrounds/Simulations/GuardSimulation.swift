@@ -63,7 +63,8 @@ public func runAgentGuard(tasksPerMinute: Double, minutes: Int = 60, seed: UInt6
     let taskGuard = try AgentTaskGuard(providers: simulated, queueTimeout: .seconds(60), deadline: .seconds(180), clock: clock)
     let healthLog = Mutex<[String]>([])
     taskGuard.health.events.attach(ClosureObserver { event in
-        guard case .healthChanged(let name, let enabled, let reason) = event.kind else { return }
+        guard let change = event.detail(as: HealthChanged.self) else { return }
+        let (name, enabled, reason) = (change.dependency, change.enabled, change.reason)
         let at = Double(clock.nowNanoseconds) / Double(minute)
         healthLog.withLock { $0.append("minute \(format(at, 1)): \(name) \(enabled ? "re-enabled" : "disabled") (\(reason))") }
     })

@@ -66,12 +66,3 @@ package enum Validation {
         return (Int64(rate) / divisor, period / divisor)
     }
 }
-
-extension Int64 {
-    /// `self ÷ divisor`, rounded toward negative infinity, for a positive `divisor`.
-    @inlinable
-    package func dividedRoundingDown(by divisor: Int64) -> Int64 {
-        let (quotient, remainder) = quotientAndRemainder(dividingBy: divisor)
-        return remainder < 0 ? quotient - 1 : quotient
-    }
-}

@@ -172,7 +172,7 @@ public struct Retry<C: NanosecondClock>: OutcomePolicy {
 
     @usableFromInline
     func refuse<Success>(
-        _ outcome: ExecutionOutcome<Success>, _ attempt: Int, _ reason: ResilienceEvent.RetryRefusal, _ context: ResilienceContext
+        _ outcome: ExecutionOutcome<Success>, _ attempt: Int, _ reason: RetryRefusal, _ context: ResilienceContext
     ) -> ExecutionOutcome<Success> {
         events.emit(.retryRefused(attempt: attempt, reason: reason), context: context)
         return outcome

@@ -31,13 +31,13 @@ public final class TelemetryObserver: ResilienceObserver {
     private let factory: (any MetricsFactory)?
     private let tracer: (any Tracer)?
     private let prefix: String
-    private let counters = LockedValue<[CounterKey: Counter]>([:])
+    private let counters = LockedValue<[MetricKey: Counter]>([:])
     private let gauges = LockedValue<[String: Gauge]>([:])
-    private let timers = LockedValue<[String: Timer]>([:])
+    private let timers = LockedValue<[MetricKey: Timer]>([:])
 
-    private struct CounterKey: Hashable {
+    private struct MetricKey: Hashable {
         var source: String
-        var event: String
+        var name: String
     }
 
     /// Creates an observer.
@@ -79,7 +79,7 @@ public final class TelemetryObserver: ResilienceObserver {
     private func count(_ event: ResilienceEvent) {
         let name = event.kind.name
         let counter = counters.withLock { counters in
-            let key = CounterKey(source: event.source, event: name)
+            let key = MetricKey(source: event.source, name: name)
             if let counter = counters[key] { return counter }
             let counter = Counter(label: "\(prefix)_events_total", dimensions: [("source", event.source), ("event", name)], factory: metricsFactory)
             counters[key] = counter
@@ -89,8 +89,10 @@ public final class TelemetryObserver: ResilienceObserver {
         switch event.kind {
         case .circuitStateChanged(_, let to):
             gauge(for: event.source).record(to.code)
-        case .retryScheduled(_, let delay):
-            timer(for: event.source).recordNanoseconds(delay.saturatingNanoseconds)
+        case .detail(let detail):
+            if let (metric, value) = detail.base.measurement {
+                timer(metric, for: event.source).recordNanoseconds(value.saturatingNanoseconds)
+            }
         default:
             break
         }
@@ -119,11 +121,12 @@ public final class TelemetryObserver: ResilienceObserver {
         }
     }
 
-    private func timer(for source: String) -> Timer {
+    private func timer(_ metric: String, for source: String) -> Timer {
         timers.withLock { timers in
-            if let timer = timers[source] { return timer }
-            let timer = Timer(label: "\(prefix)_retry_delay", dimensions: [("source", source)], factory: metricsFactory)
-            timers[source] = timer
+            let key = MetricKey(source: source, name: metric)
+            if let timer = timers[key] { return timer }
+            let timer = Timer(label: "\(prefix)_\(metric)", dimensions: [("source", source)], factory: metricsFactory)
+            timers[key] = timer
             return timer
         }
     }
@@ -148,13 +151,14 @@ extension ResilienceEvent.Kind {
     fileprivate var logLevel: Logger.Level {
         switch self {
         case .circuitStateChanged(_, let to) where to == .open || to == .forcedOpen: .warning
-        case .timeoutFired: .warning
-        case .healthChanged(_, false, _), .degradationChanged, .distributedStateUnavailable: .warning
-        case .circuitStateChanged, .retryRefused, .fallbackSkipped, .fallbackFailed, .budgetDebt, .limiterQueueFull, .healthChanged,
-             .featureSwitched, .hotKeyChanged, .overloadRejected, .distributedStateRecovered, .fallbackUsed, .budgetSettledAtEstimate:
-            .notice
-        case .concurrencyLimitChanged: .debug
-        case .limiterDenied, .limiterQueued, .limiterWaitTimedOut, .circuitRejected, .retryScheduled, .hedgeStarted: .debug
+        case .circuitStateChanged, .limiterQueueFull: .notice
+        case .limiterDenied, .limiterQueued, .limiterWaitTimedOut, .circuitRejected: .debug
+        case .detail(let detail):
+            switch detail.base.severity {
+            case .debug: .debug
+            case .notice: .notice
+            case .warning: .warning
+            }
         }
     }
 
@@ -168,25 +172,7 @@ extension ResilienceEvent.Kind {
         case .circuitStateChanged(let from, let to): [("from", "\(from)"), ("to", "\(to)")]
         case .circuitRejected(let state, let retryAfter):
             [("state", "\(state)")] + (retryAfter.map { [("retry_after_ns", "\($0.saturatingNanoseconds)")] } ?? [])
-        case .retryScheduled(let attempt, let delay): [("next_attempt", "\(attempt)"), ("delay_ns", "\(delay.saturatingNanoseconds)")]
-        case .retryRefused(let attempt, let reason): [("next_attempt", "\(attempt)"), ("reason", "\(reason)")]
-        case .hedgeStarted(let attempt): [("attempt", "\(attempt)")]
-        case .fallbackSkipped(let alternative, let retryAfter):
-            [("alternative", alternative)] + (retryAfter.map { [("retry_after_ns", "\($0.saturatingNanoseconds)")] } ?? [])
-        case .fallbackFailed(let alternative, let stopped, let error): [("alternative", alternative), ("stopped", "\(stopped)"), ("error", error)]
-        case .fallbackUsed(let alternative): [("alternative", alternative)]
-        case .timeoutFired(let after): [("after_ns", "\(after.saturatingNanoseconds)")]
-        case .budgetDebt(let dimension, let debt): [("dimension", dimension), ("debt", "\(debt)")]
-        case .budgetSettledAtEstimate(let reason): [("reason", reason)]
-        case .concurrencyLimitChanged(let from, let to): [("from", "\(from)"), ("to", "\(to)")]
-        case .overloadRejected(let reason): [("reason", reason)]
-        case .healthChanged(let dependency, let enabled, let reason):
-            [("dependency", dependency), ("enabled", "\(enabled)"), ("reason", reason)]
-        case .degradationChanged(let from, let to): [("from", from), ("to", to)]
-        case .featureSwitched(let feature, let enabled): [("feature", feature), ("enabled", "\(enabled)")]
-        case .hotKeyChanged(let key, let hot): [("key", key), ("hot", "\(hot)")]
-        case .distributedStateUnavailable(let key, let policy, let reason): [("key", key), ("policy", policy), ("reason", reason)]
-        case .distributedStateRecovered(let key): [("key", key)]
+        case .detail(let detail): detail.base.attributes
         }
     }
 }

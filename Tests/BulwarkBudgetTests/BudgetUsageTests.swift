@@ -58,10 +58,7 @@ struct ChatReply: UsageReporting, Sendable {
             try await budget.execute(ResilienceContext(operation: "chat")) { _ -> Int in throw BadRequest() }
         }
         #expect(try remaining(dimensions) == [8, 8_000, 2_000])
-        let reasons = recorder.kinds.compactMap { kind -> String? in
-            if case .budgetSettledAtEstimate(let reason) = kind { return reason }
-            return nil
-        }
+        let reasons = recorder.kinds.compactMap { $0.detail(as: BudgetSettledAtEstimate.self)?.reason }
         #expect(reasons.count == 2)
         #expect(reasons.first == "the result (Int) reports no usage")
         #expect(reasons.last?.hasPrefix("the operation failed") == true)

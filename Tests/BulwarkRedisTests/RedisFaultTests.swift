@@ -345,9 +345,7 @@ struct PolicyOutcome {
         var closedError: (any Error)?
         do { _ = try await closed.tryAcquire() } catch { closedError = error }
         let source = try? await open.tryAcquire().source
-        let reason = recorder.kinds.compactMap { kind -> String? in
-            if case .distributedStateUnavailable(_, _, let reason) = kind { reason } else { nil }
-        }.first
+        let reason = recorder.kinds.compactMap { $0.detail(as: DistributedStateUnavailable.self)?.reason }.first
         return PolicyOutcome(closed: closedError, openSource: source, reason: reason)
     }
 

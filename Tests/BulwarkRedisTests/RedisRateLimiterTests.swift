@@ -125,7 +125,7 @@ struct RedisRateLimiterTests {
         }
         // The local fallback holds its own share: 2 of the 5.
         #expect(try fallback.tryAcquire(cost: 0).remaining == 0)
-        #expect(journal.kinds.filter { if case .distributedStateUnavailable = $0 { true } else { false } }.count == 3)
+        #expect(journal.kinds.filter { $0.detail(as: DistributedStateUnavailable.self) != nil }.count == 3)
 
         try await server.relaunch()
         // Service resumes: poll for up to a minute (a restart under load may take seconds).
@@ -138,7 +138,7 @@ struct RedisRateLimiterTests {
         #expect(resumed)
         _ = try await open.tryAcquire()
         _ = try await local.tryAcquire()
-        #expect(journal.kinds.filter { if case .distributedStateRecovered = $0 { true } else { false } }.count == 3)
+        #expect(journal.kinds.filter { $0.detail(as: DistributedStateRecovered.self) != nil }.count == 3)
         await client.shutdown()
     }
 
@@ -274,9 +274,7 @@ struct RedisRateLimiterTests {
                 #expect(!error.description.contains("health checker"), "call \(call): \(error.description)")
             }
         }
-        let reasons = journal.kinds.compactMap { kind -> String? in
-            if case .distributedStateUnavailable(_, _, let reason) = kind { reason } else { nil }
-        }
+        let reasons = journal.kinds.compactMap { $0.detail(as: DistributedStateUnavailable.self)?.reason }
         #expect(reasons.count == 1 && reasons.allSatisfy { occurrences($0) == 1 }, "\(reasons)")
         // A health checker's refusal keeps its own wording.
         #expect(BulwarkError.unavailable(dependency: "redis", retryAfter: nil).description == "redis is disabled by its health checker")
