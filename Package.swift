@@ -26,10 +26,16 @@ let integrations: [(trait: String, description: String, packages: [String])] = [
         ["swift-log", "swift-metrics", "swift-distributed-tracing"]
     ),
     (
-        "Lifecycle", "BulwarkScheduler, and the monitors, health checker and degradation controller as swift-service-lifecycle services.",
+        "Lifecycle", "BulwarkScheduler, and BulwarkLifecycle: the monitors, health checker and degradation controller as swift-service-lifecycle services.",
         ["swift-service-lifecycle"]
     ),
     ("Monitors", "BulwarkMonitors' latency percentiles (hdrhistogram-swift), and so BulwarkHealth and BulwarkDegradation.", ["hdrhistogram-swift"]),
+]
+
+/// BulwarkRedis' Lua scripts, one file each in `Sources/BulwarkRedis/Scripts/`.
+let luaScripts = [
+    "prelude", "token-bucket", "gcra", "leaky-bucket-shaper", "fixed-window", "sliding-window-log",
+    "sliding-window-counter", "segmented-window", "concurrency", "chain", "budget",
 ]
 
 /// A product of an external package, used only when its package's trait is on.
@@ -66,6 +72,7 @@ let package = Package(
         .library(name: "BulwarkAdaptive", targets: ["BulwarkAdaptive"]),
         .library(name: "BulwarkHealth", targets: ["BulwarkHealth"]),
         .library(name: "BulwarkDegradation", targets: ["BulwarkDegradation"]),
+        .library(name: "BulwarkLifecycle", targets: ["BulwarkLifecycle"]),
         .library(name: "BulwarkTelemetry", targets: ["BulwarkTelemetry"]),
         .library(name: "BulwarkRedisClient", targets: ["BulwarkRedisClient"]),
         .library(name: "BulwarkRedis", targets: ["BulwarkRedis"]),
@@ -140,7 +147,6 @@ let package = Package(
             dependencies: [
                 "BulwarkCore", "BulwarkEngine", "BulwarkPartitioned",
                 external("Histogram", "hdrhistogram-swift"),
-                external("ServiceLifecycle", "swift-service-lifecycle"),
             ]
         ),
         // Concurrency limits that follow measured latency (AIMD, Vegas, Gradient2), and system protection.
@@ -149,15 +155,21 @@ let package = Package(
         .target(
             name: "BulwarkHealth",
             dependencies: [
-                "BulwarkCore", "BulwarkMonitors", external("ServiceLifecycle", "swift-service-lifecycle"),
+                "BulwarkCore", "BulwarkMonitors",
             ]
         ),
         // Service levels moved by rules over monitors, and the feature switches they turn off.
         .target(
             name: "BulwarkDegradation",
             dependencies: [
-                "BulwarkCore", "BulwarkMonitors", external("ServiceLifecycle", "swift-service-lifecycle"),
+                "BulwarkCore", "BulwarkMonitors",
             ]
+        ),
+        // The monitors' periodic work as swift-service-lifecycle services: the only module that
+        // imports swift-service-lifecycle for them.
+        .target(
+            name: "BulwarkLifecycle",
+            dependencies: ["BulwarkCore", "BulwarkMonitors", external("ServiceLifecycle", "swift-service-lifecycle")]
         ),
         // Events to swift-log, swift-metrics and swift-distributed-tracing.
         .target(
@@ -183,7 +195,10 @@ let package = Package(
             dependencies: [
                 "BulwarkCore", "BulwarkRedisClient", "BulwarkQueues", "BulwarkCircuitBreaker", "BulwarkTokenBucket",
                 "BulwarkGCRA", "BulwarkLeakyBucket", "BulwarkFixedWindow", "BulwarkSlidingWindow",
-            ]
+            ],
+            // The Lua scripts, compiled into the module (`PackageResources.<file>_lua`); each can be
+            // read, linted and run with `redis-cli --eval` (`scripts/lua-script`, `scripts/check-lua`).
+            resources: luaScripts.map { .embedInCode("Scripts/\($0).lua") }
         ),
         // Test support users may want for their own pipelines: a manual clock.
         .target(name: "BulwarkTestKit", dependencies: ["BulwarkCore"]),
@@ -271,8 +286,12 @@ let package = Package(
         ),
         .testTarget(
             name: "BulwarkHealthTests",
+            dependencies: ["BulwarkHealth", "Bulwark", "BulwarkTestKit", "BulwarkTestSupport"]
+        ),
+        .testTarget(
+            name: "BulwarkLifecycleTests",
             dependencies: [
-                "BulwarkHealth", "Bulwark", "BulwarkTestKit", "BulwarkTestSupport",
+                "BulwarkLifecycle", "BulwarkHealth", "BulwarkTestKit", "BulwarkTestSupport",
                 external("ServiceLifecycle", "swift-service-lifecycle"),
                 external("ServiceLifecycleTestKit", "swift-service-lifecycle"),
             ]

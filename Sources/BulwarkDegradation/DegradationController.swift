@@ -1,6 +1,5 @@
 public import BulwarkCore
-import BulwarkMonitors
-public import ServiceLifecycle
+public import BulwarkMonitors
 import Synchronization
 
 /// Moves a service between levels (normal → degraded → critical) by rules over its monitors,
@@ -22,7 +21,7 @@ import Synchronization
 /// creation, so no lock).
 ///
 /// Every change of level or switch is an event. ``evaluate()`` reads the rules once; ``run()``
-/// (the controller is a `Service`) evaluates every `evaluationInterval` until shutdown. Call
+/// (the controller is `PeriodicWork`) evaluates every `evaluationInterval` until cancelled. Call
 /// ``evaluate()`` from one task (two at once may apply their readings out of order).
 ///
 ///     let controller = try DegradationController(
@@ -35,7 +34,7 @@ import Synchronization
 ///         features: [Feature("rerank"), Feature("suggestions"), Feature("history", offAt: .critical)],
 ///         minimumDwell: .seconds(30))
 ///     let rerank = try controller.feature("rerank")
-public final class DegradationController<C: NanosecondClock>: Service, Sendable {
+public final class DegradationController<C: NanosecondClock>: PeriodicWork {
     struct State: Sendable {
         var level = DegradationLevel.normal
         var since: Int64
@@ -202,7 +201,8 @@ public final class DegradationController<C: NanosecondClock>: Service, Sendable 
         }
     }
 
-    /// Evaluates every `evaluationInterval` until graceful shutdown or cancellation.
+    /// Evaluates every `evaluationInterval` until cancelled (or, run as `.service` in a
+    /// `ServiceGroup` through `BulwarkLifecycle`, until graceful shutdown).
     public func run() async throws {
         await runPeriodically(every: evaluationInterval.saturatingNanoseconds, on: clock) { self.evaluate() }
     }

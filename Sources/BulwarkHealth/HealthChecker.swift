@@ -1,6 +1,5 @@
 public import BulwarkCore
 public import BulwarkMonitors
-public import ServiceLifecycle
 public import Synchronization
 
 /// Watches dependencies (model providers, replicas) and disables the failing ones: passive
@@ -13,8 +12,9 @@ public import Synchronization
 /// pipeline, and the gate's readiness says "not ready". ``report()`` is the value a health
 /// endpoint serves: per dependency, enabled or not, since when and why.
 ///
-/// The checker is a swift-service-lifecycle `Service`: ``run()`` evaluates every dependency each
-/// `evaluationInterval` (cool-downs, latency, probes due) until graceful shutdown. A failed call
+/// The checker is `PeriodicWork`: ``run()`` evaluates every dependency each
+/// `evaluationInterval` (cool-downs, latency, probes due) until cancelled (`BulwarkLifecycle`
+/// turns it into a swift-service-lifecycle `Service` that also stops on graceful shutdown). A failed call
 /// is judged at once (the failure rate is summed as it is recorded), so a dependency failing
 /// under traffic is disabled before the next evaluation. Every change is an event
 /// (`ResilienceEvent/Kind/healthChanged(dependency:enabled:reason:)`).
@@ -25,9 +25,9 @@ public import Synchronization
 ///     ])
 ///     let gate = try health.gate("openai")
 ///     let openAIPipeline = Pipeline { gate; breaker; limiter }
-///     // in the ServiceGroup: health; in the health endpoint's handler:
+///     // in the ServiceGroup: health.service; in the health endpoint's handler:
 ///     let body = try JSONEncoder().encode(health.report())
-public final class HealthChecker<C: NanosecondClock>: Service, Sendable {
+public final class HealthChecker<C: NanosecondClock>: PeriodicWork {
     /// One watched dependency: its configuration, monitors, state and the flag gates read.
     @usableFromInline
     final class Watched: Sendable {
@@ -291,7 +291,8 @@ public final class HealthChecker<C: NanosecondClock>: Service, Sendable {
         }
     }
 
-    /// Evaluates every `evaluationInterval` until graceful shutdown or cancellation.
+    /// Evaluates every `evaluationInterval` until cancelled (or, run as `.service` in a
+    /// `ServiceGroup` through `BulwarkLifecycle`, until graceful shutdown).
     public func run() async throws {
         await runPeriodically(every: evaluationInterval.saturatingNanoseconds, on: clock) { await self.evaluate() }
     }

@@ -72,7 +72,7 @@ struct AdaptiveBulkheadTests {
         let context = ResilienceContext(operation: "call")
         _ = try await bulkhead.execute(context) { _ in 1 }  // 1 in flight of 2: at least half, + 1
         #expect(bulkhead.limit == 3)
-        await #expect(throws: BulwarkError.self) {
+        await #expect(throws: BulwarkError.timedOut(after: .seconds(1))) {
             try await bulkhead.execute(context) { _ in throw BulwarkError.timedOut(after: .seconds(1)) }
         }
         #expect(bulkhead.limit == 2)  // ⌊3 × 0.9⌋

@@ -97,13 +97,30 @@ struct AdaptiveLimitTests {
         #expect(throws: BulwarkError.invalidConfiguration(
             field: "initialLimit", rule: "must be between minimumLimit (20) and maximumLimit (200) (got 10)"
         )) { try AIMDLimit(configuration: .init(initialLimit: 10)) }
-        #expect(throws: BulwarkError.self) { try AIMDLimit(configuration: .init(backoffRatio: 0.4)) }
-        #expect(throws: BulwarkError.self) { try AIMDLimit(configuration: .init(timeout: .zero)) }
-        #expect(throws: BulwarkError.self) { try VegasLimit(configuration: .init(smoothing: 0)) }
-        #expect(throws: BulwarkError.self) { try VegasLimit(configuration: .init(alpha: 5, beta: 2)) }
-        #expect(throws: BulwarkError.self) { try VegasLimit(configuration: .init(initialLimit: 2000)) }
-        #expect(throws: BulwarkError.self) { try Gradient2Limit(configuration: .init(rttTolerance: 0.9)) }
-        #expect(throws: BulwarkError.self) { try Gradient2Limit(configuration: .init(minimumLimit: 0)) }
-        #expect(throws: BulwarkError.self) { try Gradient2Limit(configuration: .init(longWindow: 0)) }
+        #expect(throws: BulwarkError.invalidConfiguration(field: "backoffRatio", rule: "must be in 0.5 ..< 1 (got 0.4)")) {
+            try AIMDLimit(configuration: .init(backoffRatio: 0.4))
+        }
+        #expect(throws: BulwarkError.invalidConfiguration(field: "timeout", rule: "must be positive (got 0.0 seconds)")) {
+            try AIMDLimit(configuration: .init(timeout: .zero))
+        }
+        #expect(throws: BulwarkError.invalidConfiguration(field: "smoothing", rule: "must be in 0 < s <= 1 (got 0.0)")) {
+            try VegasLimit(configuration: .init(smoothing: 0))
+        }
+        #expect(throws: BulwarkError.invalidConfiguration(field: "beta", rule: "must be at least 5 (got 2)")) {
+            try VegasLimit(configuration: .init(alpha: 5, beta: 2))
+        }
+        // Vegas has no minimum limit: its bounds are 1 ... maximumLimit (1000 by default).
+        #expect(throws: BulwarkError.invalidConfiguration(
+            field: "initialLimit", rule: "must be between minimumLimit (1) and maximumLimit (1000) (got 2000)"
+        )) { try VegasLimit(configuration: .init(initialLimit: 2000)) }
+        #expect(throws: BulwarkError.invalidConfiguration(field: "rttTolerance", rule: "must be at least 1 (got 0.9)")) {
+            try Gradient2Limit(configuration: .init(rttTolerance: 0.9))
+        }
+        #expect(throws: BulwarkError.invalidConfiguration(field: "minimumLimit", rule: "must be at least 1 (got 0)")) {
+            try Gradient2Limit(configuration: .init(minimumLimit: 0))
+        }
+        #expect(throws: BulwarkError.invalidConfiguration(field: "longWindow", rule: "must be at least 1 (got 0)")) {
+            try Gradient2Limit(configuration: .init(longWindow: 0))
+        }
     }
 }

@@ -74,9 +74,18 @@ struct SystemProtectionTests {
         await gate.open()
         #expect(try await first.value == 1)
         #expect(protection.inFlight == 0)
-        #expect(throws: BulwarkError.self) { try SystemProtection(configuration: .init(cpuThreshold: 1.5), clock: ManualClock()) }
-        #expect(throws: BulwarkError.self) { try SystemProtection(configuration: .init(concurrency: .whenCPUAbove(-1)), clock: ManualClock()) }
-        #expect(throws: BulwarkError.self) { try SystemProtection(configuration: .init(maximumInFlight: 0), clock: ManualClock()) }
-        #expect(throws: BulwarkError.self) { try SystemProtection(configuration: .init(buckets: 3), clock: ManualClock()) }
+        #expect(throws: BulwarkError.invalidConfiguration(field: "cpuThreshold", rule: "must be a CPU fraction in 0 ... 1 (got 1.5)")) {
+            try SystemProtection(configuration: .init(cpuThreshold: 1.5), clock: ManualClock())
+        }
+        #expect(throws: BulwarkError.invalidConfiguration(field: "concurrency", rule: "must be a CPU fraction in 0 ... 1 (got -1.0)")) {
+            try SystemProtection(configuration: .init(concurrency: .whenCPUAbove(-1)), clock: ManualClock())
+        }
+        #expect(throws: BulwarkError.invalidConfiguration(field: "maximumInFlight", rule: "must be at least 1 (got 0)")) {
+            try SystemProtection(configuration: .init(maximumInFlight: 0), clock: ManualClock())
+        }
+        // The default window of 1 s does not split into 3 whole-nanosecond buckets.
+        #expect(throws: BulwarkError.invalidConfiguration(
+            field: "buckets", rule: "must divide the window (1000000000 ns) into whole nanoseconds (got 3)"
+        )) { try SystemProtection(configuration: .init(buckets: 3), clock: ManualClock()) }
     }
 }

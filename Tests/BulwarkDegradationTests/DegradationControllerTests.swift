@@ -97,7 +97,9 @@ struct DegradationControllerTests {
         try controller.override("rerank", .automatic)
         #expect(controller.isEnabled("rerank"))
         #expect(controller.report().features == ["rerank": true, "history": true])
-        #expect(throws: BulwarkError.self) { try controller.feature("nope") }
+        #expect(throws: BulwarkError.invalidArgument(field: "name", rule: "must name a feature the controller was given (got \"nope\")")) {
+            try controller.feature("nope")
+        }
         #expect(!controller.isEnabled("nope"))
     }
 
@@ -145,22 +147,24 @@ struct DegradationControllerTests {
     @Test("bad rules and features are errors naming the field")
     func validation() {
         let clock = ManualClock()
-        #expect(throws: BulwarkError.self) {
+        #expect(throws: BulwarkError.invalidConfiguration(field: "rules", rule: "x: the degraded exit (0.6) must be at most its entry (0.5)")) {
             try DegradationController(rules: [DegradationRule("x", degraded: .init(enter: 0.5, exit: 0.6)) { nil }], clock: clock)
         }
-        #expect(throws: BulwarkError.self) {
+        #expect(throws: BulwarkError.invalidConfiguration(field: "rules", rule: "x: the critical entry must be at least the degraded entry")) {
             try DegradationController(
                 rules: [DegradationRule("x", degraded: .init(enter: 0.5, exit: 0.4), critical: .init(enter: 0.3, exit: 0.2)) { nil }],
                 clock: clock
             )
         }
-        #expect(throws: BulwarkError.self) {
+        #expect(throws: BulwarkError.invalidConfiguration(field: "features", rule: "must have distinct names (\"a\" is used twice)")) {
             try DegradationController(rules: [], features: [Feature("a"), Feature("a")], clock: clock)
         }
-        #expect(throws: BulwarkError.self) {
+        #expect(throws: BulwarkError.invalidConfiguration(field: "features", rule: "a: offAt must be degraded or critical")) {
             try DegradationController(rules: [], features: [Feature("a", offAt: .normal)], clock: clock)
         }
-        #expect(throws: BulwarkError.self) { try DegradationController(rules: [], minimumDwell: .seconds(-1), clock: clock) }
+        #expect(throws: BulwarkError.invalidConfiguration(field: "minimumDwell", rule: "must be at least 0 (got -1.0 seconds)")) {
+            try DegradationController(rules: [], minimumDwell: .seconds(-1), clock: clock)
+        }
     }
 
     @Test("switch reads race level changes safely")

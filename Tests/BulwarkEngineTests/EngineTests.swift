@@ -1,35 +1,75 @@
 import BulwarkCore
 import BulwarkEngine
+import BulwarkTestSupport
 import Testing
 
 @Suite("Engine parts: the cached clock, the FIFO order")
 struct EngineTests {
-    @Test("a cached clock moves only when refreshed, and its runner stops on cancellation")
+    @Test("a cached clock reads ContinuousClock's time line, moves only when refreshed, shares its reading with copies, and its runner refreshes until cancelled", .timeLimit(minutes: 1))
     func cachedClock() async throws {
+        let beforeCreation = ContinuousClock().nowNanoseconds
         let clock = try CachedClock(refreshInterval: .microseconds(100))
+        let afterCreation = ContinuousClock().nowNanoseconds
+        let copy = clock
         let first = clock.nowNanoseconds
+        // Created from a system reading taken during init.
+        #expect(first >= beforeCreation && first <= afterCreation)
+        // Real time moves on; nothing refreshes the reading, so it does not follow.
+        try await Task.sleep(for: .milliseconds(2))
+        let real = ContinuousClock().nowNanoseconds
+        #expect(real > first)
         #expect(clock.nowNanoseconds == first)
-        // Refresh until the system clock has visibly moved (a few microseconds at most).
-        while clock.nowNanoseconds == first { clock.refresh() }
-        #expect(clock.nowNanoseconds > first)
-        #expect(clock.now.nanoseconds == clock.nowNanoseconds)
+        // One refresh carries it to the system's reading of that moment, between the readings around it.
+        clock.refresh()
+        let afterRefresh = ContinuousClock().nowNanoseconds
+        let refreshed = clock.nowNanoseconds
+        #expect(refreshed >= real && refreshed <= afterRefresh)
+        // A copy made before the refresh sees it: copies share one reading.
+        #expect(copy.nowNanoseconds == refreshed)
+        #expect(clock.now.nanoseconds == refreshed)
         #expect(clock.minimumResolution == .microseconds(100))
+
+        // The runner refreshes by itself: the reading reaches a real instant taken after it started.
         let runner = Task { await clock.run() }
+        let mark = ContinuousClock().nowNanoseconds
+        await eventually { clock.nowNanoseconds >= mark }
+        #expect(clock.nowNanoseconds >= mark)
+        // Cancelled, it returns (a runner that ignored cancellation would hang here until the time
+        // limit) and the reading stands still again, though twenty refresh intervals pass.
         runner.cancel()
         await runner.value
+        let stopped = clock.nowNanoseconds
+        try await Task.sleep(for: .milliseconds(2))
+        #expect(ContinuousClock().nowNanoseconds > stopped)
+        #expect(clock.nowNanoseconds == stopped)
         #expect(throws: BulwarkError.invalidConfiguration(field: "refreshInterval", rule: "must be positive")) {
             _ = try CachedClock(refreshInterval: .zero)
         }
     }
 
-    @Test("a cached clock sleeps until its own reading passes the deadline")
+    @Test("a cached clock sleeps until its own reading passes the deadline, not the system's", .timeLimit(minutes: 1))
     func cachedClockSleep() async throws {
         let clock = try CachedClock(refreshInterval: .microseconds(200))
-        let runner = Task { await clock.run() }
-        defer { runner.cancel() }
         let deadline = clock.now.advanced(by: .milliseconds(1))
-        try await clock.sleep(until: deadline)
+        let woke = Counter()
+        let sleeper = Task {
+            try await clock.sleep(until: deadline)
+            woke.add(1)
+        }
+        // Real time passes the deadline, but no refresh carries the reading there: the sleeper sleeps on.
+        try await Task.sleep(for: .milliseconds(5))
+        #expect(ContinuousClock().nowNanoseconds > deadline.nanoseconds)
+        #expect(clock.now < deadline)
+        #expect(woke.value == 0)
+        // One refresh moves the reading past the deadline; the sleeper wakes at its next check.
+        clock.refresh()
         #expect(clock.now >= deadline)
+        try await sleeper.value
+        #expect(woke.value == 1)
+        // A sleeper is cancelled with CancellationError, however far its deadline.
+        let far = Task { try await clock.sleep(until: clock.now.advanced(by: .seconds(3600))) }
+        far.cancel()
+        await #expect(throws: CancellationError.self) { try await far.value }
     }
 
     @Test("FIFO order serves by arrival and removes from anywhere")

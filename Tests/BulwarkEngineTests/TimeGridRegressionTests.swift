@@ -11,14 +11,16 @@ import Testing
     @Test func anEpochBeyondTheHorizonIsRefusedNamingTheField() {
         // 2^62 ns is about 146 years; each epoch below is further than that from its reading.
         for (epoch, now) in [(Int64.min + 1, Int64(1) << 61), (Int64.max, -(Int64(1) << 61)), (-(Int64(1) << 62), Int64(1) << 61)] {
-            #expect(throws: BulwarkError.self) { _ = try FixedWindow(configuration: .init(limit: 1, window: .seconds(1), epochNanoseconds: epoch), now: now) }
-            #expect {
+            // The reading itself is within 2^62 ns of zero: only the epoch is refused.
+            let refusal = BulwarkError.invalidConfiguration(
+                field: "epochNanoseconds",
+                rule: "must be within 2^62 ns (about 146 years) of the clock's reading \(now) (got \(epoch))"
+            )
+            #expect(throws: refusal) { _ = try FixedWindow(configuration: .init(limit: 1, window: .seconds(1), epochNanoseconds: epoch), now: now) }
+            #expect(throws: refusal) {
                 _ = try SlidingWindowCounter(configuration: .init(limit: 1, window: .seconds(1), epochNanoseconds: epoch), now: now)
-            } throws: { error in
-                guard case BulwarkError.invalidConfiguration(let field, _) = error else { return false }
-                return field == "epochNanoseconds"
             }
-            #expect(throws: BulwarkError.self) {
+            #expect(throws: refusal) {
                 _ = try SegmentedWindow(configuration: .init(limit: 1, window: .seconds(1), segments: 2, epochNanoseconds: epoch), now: now)
             }
         }

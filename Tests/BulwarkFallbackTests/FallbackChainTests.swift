@@ -66,7 +66,7 @@ import Testing
         let fallback = Fallback("canned")
         let value = try await fallback.execute(ResilienceContext(operation: "x")) { _ -> String in throw BadRequest() }
         #expect(value == "canned")
-        await #expect(throws: BulwarkError.self) {
+        await #expect(throws: BulwarkError.invalidArgument(field: "Success", rule: "must be the fallback's type String (got Int)")) {
             try await fallback.execute(ResilienceContext(operation: "x")) { _ -> Int in throw BadRequest() }
         }
     }

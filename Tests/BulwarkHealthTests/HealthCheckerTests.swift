@@ -2,8 +2,6 @@ import Bulwark
 import BulwarkHealth
 import BulwarkTestKit
 import BulwarkTestSupport
-import ServiceLifecycle
-import ServiceLifecycleTestKit
 import Synchronization
 import Testing
 
@@ -141,7 +139,9 @@ struct HealthCheckerTests {
         try health.override("b", enabled: nil)
         await health.evaluate()
         #expect(health.isEnabled("b"))
-        #expect(throws: BulwarkError.self) { try health.gate("c") }
+        #expect(throws: BulwarkError.invalidArgument(field: "name", rule: "must name a watched dependency (got \"c\")")) {
+            try health.gate("c")
+        }
     }
 
     @Test("a fallback chain skips a disabled dependency without calling it")
@@ -171,51 +171,32 @@ struct HealthCheckerTests {
         #expect(retryAfter == .seconds(10))
     }
 
-    @Test("as a Service: evaluates on its interval until graceful shutdown")
-    func service() async throws {
-        let clock = ManualClock()
-        let probe = FakeProbe()
-        let health = try HealthChecker(
-            dependencies: [HealthCheckedDependency("p", policy: Self.fast, probe: { try probe.run() })],
-            evaluationInterval: .seconds(1), clock: clock
-        )
-        try await testGracefulShutdown { trigger in
-            try await withThrowingTaskGroup(of: Void.self) { group in
-                group.addTask { try await health.run() }
-                // Move the clock in small steps (the probe's own timeout sleeps on it too) until the
-                // fourth evaluation: at 3 s, one interval after another.
-                while probe.runs < 4 {
-                    await clock.waitForSleepers(count: 1)
-                    clock.advance(by: .milliseconds(100))
-                    await Task.yield()
-                }
-                #expect(clock.nowNanoseconds >= 3_000_000_000 && clock.nowNanoseconds <= 3_100_000_000)
-                trigger.triggerGracefulShutdown()
-                try await group.waitForAll()
-            }
-        }
-    }
-
     @Test("bad policies are errors naming the field")
     func validation() {
         let clock = ManualClock()
         var policy = Self.fast
         policy.disableAtFailureRate = 0
-        #expect(throws: BulwarkError.self) { try HealthChecker(dependencies: [HealthCheckedDependency("a", policy: policy)], clock: clock) }
+        #expect(throws: BulwarkError.invalidConfiguration(field: "disableAtFailureRate", rule: "must be in 0 < rate <= 1 (got 0.0)")) {
+            try HealthChecker(dependencies: [HealthCheckedDependency("a", policy: policy)], clock: clock)
+        }
         policy = Self.fast
         policy.recovery = .afterProbes(successes: 2)
         #expect(throws: BulwarkError.invalidConfiguration(field: "recovery", rule: "needs a probe to recover after probes (a has none)")) {
             try HealthChecker(dependencies: [HealthCheckedDependency("a", policy: policy)], clock: clock)
         }
-        #expect(throws: BulwarkError.self) {
+        #expect(throws: BulwarkError.invalidConfiguration(field: "dependencies", rule: "must have distinct names (\"a\" is used twice)")) {
             try HealthChecker(dependencies: [HealthCheckedDependency("a"), HealthCheckedDependency("a")], clock: clock)
         }
         policy = Self.fast
         policy.maximumDisabledTime = .seconds(1)
-        #expect(throws: BulwarkError.self) { try HealthChecker(dependencies: [HealthCheckedDependency("a", policy: policy)], clock: clock) }
+        #expect(throws: BulwarkError.invalidConfiguration(field: "maximumDisabledTime", rule: "must be at least minimumDisabledTime")) {
+            try HealthChecker(dependencies: [HealthCheckedDependency("a", policy: policy)], clock: clock)
+        }
         policy = Self.fast
         policy.disableAtLatencyP95 = .zero
-        #expect(throws: BulwarkError.self) { try HealthChecker(dependencies: [HealthCheckedDependency("a", policy: policy)], clock: clock) }
+        #expect(throws: BulwarkError.invalidConfiguration(field: "disableAtLatencyP95", rule: "must be positive (got 0.0 seconds)")) {
+            try HealthChecker(dependencies: [HealthCheckedDependency("a", policy: policy)], clock: clock)
+        }
     }
 
     @Test("a probe that hangs is cancelled at its timeout and counts as failed")

@@ -60,12 +60,22 @@ struct ErrorRateMonitorTests {
         #expect(throws: BulwarkError.invalidConfiguration(field: "window", rule: "must be positive (got 0.0 seconds)")) {
             try ErrorRateMonitor(configuration: .init(window: .zero), clock: clock)
         }
-        #expect(throws: BulwarkError.self) { try ErrorRateMonitor(configuration: .init(buckets: 0), clock: clock) }
-        #expect(throws: BulwarkError.self) { try ErrorRateMonitor(configuration: .init(window: .nanoseconds(10), buckets: 3), clock: clock) }
-        #expect(throws: BulwarkError.self) { try ErrorRateMonitor(configuration: .init(minimumCalls: 0), clock: clock) }
+        #expect(throws: BulwarkError.invalidConfiguration(field: "buckets", rule: "must be between 1 and 10000 (got 0)")) {
+            try ErrorRateMonitor(configuration: .init(buckets: 0), clock: clock)
+        }
+        #expect(throws: BulwarkError.invalidConfiguration(field: "buckets", rule: "must divide the window (10 ns) into whole nanoseconds (got 3)")) {
+            try ErrorRateMonitor(configuration: .init(window: .nanoseconds(10), buckets: 3), clock: clock)
+        }
+        #expect(throws: BulwarkError.invalidConfiguration(field: "minimumCalls", rule: "must be at least 1 (got 0)")) {
+            try ErrorRateMonitor(configuration: .init(minimumCalls: 0), clock: clock)
+        }
         let errors = try ErrorRateMonitor(configuration: .init(), clock: clock)
-        #expect(throws: BulwarkError.self) { try errors.record(calls: 1, failures: 2) }
-        #expect(throws: BulwarkError.self) { try errors.record(calls: -1, failures: 0) }
+        #expect(throws: BulwarkError.invalidArgument(field: "failures", rule: "must be between 0 and calls (1) (got 2)")) {
+            try errors.record(calls: 1, failures: 2)
+        }
+        #expect(throws: BulwarkError.invalidArgument(field: "failures", rule: "must be between 0 and calls (-1) (got 0)")) {
+            try errors.record(calls: -1, failures: 0)
+        }
     }
 
     @Test("many tasks recording at once lose no call", arguments: [1, 4])

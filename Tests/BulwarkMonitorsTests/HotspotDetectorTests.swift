@@ -134,13 +134,23 @@ struct HotspotDetectorTests {
         #expect(throws: BulwarkError.invalidConfiguration(field: "rule", rule: "must give perSecond or timesAverage")) {
             try make(.init(rule: .init()))
         }
-        #expect(throws: BulwarkError.self) { try make(.init(width: 1000, rule: .init(perSecond: 1))) }
-        #expect(throws: BulwarkError.self) { try make(.init(depth: 0, rule: .init(perSecond: 1))) }
-        #expect(throws: BulwarkError.self) { try make(.init(trackedKeys: 0, rule: .init(perSecond: 1))) }
+        #expect(throws: BulwarkError.invalidConfiguration(field: "width", rule: "must be a power of two between 16 and 16777216 (got 1000)")) {
+            try make(.init(width: 1000, rule: .init(perSecond: 1)))
+        }
+        #expect(throws: BulwarkError.invalidConfiguration(field: "depth", rule: "must be between 1 and 16 (got 0)")) {
+            try make(.init(depth: 0, rule: .init(perSecond: 1)))
+        }
+        #expect(throws: BulwarkError.invalidConfiguration(field: "trackedKeys", rule: "must be at least 1 (got 0)")) {
+            try make(.init(trackedKeys: 0, rule: .init(perSecond: 1)))
+        }
         #expect(throws: BulwarkError.invalidConfiguration(field: "trackedKeys", rule: "must be at most 1048576 (got 1048577)")) {
             try make(.init(trackedKeys: (1 << 20) + 1, rule: .init(perSecond: 1)))
         }
-        #expect(throws: BulwarkError.self) { try make(.init(rule: .init(timesAverage: 1))) }
-        #expect(throws: BulwarkError.self) { try make(.init(rule: .init(perSecond: -1))) }
+        #expect(throws: BulwarkError.invalidConfiguration(field: "rule.timesAverage", rule: "must be above 1 (got 1.0)")) {
+            try make(.init(rule: .init(timesAverage: 1)))
+        }
+        #expect(throws: BulwarkError.invalidConfiguration(field: "rule.perSecond", rule: "must be positive (got -1.0)")) {
+            try make(.init(rule: .init(perSecond: -1)))
+        }
     }
 }

@@ -81,11 +81,16 @@ struct LatencyMonitorTests {
         #expect(throws: BulwarkError.invalidConfiguration(field: "significantDigits", rule: "must be 1, 2 or 3 (got 5)")) {
             try LatencyMonitor(configuration: .init(significantDigits: 5), clock: clock)
         }
-        #expect(throws: BulwarkError.self) { try LatencyMonitor(configuration: .init(lowest: .zero), clock: clock) }
-        #expect(throws: BulwarkError.self) {
+        #expect(throws: BulwarkError.invalidConfiguration(field: "lowest", rule: "must be positive (got 0.0 seconds)")) {
+            try LatencyMonitor(configuration: .init(lowest: .zero), clock: clock)
+        }
+        #expect(throws: BulwarkError.invalidConfiguration(field: "highest", rule: "must be at least twice lowest (1.0 seconds) (got 1.0 seconds)")) {
             try LatencyMonitor(configuration: .init(lowest: .seconds(1), highest: .seconds(1)), clock: clock)
         }
-        #expect(throws: BulwarkError.self) { try LatencyMonitor(configuration: .init(buckets: 7), clock: clock) }
+        // The default window of 60 s does not split into 7 whole-nanosecond buckets (60e9 = 7 × 8571428571 + 3).
+        #expect(throws: BulwarkError.invalidConfiguration(field: "buckets", rule: "must divide the window (60000000000 ns) into whole nanoseconds (got 7)")) {
+            try LatencyMonitor(configuration: .init(buckets: 7), clock: clock)
+        }
     }
 
     @Test("many tasks recording at once lose no value")

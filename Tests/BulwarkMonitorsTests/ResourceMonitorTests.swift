@@ -74,7 +74,9 @@ struct ResourceMonitorTests {
         guard case .unavailable(let reason) = monitor.sample() else { Issue.record("available"); return }
         #expect(reason.contains("/proc"))
         #expect(monitor.latest == nil)
-        #expect(throws: BulwarkError.self) { try ResourceMonitor(smoothing: 0, source: FakeFiles(), clock: ManualClock()) }
+        #expect(throws: BulwarkError.invalidConfiguration(field: "smoothing", rule: "must be in 0 < s <= 1 (got 0.0)")) {
+            try ResourceMonitor(smoothing: 0, source: FakeFiles(), clock: ManualClock())
+        }
     }
 
     @Test("this machine: the real /proc reads (where there is one)")

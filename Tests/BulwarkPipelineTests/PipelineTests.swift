@@ -114,7 +114,7 @@ private struct Tracing: ResiliencePolicy {
         await gate.open()
         #expect(try await inFlight.value == "old")
         #expect(first.inFlight == 0)
-        await #expect(throws: BulwarkError.self) {
+        await #expect(throws: BulwarkError.invalidArgument(field: "name", rule: "must name a registered pipeline (\"missing\" is not registered)")) {
             try await registry.execute("missing", ResilienceContext(operation: "x")) { _ in 1 }
         }
     }

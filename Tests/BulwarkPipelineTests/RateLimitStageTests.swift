@@ -84,7 +84,9 @@ import Testing
         let context = ResilienceContext(operation: "chat")
         #expect(await refusing.executeOutcome(context) { _ in .success(1) }.value == 1)
         #expect(refusal(await refusing.executeOutcome(context) { _ in .success(2) }) == .rateLimited(retryAfter: .seconds(10)))
-        #expect(throws: BulwarkError.self) {
+        #expect(throws: BulwarkError.invalidConfiguration(
+            field: "stages[0].rateLimiter.maximumWaitSeconds", rule: "must be a number of seconds in 0 ... 1e9 (got -1.0)"
+        )) {
             _ = try PipelineConfiguration(stages: [.rateLimiter(capacity: 1, periodSeconds: 10, maximumWaitSeconds: -1)]).build(clock: clock)
         }
     }

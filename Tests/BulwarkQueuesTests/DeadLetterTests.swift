@@ -83,7 +83,11 @@ struct DeadLetterQueueTests {
         #expect(throws: BulwarkError.invalidConfiguration(field: "sync.every(appends:)", rule: "must be at least 1 (got 0)")) {
             try JournalDeadLetterStore(path: "/tmp/never", sync: .every(appends: 0))
         }
-        #expect(throws: JournalError.self) { try JournalDeadLetterStore(path: "/nonexistent-directory/dlq") }
+        // No leftover compaction and no journal to read (ENOENT reads as empty): creating the file fails.
+        let missing = #expect(throws: JournalError.self) { try JournalDeadLetterStore(path: "/nonexistent-directory/dlq") }
+        #expect(missing?.operation == "open")
+        #expect(missing?.path == "/nonexistent-directory/dlq")
+        #expect(missing?.errno == ENOENT)
     }
 
     func record(_ index: Int) -> DeadLetterRecord {

@@ -195,11 +195,15 @@ struct JournalWriteLoopTests {
         let failure = #expect(throws: JournalError.self) {
             try JournalDeadLetterStore.writeAll(Array(repeating: 1, count: 500), to: 3, path: "journal", system: writer.write)
         }
-        #expect(failure?.operation == "write" && failure?.path == "journal" && failure?.errno == ENOSPC)
+        #expect(failure?.operation == "write")
+        #expect(failure?.path == "journal")
+        #expect(failure?.errno == ENOSPC)
         #expect(writer.received.count == 100)
         let stuck = #expect(throws: JournalError.self) {
             try JournalDeadLetterStore.writeAll([1, 2, 3], to: 3, path: "journal") { _, _ in 0 }
         }
+        #expect(stuck?.operation == "write")
+        #expect(stuck?.path == "journal")
         #expect(stuck?.errno == EIO)
     }
 }

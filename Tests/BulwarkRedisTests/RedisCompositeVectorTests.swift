@@ -105,9 +105,15 @@ struct RedisCompositeVectorTests {
         #expect(refused.retryAfter > .seconds(30) && refused.retryAfter <= .seconds(60))
         try await chain.refund(costs: [0, 300], of: first)
         #expect(try await chain.tryAcquire(costs: [0, 0]).remaining == [2, 700])
-        await #expect(throws: BulwarkError.self) { try await chain.tryAcquire(costs: [1]) }
-        await #expect(throws: BulwarkError.self) { try await chain.tryAcquire(costs: [4, 0]) }
-        #expect(throws: BulwarkError.self) { try RedisRateLimitChain(client: redis, links: [requests, requests]) }
+        await #expect(throws: BulwarkError.invalidArgument(field: "costs", rule: "needs one per link (2), got 1")) {
+            try await chain.tryAcquire(costs: [1])
+        }
+        await #expect(throws: BulwarkError.invalidArgument(field: "costs", rule: "requests: must be in 0...3, got 4")) {
+            try await chain.tryAcquire(costs: [4, 0])
+        }
+        #expect(throws: BulwarkError.invalidConfiguration(field: "links", rule: "each needs its own key")) {
+            try RedisRateLimitChain(client: redis, links: [requests, requests])
+        }
 
         let budget = try RedisTokenBudget(
             client: redis, dimensions: [requests, tokens], reservations: keys.key(scope: .user("1"), limit: "reservations"),

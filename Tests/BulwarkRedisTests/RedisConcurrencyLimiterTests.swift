@@ -73,7 +73,9 @@ struct RedisConcurrencyLimiterTests {
         #expect(admittedAt >= expiry && admittedAt < expiry + 1_000_000, "admitted at its first poll after the expiry")
         #expect(try await held.renew() == false, "the dead holder's lease is gone")
         try await next.release()
-        #expect(throws: BulwarkError.self) { try RedisConcurrencyLimiter(client: client, key: "k", limit: 0, leaseTTL: .seconds(1)) }
+        #expect(throws: BulwarkError.invalidConfiguration(field: "limit", rule: "must be at least 1 (got 0)")) {
+            try RedisConcurrencyLimiter(client: client, key: "k", limit: 0, leaseTTL: .seconds(1))
+        }
         await #expect(throws: BulwarkError.invalidArgument(field: "cost", rule: "must be in 1...1, got 2")) {
             _ = try await limiter.tryAcquire(cost: 2)
         }

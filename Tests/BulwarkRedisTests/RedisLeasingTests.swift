@@ -64,7 +64,9 @@ struct RedisLeasingTests {
         #expect(leased.held == 30)
         try await leased.release()
         #expect(try await shared.tryAcquire(cost: 0).decision.remaining == 1_000 - 120)
-        await #expect(throws: BulwarkError.self) { _ = try await leased.tryAcquire(cost: 51) }
+        await #expect(throws: BulwarkError.invalidArgument(field: "cost", rule: "must be in 1...50, got 51")) {
+            _ = try await leased.tryAcquire(cost: 51)
+        }
         await client.shutdown()
     }
 

@@ -200,8 +200,14 @@ struct RedisRateLimiterTests {
         await #expect(throws: BulwarkError.invalidArgument(field: "cost", rule: "must be in 0...2, got 3")) {
             try await limiter.tryAcquire(cost: 3)
         }
-        #expect(throws: BulwarkError.self) { try RedisLimit.tokenBucket(capacity: 1 << 40, refill: 1, every: .seconds(86400)) }
-        #expect(throws: BulwarkError.self) { try RedisLimit.segmentedWindow(limit: 10, window: .seconds(1), segments: 7) }
+        // 2^40 × 86,400 × 10^9 overflows Int64 itself.
+        #expect(throws: BulwarkError.invalidConfiguration(
+            field: "capacity",
+            rule: "capacity × period / gcd(refill, period) must be at most 2251799813685248 for exact Lua arithmetic, got more than 9223372036854775807"
+        )) { try RedisLimit.tokenBucket(capacity: 1 << 40, refill: 1, every: .seconds(86400)) }
+        #expect(throws: BulwarkError.invalidConfiguration(field: "segments", rule: "must divide the window into whole nanoseconds")) {
+            try RedisLimit.segmentedWindow(limit: 10, window: .seconds(1), segments: 7)
+        }
         await client.shutdown()
     }
 

@@ -113,7 +113,13 @@ struct RedisQuotaTests {
         #expect(try await quotas.execute(group: "free") { 1 } == 1)
         #expect(try await quotas.execute(group: "free") { 2 } == 2)
         // The success quota (2) is spent; so is the total (4).
-        await #expect(throws: BulwarkError.self) { try await quotas.execute(group: "free") { 3 } }
+        let spent = await #expect(throws: BulwarkError.self) { try await quotas.execute(group: "free") { 3 } }
+        // A refusal by the quotas, with the wait of an hour-long log (its entries are seconds old).
+        if case .rateLimited(let retryAfter)? = spent {
+            #expect(retryAfter > .zero && retryAfter <= .seconds(3600), "\(retryAfter)")
+        } else {
+            Issue.record("a spent quota threw \(String(describing: spent))")
+        }
         // Another group, with its override, is untouched.
         for _ in 0..<10 { _ = try await quotas.execute(group: "gold") { 0 } }
         // A call begun and never finished (its node died) counts as a success.
@@ -123,7 +129,12 @@ struct RedisQuotaTests {
             defaults: .init(total: .slidingWindowLog(limit: 5, window: .seconds(3600)), successes: .slidingWindowLog(limit: 1, window: .seconds(3600)))
         )
         _ = try await fresh.begin(group: "g")
-        await #expect(throws: BulwarkError.self) { _ = try await fresh.begin(group: "g") }
+        let unreported = await #expect(throws: BulwarkError.self) { _ = try await fresh.begin(group: "g") }
+        if case .rateLimited(let wait)? = unreported {
+            #expect(wait > .zero && wait <= .seconds(3600), "\(wait)")
+        } else {
+            Issue.record("an unfinished call's quota threw \(String(describing: unreported))")
+        }
         await client.shutdown()
     }
 
@@ -143,7 +154,7 @@ struct RedisQuotaTests {
             if answer.isAllowed { allowed += 1 }
         }
         #expect(allowed == 10)
-        #expect(throws: BulwarkError.self) {
+        #expect(throws: BulwarkError.invalidConfiguration(field: "share", rule: "must be in (0, 1], got 0.0")) {
             try RedisRateLimiter(client: client, key: "k", limit: try .tokenBucket(capacity: 100, every: .seconds(1)), failurePolicy: .localShare(0))
         }
         await client.shutdown()

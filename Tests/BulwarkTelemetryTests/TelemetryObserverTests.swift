@@ -45,8 +45,22 @@ import Tracing
         #expect(try metrics.expectCounter("bulwark_events_total", [("source", "openai"), ("event", "circuit.rejected")]).values == [1])
         #expect(try metrics.expectGauge("bulwark_circuit_state", [("source", "openai")]).lastValue == 2)
 
+        // Exactly the one span, ended, holding both events with their figures.
+        #expect(tracer.activeSpans.isEmpty)
+        #expect(tracer.finishedSpans.count == 1)
         let span = try #require(tracer.finishedSpans.first)
+        #expect(span.operationName == "chat")
+        try #require(span.events.count == 2, "\(span.events.map(\.name))")
         #expect(span.events.map(\.name) == ["bulwark.circuit.state_changed", "bulwark.circuit.rejected"])
+        let changedEvent = span.events[0].attributes
+        #expect(changedEvent.get("bulwark.source") == .string("openai"))
+        #expect(changedEvent.get("bulwark.from") == .string("closed"))
+        #expect(changedEvent.get("bulwark.to") == .string("open"))
+        let rejectedEvent = span.events[1].attributes
+        #expect(rejectedEvent.get("bulwark.source") == .string("openai"))
+        #expect(rejectedEvent.get("bulwark.state") == .string("open"))
+        // The whole default open time (60 s): the manual clock has not moved since the opening.
+        #expect(rejectedEvent.get("bulwark.retry_after_ns") == .string("60000000000"))
     }
 
     @Test func metricsAreCreatedOncePerSourceAndEvent() async throws {
@@ -74,8 +88,23 @@ import Tracing
         let limiter = try TokenBucketLimiter(capacity: 1, refill: 1, every: .seconds(60), clock: ManualClock())
         limiter.events.attach(observer(), as: "rpm")
         _ = try limiter.tryAcquire()
+        // A span is open, but it is not the task's active one: the denial must not land on it.
+        let idle = tracer.startSpan("idle")
         _ = try limiter.tryAcquire()
-        #expect(tracer.finishedSpans.isEmpty && tracer.activeSpans.isEmpty)
-        #expect(handler.entries.count == 1)
+        idle.end()
+        #expect(handler.entries.map(\.message) == ["limiter.denied"])  // the observer did see the denial
+        #expect(tracer.activeSpans.isEmpty)
+        let idleSpan = try #require(tracer.finishedSpans.first { $0.operationName == "idle" })
+        #expect(idleSpan.events.isEmpty)
+        // The same denial within an active span is traced there: the silence above is the rule's,
+        // not an observer that never traces.
+        try tracer.withSpan("active") { _ in _ = try limiter.tryAcquire() }
+        #expect(tracer.finishedSpans.count == 2)
+        let activeSpan = try #require(tracer.finishedSpans.first { $0.operationName == "active" })
+        try #require(activeSpan.events.count == 1, "\(activeSpan.events.map(\.name))")
+        #expect(activeSpan.events[0].name == "bulwark.limiter.denied")
+        #expect(activeSpan.events[0].attributes.get("bulwark.source") == .string("rpm"))
+        #expect(activeSpan.events[0].attributes.get("bulwark.cost") == .string("1"))
+        #expect(idleSpan.events.isEmpty)
     }
 }

@@ -69,12 +69,38 @@ struct ManualClockTests {
         #expect(journal.all == [1, 2, 3])
     }
 
-    @Test("waiting for sleepers ends when the waiting task is cancelled")
-    func waitForSleepersCancellation() async {
+    @Test("waiting for sleepers ends when the waiting task is cancelled, and only then without a sleeper")
+    func waitForSleepersCancellation() async throws {
         let clock = ManualClock()
-        let waiter = Task { await clock.waitForSleepers(count: 1) }
+        let journal = Journal<String>()
+        // An uncancelled waiter: only a sleeper may release it.
+        let control = Task {
+            await clock.waitForSleepers(count: 1)
+            journal.append("control, \(clock.sleeperCount) asleep")
+        }
+        let waiter = Task {
+            await clock.waitForSleepers(count: 1)
+            journal.append("cancelled, \(clock.sleeperCount) asleep")
+        }
         waiter.cancel()
+        // Nobody sleeps on the clock yet, so only the cancellation can end this wait (a waiter that
+        // ignored it would hang here until the suite's time limit).
         await waiter.value
+        #expect(journal.all == ["cancelled, 0 asleep"])
+        // Cancelled before it starts waiting: it returns at once too.
+        let early = Task {
+            withUnsafeCurrentTask { $0?.cancel() }
+            await clock.waitForSleepers(count: 1)
+            journal.append("early, \(clock.sleeperCount) asleep")
+        }
+        await early.value
+        #expect(journal.all == ["cancelled, 0 asleep", "early, 0 asleep"])
+        // The uncancelled waiter was not released by either: the first sleeper releases it, after them.
+        let sleeper = Task { try await clock.sleep(for: .seconds(1)) }
+        await control.value
+        #expect(journal.all == ["cancelled, 0 asleep", "early, 0 asleep", "control, 1 asleep"])
+        clock.advance(by: .seconds(1))
+        try await sleeper.value
         #expect(clock.sleeperCount == 0)
     }
 

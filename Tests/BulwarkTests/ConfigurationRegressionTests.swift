@@ -28,15 +28,28 @@ import Testing
             .rateLimiter(capacity: 40, refill: 40, periodSeconds: 60), .retry(maximumAttempts: 3),
             .circuitBreaker(minimumCalls: 139, windowSeconds: 10),
         ])
-        #expect(throws: BulwarkError.self) { _ = try outside.build(clock: ManualClock()) }
+        // 40 + ⌊40 × 10 / 60⌋ = 46 calls reach the retry, which makes each up to 3 attempts: 138.
+        #expect(throws: BulwarkError.invalidConfiguration(
+            field: "stages[2].circuitBreaker.minimumCalls",
+            rule: "can never be reached: a window of 10 s holds at most 138 calls at the rate of "
+                + "stages[0].rateLimiter, so the breaker would never open by rate (got 139)"
+        )) { _ = try outside.build(clock: ManualClock()) }
         var fits = outside
         fits.stages[2] = .circuitBreaker(minimumCalls: 138, windowSeconds: 10)
         _ = try fits.build(clock: ManualClock())
         // Both kinds of window: refused; absurd capacities: refused by the limiter, not a trap.
-        #expect(throws: BulwarkError.self) {
+        #expect(throws: BulwarkError.invalidConfiguration(
+            field: "stages[0].circuitBreaker.windowSeconds",
+            rule: "must not be given with windowCalls: a breaker has one window, of calls or of seconds"
+        )) {
             _ = try PipelineConfiguration(stages: [.circuitBreaker(windowCalls: 10, windowSeconds: 10)]).build(clock: ManualClock())
         }
-        #expect(throws: BulwarkError.self) {
+        // 1e-9 s is 1 ns: Int.max tokens refilled per nanosecond overflow the bucket's exact units.
+        #expect(throws: BulwarkError.invalidConfiguration(
+            field: "stages[1].rateLimiter.capacity",
+            rule: "× refillPeriod / refillAmount must be at most 2305843009213693951 ns for exact arithmetic "
+                + "(got capacity 9223372036854775807, refill 9223372036854775807 per 1 ns)"
+        )) {
             _ = try PipelineConfiguration(stages: [
                 .circuitBreaker(windowSeconds: 10), .rateLimiter(capacity: .max, periodSeconds: 1e-9),
             ]).build(clock: ManualClock())

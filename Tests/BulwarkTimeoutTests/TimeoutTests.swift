@@ -9,17 +9,30 @@ import Testing
         let timeout = try Timeout(.seconds(5), clock: clock)
         let recorder = EventRecorder()
         timeout.events.attach(recorder)
+        // The clock reading at which the operation saw its cancellation.
+        let cancelledAt = Journal<Int64>()
         let call = Task {
             await timeout.executeOutcome(ResilienceContext(operation: "x")) { _ -> ExecutionOutcome<Int> in
                 await .catching {
-                    try await clock.sleep(untilNanoseconds: 60_000_000_000)
+                    do {
+                        try await clock.sleep(untilNanoseconds: 60_000_000_000)
+                    } catch {
+                        cancelledAt.append(clock.nowNanoseconds)
+                        throw error
+                    }
                     return 1
                 }
             }
         }
         await clock.waitForSleepers(count: 2)  // the operation and the timer
-        clock.advance(by: .seconds(5))
+        // One nanosecond before the deadline nothing has fired.
+        clock.advance(by: .nanoseconds(4_999_999_999))
+        #expect(clock.sleeperCount == 2)
+        #expect(cancelledAt.all.isEmpty && recorder.kinds.isEmpty)
+        clock.advance(by: .nanoseconds(1))
         let outcome = await call.value
+        // Cancelled at the deadline itself: 5 s after the call started, not at its own 60 s.
+        #expect(cancelledAt.all == [5_000_000_000])
         guard case .rejected(.timedOut(let after)) = outcome else {
             Issue.record("expected a timeout, got \(outcome)")
             return
@@ -30,10 +43,15 @@ import Testing
     }
 
     @Test func aFastOperationIsNotTouched() async throws {
-        let timeout = try Timeout(.seconds(5), clock: ManualClock())
+        let clock = ManualClock()
+        let timeout = try Timeout(.seconds(5), clock: clock)
+        let recorder = EventRecorder()
+        timeout.events.attach(recorder)
         for value in 0 ..< 100 {
-            #expect(try await timeout.execute(ResilienceContext(operation: "x")) { _ in value } == value)
+            #expect(try await timeout.execute(ResilienceContext(operation: "x")) { _ in value * 3 + 1 } == value * 3 + 1)
         }
+        // No call was cancelled: not one timeout fired.
+        #expect(recorder.kinds.isEmpty)
     }
 
     @Test func anOperationThatIgnoresCancellationKeepsItsLateResult() async throws {

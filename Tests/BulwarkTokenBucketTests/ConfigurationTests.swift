@@ -28,16 +28,20 @@ struct ConfigurationTests {
 
     @Test("an invalid configuration throws an error naming the field and the rule", arguments: invalid)
     func invalidConfiguration(_ case: Invalid) {
-        #expect {
+        let fromBucket = #expect(throws: BulwarkError.self) {
             _ = try TokenBucket(configuration: `case`.configuration, now: 0)
-        } throws: { error in
-            guard case .invalidConfiguration(let field, let rule) = error as? BulwarkError else { return false }
-            return field == `case`.field && rule.contains(`case`.rule)
         }
-        // The limiter refuses it the same way.
-        #expect(throws: BulwarkError.self) {
+        if case .invalidConfiguration(let field, let rule)? = fromBucket {
+            #expect(field == `case`.field)
+            #expect(rule.contains(`case`.rule), "\(rule)")
+        } else {
+            Issue.record("wrong error: \(String(describing: fromBucket))")
+        }
+        // The limiter refuses it the same way: the very same case, field and rule.
+        let fromLimiter = #expect(throws: BulwarkError.self) {
             _ = try TokenBucketLimiter(configuration: `case`.configuration, clock: ManualClock())
         }
+        #expect(fromLimiter == fromBucket)
     }
 
     @Test("a negative queue limit is refused")

@@ -60,9 +60,22 @@ struct CompositeVectorTests {
             case "reserve":
                 let estimate = try Costs(step.estimate ?? [])
                 if let dimension = step.error {
-                    #expect(throws: BulwarkError.self, "step \(index)") { _ = try budget.tryReserve(estimate) }
-                    do { _ = try budget.tryReserve(estimate) } catch {
-                        #expect("\(error)".contains("cost[\(dimension)]"), "step \(index): \(error)")
+                    let error = #expect(throws: BulwarkError.self, "step \(index)") { _ = try budget.tryReserve(estimate) }
+                    guard case .invalidArgument(let field, let rule)? = error else {
+                        Issue.record("step \(index): wrong error \(String(describing: error))")
+                        continue
+                    }
+                    #expect(field == "cost[\(dimension)]", "step \(index): \(rule)")
+                    // The rule names the refused estimate of that dimension (the limit comes from its algorithm).
+                    let names = vector.config["dimensions"].array.map { $0["name"].string }
+                    guard let position = names.firstIndex(of: dimension), let cost = step.estimate?[position] else {
+                        Issue.record("step \(index): no estimate for dimension \(dimension) in \(names)")
+                        continue
+                    }
+                    if cost < 0 {
+                        #expect(rule == "must be at least 0 (got \(cost))", "step \(index)")
+                    } else {
+                        #expect(rule.hasPrefix("must be at most the limit ") && rule.hasSuffix(" (got \(cost))"), "step \(index): \(rule)")
                     }
                     continue
                 }

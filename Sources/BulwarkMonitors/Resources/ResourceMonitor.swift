@@ -1,7 +1,6 @@
 public import BulwarkCore
-public import ServiceLifecycle
 
-/// The service's CPU and memory, sampled by a `Service` every `interval` from `/proc` and, in a
+/// The service's CPU and memory, sampled every `interval` (it is `PeriodicWork`) from `/proc` and, in a
 /// container, cgroup v2 (`cpu.max`, `cpu.stat`, `memory.current`, `memory.max`), and smoothed.
 ///
 /// - **cpu**: inside a cgroup with a CPU limit, the cgroup's CPU time over its quota
@@ -19,9 +18,9 @@ public import ServiceLifecycle
 /// ``ResourceAvailability/unavailable(reason:)`` and ``latest`` is `nil`, never zeros.
 ///
 ///     let resources = try ResourceMonitor(interval: .seconds(1))
-///     // in the ServiceGroup: resources
+///     // in the ServiceGroup (BulwarkLifecycle): resources.service
 ///     let protection = try SystemProtection(configuration: .init(cpuThreshold: 0.9)) { resources.latest?.cpu }
-public final class ResourceMonitor<C: NanosecondClock>: Service, Sendable {
+public final class ResourceMonitor<C: NanosecondClock>: PeriodicWork {
     /// The raw counters of one sample, for the next one's rates.
     struct Counters: Sendable {
         var at: Int64
@@ -126,7 +125,8 @@ public final class ResourceMonitor<C: NanosecondClock>: Service, Sendable {
         }
     }
 
-    /// Samples every `interval` until graceful shutdown or cancellation.
+    /// Samples every `interval` until cancelled (or, run as `.service` in a `ServiceGroup`
+    /// through `BulwarkLifecycle`, until graceful shutdown).
     public func run() async throws {
         await runPeriodically(every: interval.saturatingNanoseconds, on: clock) { self.sample() }
     }
