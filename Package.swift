@@ -145,7 +145,7 @@ let package = Package(
         .target(
             name: "BulwarkMonitors",
             dependencies: [
-                "BulwarkCore", "BulwarkEngine", "BulwarkPartitioned",
+                "BulwarkCore", "BulwarkEngine",
                 external("Histogram", "hdrhistogram-swift"),
             ]
         ),

@@ -7,7 +7,7 @@ import BulwarkGCRA
 import BulwarkLeakyBucket
 import BulwarkSlidingWindow
 
-extension LockFreeGCRALimiter: Decider {
+extension LockFreeGCRARateLimiter: Decider {
     @inlinable
     public func decide() -> Bool { (try? tryAcquire())?.isAllowed == true }
 }
@@ -20,36 +20,36 @@ let benchmarks: @Sendable () -> Void = {
 
     decisions(
         "Leaky-bucket meter",
-        permitted: { try LeakyBucketMeterLimiter(capacity: 1_000_000_000_000_000, drain: 1_000_000_000, every: .seconds(1), clock: clock) },
-        denied: { try LeakyBucketMeterLimiter(capacity: 1, drain: 1, every: hour, initialLevel: 1, clock: clock) }
+        permitted: { try LeakyBucketMeterRateLimiter(capacity: 1_000_000_000_000_000, drain: 1_000_000_000, every: .seconds(1), clock: clock) },
+        denied: { try LeakyBucketMeterRateLimiter(capacity: 1, drain: 1, every: hour, initialLevel: 1, clock: clock) }
     )
     decisions(
         "Leaky-bucket shaper",
         // One unit per nanosecond: the schedule is always free again by the next call.
-        permitted: { try LeakyBucketShaperLimiter(rate: 1_000_000_000, per: .seconds(1), clock: clock) },
+        permitted: { try LeakyBucketShaperRateLimiter(rate: 1_000_000_000, per: .seconds(1), clock: clock) },
         denied: {
-            let shaper = try LeakyBucketShaperLimiter(rate: 1, per: hour, clock: clock)
+            let shaper = try LeakyBucketShaperRateLimiter(rate: 1, per: hour, clock: clock)
             _ = try shaper.tryAcquire()
             return shaper
         }
     )
     decisions(
         "GCRA",
-        permitted: { try GCRALimiter(rate: 1_000_000_000, per: .seconds(1), burst: 1_000_000_000_000, clock: clock) },
+        permitted: { try GCRARateLimiter(rate: 1_000_000_000, per: .seconds(1), burst: 1_000_000_000_000, clock: clock) },
         denied: {
-            let gcra = try GCRALimiter(rate: 1, per: hour, burst: 1, clock: clock)
+            let gcra = try GCRARateLimiter(rate: 1, per: hour, burst: 1, clock: clock)
             _ = try gcra.tryAcquire()
             return gcra
         }
     )
     Benchmark("GCRA lock-free: tryAcquire permitted") { benchmark in
-        let limiter = try LockFreeGCRALimiter(rate: 1_000_000_000, per: .seconds(1), burst: 1_000_000_000_000, clock: clock)
+        let limiter = try LockFreeGCRARateLimiter(rate: 1_000_000_000, per: .seconds(1), burst: 1_000_000_000_000, clock: clock)
         for _ in benchmark.scaledIterations {
             blackHole(try limiter.tryAcquire().isAllowed)
         }
     }
     Benchmark("GCRA lock-free: tryAcquire denied") { benchmark in
-        let limiter = try LockFreeGCRALimiter(rate: 1, per: hour, burst: 1, clock: clock)
+        let limiter = try LockFreeGCRARateLimiter(rate: 1, per: hour, burst: 1, clock: clock)
         _ = try limiter.tryAcquire()
         for _ in benchmark.scaledIterations {
             blackHole(try limiter.tryAcquire().isAllowed)
@@ -57,15 +57,15 @@ let benchmarks: @Sendable () -> Void = {
     }
     for tasks in [1, 2] {
         Benchmark("GCRA lock-free: tryAcquire permitted, \(tasks) task\(tasks == 1 ? "" : "s")") { benchmark in
-            let limiter = try LockFreeGCRALimiter(rate: 1_000_000_000, per: .seconds(1), burst: 1_000_000_000_000, clock: clock)
+            let limiter = try LockFreeGCRARateLimiter(rate: 1_000_000_000, per: .seconds(1), burst: 1_000_000_000_000, clock: clock)
             await contend(limiter, tasks: tasks, total: benchmark.scaledIterations.count)
         }
     }
     decisions(
         "Fixed window",
-        permitted: { try FixedWindowLimiter(limit: 1_000_000_000_000_000, window: hour, clock: clock) },
+        permitted: { try FixedWindowRateLimiter(limit: 1_000_000_000_000_000, window: hour, clock: clock) },
         denied: {
-            let window = try FixedWindowLimiter(limit: 1, window: hour, clock: clock)
+            let window = try FixedWindowRateLimiter(limit: 1, window: hour, clock: clock)
             _ = try window.tryAcquire()
             return window
         }
@@ -73,27 +73,27 @@ let benchmarks: @Sendable () -> Void = {
     decisions(
         "Sliding-window log",
         // A 1 µs window: a few dozen entries live, the oldest leaving as new ones arrive.
-        permitted: { try SlidingWindowLogLimiter(limit: 1_000_000, window: .microseconds(1), clock: clock) },
+        permitted: { try SlidingWindowLogRateLimiter(limit: 1_000_000, window: .microseconds(1), clock: clock) },
         denied: {
-            let log = try SlidingWindowLogLimiter(limit: 1, window: hour, clock: clock)
+            let log = try SlidingWindowLogRateLimiter(limit: 1, window: hour, clock: clock)
             _ = try log.tryAcquire()
             return log
         }
     )
     decisions(
         "Sliding-window counter",
-        permitted: { try SlidingWindowCounterLimiter(limit: 1_000_000_000, window: .milliseconds(1), clock: clock) },
+        permitted: { try SlidingWindowCounterRateLimiter(limit: 1_000_000_000, window: .milliseconds(1), clock: clock) },
         denied: {
-            let counter = try SlidingWindowCounterLimiter(limit: 1, window: hour, clock: clock)
+            let counter = try SlidingWindowCounterRateLimiter(limit: 1, window: hour, clock: clock)
             _ = try counter.tryAcquire()
             return counter
         }
     )
     decisions(
         "Segmented window (12 × 5 s)",
-        permitted: { try SegmentedWindowLimiter(limit: 1_000_000_000_000_000, window: .seconds(60), segments: 12, clock: clock) },
+        permitted: { try SegmentedWindowRateLimiter(limit: 1_000_000_000_000_000, window: .seconds(60), segments: 12, clock: clock) },
         denied: {
-            let window = try SegmentedWindowLimiter(limit: 1, window: .seconds(60), segments: 12, clock: clock)
+            let window = try SegmentedWindowRateLimiter(limit: 1, window: .seconds(60), segments: 12, clock: clock)
             _ = try window.tryAcquire()
             return window
         }

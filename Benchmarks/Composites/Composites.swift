@@ -9,8 +9,8 @@ import BulwarkTokenBucket
 let clock = ContinuousClock()
 
 /// A token bucket that never runs dry.
-func bottomless() throws -> TokenBucketLimiter<ContinuousClock> {
-    try TokenBucketLimiter(capacity: 1_000_000_000_000_000, refill: 1_000_000_000, every: .seconds(1), clock: clock)
+func bottomless() throws -> TokenBucketRateLimiter<ContinuousClock> {
+    try TokenBucketRateLimiter(capacity: 1_000_000_000_000_000, refill: 1_000_000_000, every: .seconds(1), clock: clock)
 }
 
 let benchmarks: @Sendable () -> Void = {
@@ -18,16 +18,16 @@ let benchmarks: @Sendable () -> Void = {
 
     Benchmark("Chain of three: tryAcquire permitted") { benchmark in
         let chain = try RateLimitChain([.limiter("global", bottomless()), .limiter("tenant", bottomless()), .limiter("user", bottomless())], clock: clock)
-        let context = ResilienceContext(operation: "call")
+        let context = ResilienceContext(operationName: "call")
         for _ in benchmark.scaledIterations {
             blackHole(try chain.tryAcquire(context: context).isAllowed)
         }
     }
 
     Benchmark("Chain of three: tryAcquire denied by the last link") { benchmark in
-        let empty = try TokenBucketLimiter(capacity: 1, refill: 1, every: .seconds(3_600), initialTokens: 0, clock: clock)
+        let empty = try TokenBucketRateLimiter(capacity: 1, refill: 1, every: .seconds(3_600), initialTokens: 0, clock: clock)
         let chain = try RateLimitChain([.limiter("global", bottomless()), .limiter("tenant", bottomless()), .limiter("user", empty)], clock: clock)
-        let context = ResilienceContext(operation: "call")
+        let context = ResilienceContext(operationName: "call")
         for _ in benchmark.scaledIterations {
             blackHole(try chain.tryAcquire(context: context).isAllowed)
         }
@@ -37,7 +37,7 @@ let benchmarks: @Sendable () -> Void = {
         let budget = try TokenBudget(dimensions: [
             .limiter("requests", bottomless()), .limiter("inputTokens", bottomless()), .limiter("outputTokens", bottomless()),
         ], clock: clock)
-        let context = ResilienceContext(operation: "chat")
+        let context = ResilienceContext(operationName: "chat")
         for _ in benchmark.scaledIterations {
             blackHole(try budget.tryReserve([1, 1_200, 4_000], context: context).isReserved)
         }
@@ -47,7 +47,7 @@ let benchmarks: @Sendable () -> Void = {
         let budget = try TokenBudget(dimensions: [
             .limiter("requests", bottomless()), .limiter("inputTokens", bottomless()), .limiter("outputTokens", bottomless()),
         ], clock: clock)
-        let context = ResilienceContext(operation: "chat")
+        let context = ResilienceContext(operationName: "chat")
         for _ in benchmark.scaledIterations {
             let reservation = try budget.tryReserve([1, 1_200, 4_000], context: context)
             blackHole(try reservation.settle([1, 1_100, 350]))

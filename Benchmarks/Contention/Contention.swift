@@ -78,7 +78,7 @@ let benchmarks: @Sendable () -> Void = {
 
     for threads in [8, 64] {
         Benchmark("Contention, \(threads) threads: engine (LockedValue)") { benchmark in
-            let limiter = try TokenBucketLimiter(configuration: configuration, clock: clock)
+            let limiter = try TokenBucketRateLimiter(configuration: configuration, clock: clock)
             let (wall, latency) = hammer(threads: threads) { blackHole((try? limiter.tryAcquire())?.isAllowed) }
             benchmark.measurement(p99, Int(latency))
             benchmark.measurement(throughput, Int(Int64(threads * callsPerThread) * 1_000_000 / max(1, wall)))

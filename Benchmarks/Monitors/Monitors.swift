@@ -148,7 +148,7 @@ let benchmarks: @Sendable () -> Void = {
     }
 
     // The policies that act on measurements, around a call that returns at once.
-    let context = ResilienceContext(operation: "call")
+    let context = ResilienceContext(operationName: "call")
     Benchmark("Policy: fixed bulkhead") { benchmark in
         let bulkhead = try Bulkhead(limit: 100)
         for _ in benchmark.scaledIterations { blackHole(try await bulkhead.execute(context) { _ in 1 }) }

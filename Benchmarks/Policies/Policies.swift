@@ -22,8 +22,8 @@ func work(_ context: ResilienceContext) async throws -> Int {
 }
 
 /// A token bucket that never runs dry.
-func bottomless() throws -> TokenBucketLimiter<ContinuousClock> {
-    try TokenBucketLimiter(capacity: 1_000_000_000_000_000, refill: 1_000_000_000, every: .seconds(1), clock: clock)
+func bottomless() throws -> TokenBucketRateLimiter<ContinuousClock> {
+    try TokenBucketRateLimiter(capacity: 1_000_000_000_000_000, refill: 1_000_000_000, every: .seconds(1), clock: clock)
 }
 
 func breaker(_ configure: (inout CircuitBreakerConfiguration) -> Void = { _ in }) throws -> CircuitBreaker<ContinuousClock> {
@@ -36,7 +36,7 @@ func breaker(_ configure: (inout CircuitBreakerConfiguration) -> Void = { _ in }
 func success(_ name: String, _ policy: @escaping @Sendable () throws -> some ResiliencePolicy) {
     Benchmark(name) { benchmark in
         let policy = try policy()
-        let context = ResilienceContext(operation: "call")
+        let context = ResilienceContext(operationName: "call")
         for _ in benchmark.scaledIterations {
             blackHole(try await policy.execute(context, work))
         }
@@ -55,7 +55,7 @@ let benchmarks: @Sendable () -> Void = {
 
     // The floor, in this run.
     Benchmark("Floor: bare async call") { benchmark in
-        let context = ResilienceContext(operation: "call")
+        let context = ResilienceContext(operationName: "call")
         for _ in benchmark.scaledIterations {
             blackHole(try await work(context))
         }
@@ -121,7 +121,7 @@ let benchmarks: @Sendable () -> Void = {
             FallbackAlternative("primary", policy: try breaker(), operation: work),
             FallbackAlternative("secondary", policy: try breaker(), operation: work),
         ])
-        let context = ResilienceContext(operation: "call")
+        let context = ResilienceContext(operationName: "call")
         for _ in benchmark.scaledIterations {
             blackHole(try await chain.execute(context).index)
         }
@@ -133,7 +133,7 @@ let benchmarks: @Sendable () -> Void = {
             FallbackAlternative("primary", policy: open, operation: work),
             FallbackAlternative("secondary", policy: try breaker(), operation: work),
         ])
-        let context = ResilienceContext(operation: "call")
+        let context = ResilienceContext(operationName: "call")
         for _ in benchmark.scaledIterations {
             blackHole(try await chain.execute(context).index)
         }
@@ -143,7 +143,7 @@ let benchmarks: @Sendable () -> Void = {
     Benchmark("Open circuit: executeOutcome (no throw)") { benchmark in
         let breaker = try breaker()
         breaker.transition(to: .open)
-        let context = ResilienceContext(operation: "call")
+        let context = ResilienceContext(operationName: "call")
         for _ in benchmark.scaledIterations {
             let outcome = await breaker.executeOutcome(context) { context in await .catching { try await work(context) } }
             blackHole(outcome.isSuccess)
@@ -152,7 +152,7 @@ let benchmarks: @Sendable () -> Void = {
     Benchmark("Open circuit: execute (throws)") { benchmark in
         let breaker = try breaker()
         breaker.transition(to: .open)
-        let context = ResilienceContext(operation: "call")
+        let context = ResilienceContext(operationName: "call")
         for _ in benchmark.scaledIterations {
             do {
                 blackHole(try await breaker.execute(context, work))
@@ -171,7 +171,7 @@ let benchmarks: @Sendable () -> Void = {
             try Bulkhead(limit: 1_000, clock: clock)
             try Timeout(.seconds(30), clock: clock)
         }
-        let context = ResilienceContext(operation: "call")
+        let context = ResilienceContext(operationName: "call")
         for _ in benchmark.scaledIterations {
             blackHole(await pipeline.executeOutcome(context, catching: work).isSuccess)
         }
@@ -180,19 +180,19 @@ let benchmarks: @Sendable () -> Void = {
     // The timeout: one child task per call; its baseline is the obvious design.
     Benchmark("Timeout (async let child, shared timer)", configuration: microsecondConfiguration()) { benchmark in
         let timeout = try Timeout(.seconds(30), clock: clock)
-        let context = ResilienceContext(operation: "call")
+        let context = ResilienceContext(operationName: "call")
         for _ in benchmark.scaledIterations {
             blackHole(try await timeout.execute(context, work))
         }
     }
     Benchmark("Timeout baseline (task group, sleeping child per call)", configuration: microsecondConfiguration()) { benchmark in
-        let context = ResilienceContext(operation: "call")
+        let context = ResilienceContext(operationName: "call")
         for _ in benchmark.scaledIterations {
             blackHole(try await naiveTimeout(.seconds(30), context, work))
         }
     }
     Benchmark("Diagnostic: async let of the bare call", configuration: microsecondConfiguration()) { benchmark in
-        let context = ResilienceContext(operation: "call")
+        let context = ResilienceContext(operationName: "call")
         for _ in benchmark.scaledIterations {
             async let value = work(context)
             blackHole(try await value)
@@ -200,7 +200,7 @@ let benchmarks: @Sendable () -> Void = {
     }
     Benchmark("Hedging (answer before the delay)", configuration: microsecondConfiguration()) { benchmark in
         let hedging = try Hedging(configuration: HedgingConfiguration(maximumHedges: 1, delay: .seconds(30)), clock: clock)
-        let context = ResilienceContext(operation: "call")
+        let context = ResilienceContext(operationName: "call")
         for _ in benchmark.scaledIterations {
             blackHole(try await hedging.execute(context, work))
         }

@@ -164,7 +164,7 @@ let benchmarks: @Sendable () -> Void = {
         Benchmark("leased: batches of 1,000 spent locally, \(callers) callers, pool 4") { benchmark in
             let redis = client(pool: 4)
             let shared = try RedisRateLimiter(client: redis, key: "bench:leased:\(callers)", limit: limit)
-            let leased = try RedisLeasedLimiter(shared, batch: 1_000, lease: .seconds(10))
+            let leased = try RedisLeasedRateLimiter(shared, batch: 1_000, lease: .seconds(10))
             try await load(benchmark, callers: callers) { _ = try await leased.tryAcquire() }
             try await leased.release()
             await redis.shutdown()

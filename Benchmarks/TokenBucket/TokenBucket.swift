@@ -5,8 +5,8 @@ import BenchmarkSupport
 import BulwarkTokenBucket
 
 /// A bucket that never runs dry in a benchmark: a quadrillion tokens, refilled at a billion a second.
-func bottomless<C: NanosecondClock>(clock: C) throws -> TokenBucketLimiter<C> {
-    try TokenBucketLimiter(capacity: 1_000_000_000_000_000, refill: 1_000_000_000, every: .seconds(1), clock: clock)
+func bottomless<C: NanosecondClock>(clock: C) throws -> TokenBucketRateLimiter<C> {
+    try TokenBucketRateLimiter(capacity: 1_000_000_000_000_000, refill: 1_000_000_000, every: .seconds(1), clock: clock)
 }
 
 let benchmarks: @Sendable () -> Void = {
@@ -16,7 +16,7 @@ let benchmarks: @Sendable () -> Void = {
         "Token bucket",
         permitted: { try bottomless(clock: ContinuousClock()) },
         // Always empty: no tokens, one back per hour.
-        denied: { try TokenBucketLimiter(capacity: 1, refill: 1, every: .seconds(3600), initialTokens: 0, clock: ContinuousClock()) }
+        denied: { try TokenBucketRateLimiter(capacity: 1, refill: 1, every: .seconds(3600), initialTokens: 0, clock: ContinuousClock()) }
     )
 
     Benchmark("Token bucket: tryAcquire permitted (CachedClock)") { benchmark in

@@ -61,7 +61,7 @@ func budgetScenario() async throws {
             let prompt = Int.random(in: plan.prompt, using: &random)
             let produced = Int.random(in: 50 ... plan.maxOutput, using: &random)
             sent[key, default: 0] += 1
-            let reservation = try budget.tryReserve([1, prompt, plan.maxOutput], context: ResilienceContext(operation: "chat", partitionKey: key))
+            let reservation = try budget.tryReserve([1, prompt, plan.maxOutput], context: ResilienceContext(operationName: "chat", partitionKey: key))
             if reservation.isReserved {
                 reserved[key, default: 0] += 1
                 reservedOutput += plan.maxOutput

@@ -8,7 +8,7 @@ func gcraScenario() async throws {
     var bucket = try TokenBucket(configuration: .init(capacity: 20, refill: 100, every: .seconds(1)), now: 0)
     var gcra = try GCRA(configuration: .init(rate: 100, per: .seconds(1), burst: 20), now: 0)
     let clock = ManualClock()
-    let lockFree = try LockFreeGCRALimiter(rate: 100, per: .seconds(1), burst: 20, clock: clock)
+    let lockFree = try LockFreeGCRARateLimiter(rate: 100, per: .seconds(1), burst: 20, clock: clock)
     var random = SplitMix64(seed: 7)
     var admitted = 0
     var identical = 0

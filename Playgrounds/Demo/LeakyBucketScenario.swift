@@ -8,7 +8,7 @@ import BulwarkSimulations
 func leakyBucketScenario() async throws {
     struct Release: Sendable { var caller: Int; var releasedAt: Int64?; var retryAfter: Duration? }
     let clock = ManualClock()
-    let pacer = try LeakyBucketShaperLimiter(rate: 40, per: .seconds(60), maximumDelay: .seconds(10), clock: clock)
+    let pacer = try LeakyBucketShaperRateLimiter(rate: 40, per: .seconds(60), maximumDelay: .seconds(10), clock: clock)
     let releases = Log<Release>()
     var launched = 0
     func quiet() -> Bool {
@@ -41,7 +41,7 @@ func leakyBucketScenario() async throws {
         }
     }
 
-    let meter = try LeakyBucketMeterLimiter(capacity: 10, drain: 2, every: .seconds(1), clock: clock)
+    let meter = try LeakyBucketMeterRateLimiter(capacity: 10, drain: 2, every: .seconds(1), clock: clock)
     let start = clock.now
     print("\n  meter: capacity 10, draining 2 per second; a burst of 8 every second")
     for tick in 0 ..< 6 {

@@ -22,7 +22,7 @@ func outageScenario() async throws {
     breaker.openDuration = .exponential(initial: .seconds(20), multiplier: 2, maximum: .seconds(60))
     let primaryBreaker = try CircuitBreaker(configuration: breaker, clock: clock)
     let primaryRetry = try Retry(configuration: retry, clock: clock)
-    let secondaryLimit = try TokenBucketLimiter(capacity: 10, refill: 100, every: .seconds(60), clock: clock)
+    let secondaryLimit = try TokenBucketRateLimiter(capacity: 10, refill: 100, every: .seconds(60), clock: clock)
 
     let chain = try FallbackChain<String>([
         FallbackAlternative("primary", policy: Pipeline { primaryRetry; primaryBreaker }) { _ in
@@ -48,7 +48,7 @@ func outageScenario() async throws {
     var periodStart = 0
     for tick in 1 ... 480 {  // four minutes
         clock.advance(to: NanosecondInstant(nanoseconds: Int64(tick) * second / 2))
-        let result = try await chain.execute(ResilienceContext(operation: "chat"))
+        let result = try await chain.execute(ResilienceContext(operationName: "chat"))
         served[result.value, default: 0] += 1
         guard tick % 60 == 0 else { continue }
         let inPeriod = events.all[periodStart...]

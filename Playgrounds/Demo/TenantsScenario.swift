@@ -6,7 +6,7 @@ import BulwarkTestKit
 
 func tenantsScenario() async throws {
     let clock = ManualClock()
-    let global = try TokenBucketLimiter(capacity: 200, refill: 300, every: .seconds(60), clock: clock)
+    let global = try TokenBucketRateLimiter(capacity: 200, refill: 300, every: .seconds(60), clock: clock)
     let tenants = try PartitionedRateLimiter<String, FixedWindow, ManualClock>(
         configuration: .init(limit: 120, window: .seconds(60)),
         groups: ["vip": .init(limit: 240, window: .seconds(60))],
@@ -30,7 +30,7 @@ func tenantsScenario() async throws {
     for tick in 0 ..< 120 * 10 {  // two minutes in 100 ms steps
         clock.advance(to: NanosecondInstant(nanoseconds: Int64(tick) * 100_000_000))
         for flow in traffic where tick % (10 / flow.perSecond) == 0 {
-            let context = ResilienceContext(operation: "chat", partitionKey: flow.user, tags: ["tenant": flow.tenant])
+            let context = ResilienceContext(operationName: "chat", partitionKey: flow.user, tags: ["tenant": flow.tenant])
             let decision = try chain.tryAcquire(context: context)
             var entry = counts[flow.user] ?? (0, 0, [:])
             entry.calls += 1

@@ -16,7 +16,7 @@ func tokenBucketScenario() async throws {
     struct Record: Sendable { var arrival: Int64; var end: Int64; var outcome: Outcome }
 
     let clock = ManualClock()
-    let limiter = try TokenBucketLimiter(
+    let limiter = try TokenBucketRateLimiter(
         capacity: requestsPerMinute, refill: requestsPerMinute, every: .seconds(60), queueLimit: queueLimit, clock: clock
     )
     let records = Log<Record>()

@@ -11,7 +11,7 @@
 //   provider:  its health gate (disabled while failing), its concurrency limit, its requests per
 //              minute, exact over any trailing 61 s (a second of guard band for the network)
 //                                                               -> HealthChecker, Bulkhead,
-//                                                                 SlidingWindowLogLimiter
+//                                                                 SlidingWindowLogRateLimiter
 import Bulwark
 import BulwarkHealth
 import BulwarkTestKit
@@ -97,7 +97,7 @@ final class AgentTaskGuard: Sendable {
                 // A window one second longer than the provider's: a request reaches the provider up to
                 // 120 ms after the guard admitted it, so admissions a minute and a second apart
                 // arrive more than a minute apart, whatever the network does.
-                let limiter = try SlidingWindowLogLimiter(
+                let limiter = try SlidingWindowLogRateLimiter(
                     configuration: .init(limit: rpm, window: .seconds(61)), queueLimit: 0, clock: clock
                 )
                 alternatives.append(FallbackAlternative(profile.name, policy: Pipeline { gate; bulkhead; limiter }, operation: call))
@@ -123,7 +123,7 @@ final class AgentTaskGuard: Sendable {
 
     /// One model call of a task: admitted by priority, then the first provider that can serve.
     func run(priority: Priority, record: TaskRecord) async throws -> String {
-        var context = ResilienceContext(operation: "chat", priority: priority, deadline: .after(deadline))
+        var context = ResilienceContext(operationName: "chat", priority: priority, deadline: .after(deadline))
         context[TaskRecord.Key.self] = record
         return try await admission.execute(context) { context in
             try await self.retry.execute(context) { context in

@@ -44,7 +44,7 @@ public func simulate<E: AdaptiveLimit>(
         let call = held.remove(at: next)
         clock.advance(by: .nanoseconds(Int64(elapsed)))
         call.permit.take()?.complete(.success)
-        if completed % every == every - 1 { trace.append(bulkhead.limit) }
+        if completed % every == every - 1 { trace.append(bulkhead.currentLimit) }
     }
     return trace
 }

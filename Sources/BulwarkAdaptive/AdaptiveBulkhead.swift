@@ -23,8 +23,12 @@ public final class AdaptiveBulkhead<Estimator: AdaptiveLimit, C: NanosecondClock
     /// How a completed call counts for the estimator.
     public let classify: @Sendable ((any Error)?) -> AdaptiveOutcome
 
-    /// The limit now.
-    public var limit: Int { limiter.snapshot(at: limiter.clock.nowNanoseconds).limit }
+    /// The limit now, as the estimator last moved it.
+    public var currentLimit: Int { limiter.snapshot(at: limiter.clock.nowNanoseconds).limit }
+
+    /// The former name of ``currentLimit``: on every other limiter `limit` is the ceiling.
+    @available(*, deprecated, renamed: "currentLimit")
+    public var limit: Int { currentLimit }
 
     /// The largest limit the estimator can reach (what a call's cost is checked against).
     public var maximumLimit: Int { limiter.limit }

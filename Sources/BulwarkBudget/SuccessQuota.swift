@@ -20,7 +20,7 @@ public import BulwarkPartitioned
 ///         groups: ["gold": (.init(limit: 1_000, window: .seconds(600)), .init(limit: 500, window: .seconds(600)))],
 ///         group: { user in goldUsers.contains(user) ? "gold" : nil },
 ///         clock: ContinuousClock())
-///     let reply = try await quota.execute(ResilienceContext(operation: "generate", partitionKey: user)) { _ in
+///     let reply = try await quota.execute(ResilienceContext(operationName: "generate", partitionKey: user)) { _ in
 ///         try await model.generate(prompt)
 ///     }
 public final class SuccessQuota<Key: Hashable & Sendable, Algorithm: RateLimitAlgorithm, C: NanosecondClock>: RateLimitingPolicy {

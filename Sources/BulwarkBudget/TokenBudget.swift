@@ -86,7 +86,7 @@ public final class TokenBudget<C: NanosecondClock>: RateLimitingPolicy {
     ///   taken, and its ``BudgetReservation/decision`` says which dimension refused and for how long.
     /// - Throws: `BulwarkError/invalidArgument(field:rule:)` when an estimate is negative or above
     ///   its dimension's limit (the field names the dimension).
-    public func tryReserve(_ estimate: Costs, context: ResilienceContext = ResilienceContext(operation: "budget")) throws(BulwarkError) -> BudgetReservation<C> {
+    public func tryReserve(_ estimate: Costs, context: ResilienceContext = ResilienceContext(operationName: "budget")) throws(BulwarkError) -> BudgetReservation<C> {
         let now = chain.clock.nowNanoseconds
         let (decision, taken) = try chain.take(estimate, at: now, context: context)
         return BudgetReservation(budget: decision.isAllowed ? self : nil, decision: decision, taken: taken, context: context,
@@ -101,7 +101,7 @@ public final class TokenBudget<C: NanosecondClock>: RateLimitingPolicy {
     public func reserve(
         _ estimate: Costs,
         options: WaitOptions = WaitOptions(),
-        context: ResilienceContext = ResilienceContext(operation: "budget")
+        context: ResilienceContext = ResilienceContext(operationName: "budget")
     ) async throws -> BudgetReservation<C> {
         let (decision, taken) = try await chain.admit(estimate, options: options, context: context)
         return BudgetReservation(budget: self, decision: decision, taken: taken, context: context,

@@ -72,7 +72,7 @@ public final class RateLimitChain<C: NanosecondClock>: RateLimitingPolicy {
     ///
     /// - Throws: `BulwarkError/invalidArgument(field:rule:)` when the cost is negative or above
     ///   a link's limit (the field names the link), or a partitioned link finds no key.
-    public func tryAcquire(cost: Int = 1, context: ResilienceContext = ResilienceContext(operation: "chain")) throws(BulwarkError) -> ChainDecision {
+    public func tryAcquire(cost: Int = 1, context: ResilienceContext = ResilienceContext(operationName: "chain")) throws(BulwarkError) -> ChainDecision {
         try tryAcquire(costs: Costs(repeating: cost, count: links.count), context: context)
     }
 
@@ -81,7 +81,7 @@ public final class RateLimitChain<C: NanosecondClock>: RateLimitingPolicy {
     /// - Throws: `BulwarkError/invalidArgument(field:rule:)` when `costs` does not have one cost
     ///   per link, a cost is negative or above its link's limit (the field names the link), or a
     ///   partitioned link finds no key.
-    public func tryAcquire(costs: Costs, context: ResilienceContext = ResilienceContext(operation: "chain")) throws(BulwarkError) -> ChainDecision {
+    public func tryAcquire(costs: Costs, context: ResilienceContext = ResilienceContext(operationName: "chain")) throws(BulwarkError) -> ChainDecision {
         var times = Times()
         let decision = try take(costs, at: clock.nowNanoseconds, context: context, times: &times)
         if !decision.isAllowed {
@@ -96,13 +96,13 @@ public final class RateLimitChain<C: NanosecondClock>: RateLimitingPolicy {
     ///   `BulwarkError/waitTimedOut`, `CancellationError`, or
     ///   `BulwarkError/invalidArgument(field:rule:)` as for ``tryAcquire(costs:context:)``.
     @discardableResult
-    public func acquire(cost: Int = 1, options: WaitOptions = WaitOptions(), context: ResilienceContext = ResilienceContext(operation: "chain")) async throws -> ChainDecision {
+    public func acquire(cost: Int = 1, options: WaitOptions = WaitOptions(), context: ResilienceContext = ResilienceContext(operationName: "chain")) async throws -> ChainDecision {
         try await acquire(costs: Costs(repeating: cost, count: links.count), options: options, context: context)
     }
 
     /// Takes `costs[i]` from link `i`, every one or none, waiting until every link has admitted it.
     @discardableResult
-    public func acquire(costs: Costs, options: WaitOptions = WaitOptions(), context: ResilienceContext = ResilienceContext(operation: "chain")) async throws -> ChainDecision {
+    public func acquire(costs: Costs, options: WaitOptions = WaitOptions(), context: ResilienceContext = ResilienceContext(operationName: "chain")) async throws -> ChainDecision {
         do {
             return try await admit(costs, options: options, context: context).decision
         } catch {

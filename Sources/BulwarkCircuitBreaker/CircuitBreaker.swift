@@ -22,7 +22,7 @@ public import BulwarkCore
 ///     var configuration = CircuitBreakerConfiguration(failureRateThreshold: 50, minimumCalls: 20)
 ///     configuration.openDuration = .fixed(.seconds(30))
 ///     let breaker = try CircuitBreaker(configuration: configuration)
-///     let reply = try await breaker.execute(ResilienceContext(operation: "chat")) { _ in
+///     let reply = try await breaker.execute(ResilienceContext(operationName: "chat")) { _ in
 ///         try await provider.chat(request)
 ///     }
 public final class CircuitBreaker<C: NanosecondClock>: OutcomePolicy {
@@ -85,13 +85,19 @@ public final class CircuitBreaker<C: NanosecondClock>: OutcomePolicy {
     ///
     /// - Throws: `BulwarkError/circuitOpen(retryAfter:)`.
     @inlinable
-    public func acquirePermit() throws(BulwarkError) -> CircuitPermit {
+    public func tryAcquirePermit() throws(BulwarkError) -> CircuitPermit {
         let start = timesCalls ? clock.nowNanoseconds : 0
         do {
             return try permit(startedAt: start)
         } catch {
             throw refused(error, context: nil)
         }
+    }
+
+    /// The former name of ``tryAcquirePermit()``: it never waits.
+    @available(*, deprecated, renamed: "tryAcquirePermit()")
+    public func acquirePermit() throws(BulwarkError) -> CircuitPermit {
+        try tryAcquirePermit()
     }
 
     /// Records how a call admitted with `permit` ended. A permit from before a state change is
@@ -128,7 +134,7 @@ public final class CircuitBreaker<C: NanosecondClock>: OutcomePolicy {
     public func readiness(for context: ResilienceContext) -> Readiness {
         machine.withLock { machine in
             // Closed, disabled, metrics-only: ready, with no clock to read.
-            machine.state.measuresCalls ? .ready : machine.readiness(at: clock.nowNanoseconds)
+            machine.state.admitsEveryCall ? .ready : machine.readiness(at: clock.nowNanoseconds)
         }
     }
 
@@ -160,7 +166,7 @@ public final class CircuitBreaker<C: NanosecondClock>: OutcomePolicy {
         var transitions = CircuitMachine.Transitions()
         let permission = machine.withLock { machine in
             // A closed breaker with a count window needs no time: read the clock only otherwise.
-            let now = timesCalls ? start : (machine.state.measuresCalls ? 0 : clock.nowNanoseconds)
+            let now = timesCalls ? start : (machine.state.admitsEveryCall ? 0 : clock.nowNanoseconds)
             return machine.acquire(at: now, transitions: &transitions)
         }
         if _slowPath(!transitions.isEmpty) { emit(transitions) }
@@ -225,7 +231,7 @@ extension CircuitBreaker where C == ContinuousClock {
 
 extension CircuitState {
     /// Closed, disabled or metrics-only: every call passes, so no time is needed to decide.
-    fileprivate var measuresCalls: Bool {
+    fileprivate var admitsEveryCall: Bool {
         self == .closed || self == .disabled || self == .metricsOnly
     }
 }

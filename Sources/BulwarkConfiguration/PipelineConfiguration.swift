@@ -133,7 +133,7 @@ public struct PipelineConfiguration: Codable, Sendable, Hashable {
             let breaker = try CircuitBreaker(configuration: configuration, clock: clock)
             return (breaker, breaker.events)
         case .rateLimiter(let capacity, let refill, let period, let queueLimit, let maximumWait):
-            let limiter = try TokenBucketLimiter(
+            let limiter = try TokenBucketRateLimiter(
                 capacity: capacity, refill: refill ?? capacity, every: try duration(period, "periodSeconds"),
                 queueLimit: queueLimit ?? 1024, clock: clock
             )

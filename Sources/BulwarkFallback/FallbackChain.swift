@@ -171,7 +171,7 @@ public struct FallbackFailure: Error, Sendable, CustomStringConvertible, RetryAf
 ///         FallbackAlternative("openai", policy: openAI) { _ in try await openAIClient.chat(request) },
 ///         FallbackAlternative("anthropic", policy: anthropic) { _ in try await anthropicClient.chat(request) },
 ///     ], lastResort: { _, _ in .cannedApology })
-///     let result = try await chain.execute(ResilienceContext(operation: "chat"))
+///     let result = try await chain.execute(ResilienceContext(operationName: "chat"))
 ///     print("served by \(result.alternative)")
 public struct FallbackChain<Success: Sendable>: Sendable {
     /// The name the last resort is reported under.

@@ -205,9 +205,9 @@ public struct FixedWindow: RateLimitAlgorithm, Hashable {
 /// A thread-safe fixed-window limiter with a waiting queue: ``FixedWindow`` run by
 /// `InMemoryRateLimiter`.
 ///
-///     let limiter = try FixedWindowLimiter(limit: 100, window: .seconds(60))
+///     let limiter = try FixedWindowRateLimiter(limit: 100, window: .seconds(60))
 ///     let decision = try limiter.tryAcquire()
-public typealias FixedWindowLimiter<C: NanosecondClock> = InMemoryRateLimiter<FixedWindow, C>
+public typealias FixedWindowRateLimiter<C: NanosecondClock> = InMemoryRateLimiter<FixedWindow, C>
 
 extension InMemoryRateLimiter where Algorithm == FixedWindow {
     /// Creates a fixed-window limiter on `clock`.

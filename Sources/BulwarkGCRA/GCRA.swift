@@ -8,7 +8,7 @@ public import BulwarkEngine
 /// of `t`. With burst `B` it admits exactly what a full token bucket of capacity `B` refilled at
 /// `rate` per `period` admits (the room before the limit is the bucket's tokens), so its decisions,
 /// figures included, are the token bucket's. Its merit is its state: a single integer, which
-/// ``LockFreeGCRALimiter`` keeps in one `Atomic<Int64>` and updates with a compare-exchange loop.
+/// ``LockFreeGCRARateLimiter`` keeps in one `Atomic<Int64>` and updates with a compare-exchange loop.
 ///
 /// The TAT is counted in units of `1 / unitsPerNanosecond` nanosecond from an origin near the
 /// present, so an interval that is not a whole number of nanoseconds (3 per second) is kept exactly;
@@ -17,7 +17,7 @@ public import BulwarkEngine
 ///     var gcra = try GCRA(configuration: .init(rate: 40, per: .seconds(60), burst: 40), now: 0)
 ///     gcra.tryConsume(1, at: 0).remaining          // 39
 ///
-/// Use it through ``GCRALimiter`` (with a waiting queue) or ``LockFreeGCRALimiter`` (never waits,
+/// Use it through ``GCRARateLimiter`` (with a waiting queue) or ``LockFreeGCRARateLimiter`` (never waits,
 /// never locks).
 public struct GCRA: RateLimitAlgorithm, Hashable {
     /// The configuration of a GCRA limiter.
@@ -230,11 +230,11 @@ public struct GCRA: RateLimitAlgorithm, Hashable {
 }
 
 /// A thread-safe GCRA limiter with a waiting queue: ``GCRA`` run by `InMemoryRateLimiter`. For a
-/// limiter that never waits and never locks, see ``LockFreeGCRALimiter``.
+/// limiter that never waits and never locks, see ``LockFreeGCRARateLimiter``.
 ///
-///     let limiter = try GCRALimiter(rate: 100, per: .seconds(1), burst: 20)
+///     let limiter = try GCRARateLimiter(rate: 100, per: .seconds(1), burst: 20)
 ///     try await limiter.acquire(deadline: .after(.seconds(1)))
-public typealias GCRALimiter<C: NanosecondClock> = InMemoryRateLimiter<GCRA, C>
+public typealias GCRARateLimiter<C: NanosecondClock> = InMemoryRateLimiter<GCRA, C>
 
 extension InMemoryRateLimiter where Algorithm == GCRA {
     /// Creates a GCRA limiter on `clock`.

@@ -16,7 +16,7 @@ public import BulwarkTokenBucket
 ///     meter.tryConsume(10, at: 0).isAllowed          // true: the bucket is full
 ///     meter.tryConsume(1, at: 0).retryAfter          // 1 s: until one unit has drained
 ///
-/// Use it through ``LeakyBucketMeterLimiter`` (thread-safe, with a waiting queue).
+/// Use it through ``LeakyBucketMeterRateLimiter`` (thread-safe, with a waiting queue).
 public struct LeakyBucketMeter: RateLimitAlgorithm, Hashable {
     /// The configuration of a leaky-bucket meter.
     public struct Configuration: Sendable, Hashable {
@@ -136,9 +136,9 @@ public struct LeakyBucketMeter: RateLimitAlgorithm, Hashable {
 /// A thread-safe leaky-bucket meter with a waiting queue: ``LeakyBucketMeter`` run by
 /// `InMemoryRateLimiter`.
 ///
-///     let limiter = try LeakyBucketMeterLimiter(capacity: 100, drain: 10, every: .seconds(1))
+///     let limiter = try LeakyBucketMeterRateLimiter(capacity: 100, drain: 10, every: .seconds(1))
 ///     let decision = try limiter.tryAcquire(cost: 5)
-public typealias LeakyBucketMeterLimiter<C: NanosecondClock> = InMemoryRateLimiter<LeakyBucketMeter, C>
+public typealias LeakyBucketMeterRateLimiter<C: NanosecondClock> = InMemoryRateLimiter<LeakyBucketMeter, C>
 
 extension InMemoryRateLimiter where Algorithm == LeakyBucketMeter {
     /// Creates a leaky-bucket meter on `clock`.

@@ -7,7 +7,7 @@ public import BulwarkEngine
 ///
 /// Forty requests per minute means one release every 1.5 s, however many callers arrive at once:
 /// the first goes at once, and each later one when the previous release's spacing has passed.
-/// A request of cost `c` occupies `c` spacings. Used through ``LeakyBucketShaperLimiter``, callers
+/// A request of cost `c` occupies `c` spacings. Used through ``LeakyBucketShaperRateLimiter``, callers
 /// that arrive while the schedule is busy wait in the limiter's queue and are released exactly on
 /// their slot; a limiter's `maximumWait` (the shaper's *maximum delay*) refuses at once, with its
 /// retry-after, a caller whose predicted slot is further away than that.
@@ -233,9 +233,9 @@ public struct LeakyBucketShaper: RateLimitAlgorithm, Hashable {
 /// whose `maximumWait` is the shaper's maximum delay.
 ///
 ///     // One request every 1.5 s; a caller whose slot is more than 30 s away is refused at once.
-///     let pacer = try LeakyBucketShaperLimiter(rate: 40, per: .seconds(60), maximumDelay: .seconds(30))
+///     let pacer = try LeakyBucketShaperRateLimiter(rate: 40, per: .seconds(60), maximumDelay: .seconds(30))
 ///     try await pacer.acquire()
-public typealias LeakyBucketShaperLimiter<C: NanosecondClock> = InMemoryRateLimiter<LeakyBucketShaper, C>
+public typealias LeakyBucketShaperRateLimiter<C: NanosecondClock> = InMemoryRateLimiter<LeakyBucketShaper, C>
 
 extension InMemoryRateLimiter where Algorithm == LeakyBucketShaper {
     /// Creates a shaper on `clock`.

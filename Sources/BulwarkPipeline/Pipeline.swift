@@ -3,7 +3,7 @@ public import BulwarkCore
 /// Policies composed around one call, outermost first: the first policy listed sees the call
 /// first and the result last.
 ///
-/// The builder keeps every policy's concrete type (`Composed<Composed<A, B>, C>`), with no
+/// The builder keeps every policy's concrete type (`ComposedPolicy<ComposedPolicy<A, B>, C>`), with no
 /// existential on the path, so the compiler can specialise and inline the whole chain: a
 /// pipeline costs the sum of its policies, nothing for the composition.
 ///
@@ -21,7 +21,7 @@ public import BulwarkCore
 ///     let pipeline = try Pipeline {
 ///         try Retry(configuration: RetryConfiguration(maximumAttempts: 3))
 ///         try CircuitBreaker(configuration: CircuitBreakerConfiguration())
-///         try TokenBucketLimiter(capacity: 40, refill: 40, every: .seconds(60))
+///         try TokenBucketRateLimiter(capacity: 40, refill: 40, every: .seconds(60))
 ///         try Timeout(.seconds(30))
 ///     }
 ///     let reply = try await pipeline.execute(context) { _ in try await provider.chat(request) }
@@ -90,13 +90,13 @@ public enum PipelineBuilder {
     @inlinable
     public static func buildPartialBlock<Outer: ResiliencePolicy, Inner: ResiliencePolicy>(
         accumulated: Outer, next: Inner
-    ) -> Composed<Outer, Inner> {
-        Composed(outer: accumulated, inner: next)
+    ) -> ComposedPolicy<Outer, Inner> {
+        ComposedPolicy(outer: accumulated, inner: next)
     }
 }
 
 /// Two policies, one inside the other: what the ``PipelineBuilder`` nests.
-public struct Composed<Outer: ResiliencePolicy, Inner: ResiliencePolicy>: OutcomePolicy {
+public struct ComposedPolicy<Outer: ResiliencePolicy, Inner: ResiliencePolicy>: OutcomePolicy {
     /// The policy that sees the call first.
     public let outer: Outer
     /// The policy `outer` runs the call through.

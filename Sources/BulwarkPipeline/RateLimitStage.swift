@@ -12,10 +12,10 @@ public import Synchronization
 ///
 ///     let pipeline = try Pipeline {
 ///         try Retry(configuration: RetryConfiguration(maximumAttempts: 3))
-///         try TokenBucketLimiter(capacity: 40, refill: 40, every: .seconds(60))   // refuses at once
+///         try TokenBucketRateLimiter(capacity: 40, refill: 40, every: .seconds(60))   // refuses at once
 ///     }
 ///     let patient = try Pipeline {
-///         try TokenBucketLimiter(capacity: 40, refill: 40, every: .seconds(60)).waiting(upTo: .seconds(5))
+///         try TokenBucketRateLimiter(capacity: 40, refill: 40, every: .seconds(60)).waiting(upTo: .seconds(5))
 ///     }
 ///
 /// A refusal for time is `BulwarkError/rateLimited(retryAfter:)` with the predicted wait, even

@@ -65,15 +65,3 @@ public enum RedisError: Error, Sendable, Equatable, CustomStringConvertible {
         }
     }
 }
-
-extension Result where Failure == RedisError {
-    /// The outcome of `body` as a value, so a caller can switch over Redis' failures (the
-    /// compiler does not take `catch … where` patterns in every async function).
-    package static func of(_ body: () async throws(RedisError) -> Success) async -> Result<Success, RedisError> {
-        do {
-            return .success(try await body())
-        } catch {
-            return .failure(error)
-        }
-    }
-}

@@ -69,7 +69,7 @@ public struct RetryConfiguration: Sendable {
 /// a lock); it allocates nothing.
 ///
 ///     let retry = try Retry(configuration: RetryConfiguration(maximumAttempts: 3))
-///     let reply = try await retry.execute(ResilienceContext(operation: "chat")) { context in
+///     let reply = try await retry.execute(ResilienceContext(operationName: "chat")) { context in
 ///         try await provider.chat(request, attempt: context.attempt)
 ///     }
 public struct Retry<C: NanosecondClock>: OutcomePolicy {

@@ -239,7 +239,7 @@ public final class WorkScheduler<Job: Codable & Sendable, Output: Sendable, C: N
 
     private func run(_ item: QueuedJob<Item>) async {
         let context = ResilienceContext(
-            operation: "job", partitionKey: item.partitionKey, priority: item.priority, cost: item.cost,
+            operationName: "job", partitionKey: item.partitionKey, priority: item.priority, cost: item.cost,
             deadline: item.deadline.map { .at(NanosecondInstant(nanoseconds: $0)) }
         )
         let attempts = Atomic<Int>(0)

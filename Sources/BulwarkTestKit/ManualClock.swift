@@ -8,7 +8,7 @@ public import BulwarkCore
 /// under test has gone to sleep with ``waitForSleepers(count:)`` instead of sleeping itself.
 ///
 ///     let clock = ManualClock()
-///     let limiter = try TokenBucketLimiter(capacity: 1, refill: 1, every: .seconds(1), clock: clock)
+///     let limiter = try TokenBucketRateLimiter(capacity: 1, refill: 1, every: .seconds(1), clock: clock)
 ///     _ = try limiter.tryAcquire()                    // takes the only token
 ///     async let next = limiter.acquire()              // queues
 ///     await clock.waitForSleepers(count: 1)           // the limiter's timer is asleep

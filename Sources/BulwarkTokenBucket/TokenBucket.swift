@@ -17,7 +17,7 @@ public import BulwarkEngine
 ///                                  now: 0)
 ///     let decision = bucket.tryConsume(1, at: 0)   // allowed, remaining 39
 ///
-/// Use it through ``TokenBucketLimiter`` (thread-safe, with a waiting queue); the value itself is
+/// Use it through ``TokenBucketRateLimiter`` (thread-safe, with a waiting queue); the value itself is
 /// what the limiter locks and what the test vectors check.
 public struct TokenBucket: RateLimitAlgorithm, Hashable {
     /// What changes with each decision: the credit and the reading it is current at.

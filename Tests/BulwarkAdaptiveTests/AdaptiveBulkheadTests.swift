@@ -40,7 +40,7 @@ struct AdaptiveBulkheadTests {
         await eventually { bulkhead.waitingCount == 1 }
         clock.advance(by: .milliseconds(10))
         first.complete(.success)  // 2 in flight of 2: the limit grows to 3; the waiter and one more fit
-        #expect(bulkhead.limit == 3)
+        #expect(bulkhead.currentLimit == 3)
         #expect(try await waiter.value == 7)
         #expect(events.kinds.contains(.concurrencyLimitChanged(from: 2, to: 3)))
         second.complete(.ignored)
@@ -55,11 +55,11 @@ struct AdaptiveBulkheadTests {
         )
         let permits = (0 ..< 4).map { _ in Held(try! bulkhead.tryAcquirePermit()!, work: 0) }
         permits[0].permit.take()?.complete(.dropped)  // ⌊4 × 0.5⌋ = 2, with 3 in flight
-        #expect(bulkhead.limit == 2 && bulkhead.inFlight == 3)
+        #expect(bulkhead.currentLimit == 2 && bulkhead.inFlight == 3)
         #expect(try !granted(bulkhead.tryAcquirePermit()))
         permits[1].permit = nil  // out of scope: ignored, no sample
         permits[2].permit = nil
-        #expect(bulkhead.limit == 2 && bulkhead.inFlight == 1)
+        #expect(bulkhead.currentLimit == 2 && bulkhead.inFlight == 1)
         #expect(try granted(bulkhead.tryAcquirePermit()))
     }
 
@@ -69,18 +69,18 @@ struct AdaptiveBulkheadTests {
         let bulkhead = try AdaptiveBulkhead(
             AIMDLimit(configuration: .init(initialLimit: 2, minimumLimit: 1, maximumLimit: 10)), clock: clock
         )
-        let context = ResilienceContext(operation: "call")
+        let context = ResilienceContext(operationName: "call")
         _ = try await bulkhead.execute(context) { _ in 1 }  // 1 in flight of 2: at least half, + 1
-        #expect(bulkhead.limit == 3)
+        #expect(bulkhead.currentLimit == 3)
         await #expect(throws: BulwarkError.timedOut(after: .seconds(1))) {
             try await bulkhead.execute(context) { _ in throw BulwarkError.timedOut(after: .seconds(1)) }
         }
-        #expect(bulkhead.limit == 2)  // ⌊3 × 0.9⌋
+        #expect(bulkhead.currentLimit == 2)  // ⌊3 × 0.9⌋
         await #expect(throws: CancellationError.self) {
             try await bulkhead.execute(context) { _ in throw CancellationError() }
         }
         await #expect(throws: Failure.self) { try await bulkhead.execute(context) { _ in throw Failure() } }
-        #expect(bulkhead.limit == 2 && bulkhead.inFlight == 0)
+        #expect(bulkhead.currentLimit == 2 && bulkhead.inFlight == 0)
         typealias Adaptive = AdaptiveBulkhead<AIMDLimit, ManualClock>
         struct UpstreamTooManyRequests: Error, RetryAfterProviding { var retryAfter: Duration? = .seconds(1) }
         #expect(Adaptive.defaultClassification(UpstreamTooManyRequests()) == .dropped)  // the dependency's 429
@@ -97,8 +97,8 @@ struct AdaptiveBulkheadTests {
         #expect(throws: BulwarkError.invalidArgument(field: "cost", rule: "must be between 1 and the maximum limit 3 (got 4)")) {
             _ = try granted(bulkhead.tryAcquirePermit(cost: 4))
         }
-        #expect(bulkhead.readiness(for: ResilienceContext(operation: "x", cost: 2)) == .ready)
-        #expect(bulkhead.readiness(for: ResilienceContext(operation: "x", cost: 3)) == .notReady(retryAfter: nil))
+        #expect(bulkhead.readiness(for: ResilienceContext(operationName: "x", cost: 2)) == .ready)
+        #expect(bulkhead.readiness(for: ResilienceContext(operationName: "x", cost: 3)) == .notReady(retryAfter: nil))
         #expect(bulkhead.inFlight == 0)
     }
 
@@ -137,7 +137,7 @@ struct AdaptiveBulkheadTests {
         let calm = simulate(bulkhead, clock: clock, knee: 100, base: 100_000_000, completions: 2_000)
         #expect(calm.last! > 50, "\(calm)")
         // The service loses nine tenths of its capacity: latency jumps, the limit is cut.
-        let before = bulkhead.limit
+        let before = bulkhead.currentLimit
         let shock = simulate(bulkhead, clock: clock, knee: 10, base: 100_000_000, completions: 300, every: 10)
         #expect(shock.min()! < before / 2, "\(before) then \(shock)")
     }
@@ -153,7 +153,7 @@ struct AdaptiveBulkheadTests {
             for task in 0 ..< 32 {
                 group.addTask {
                     for index in 0 ..< 200 {
-                        _ = try? await bulkhead.execute(ResilienceContext(operation: "x")) { _ in
+                        _ = try? await bulkhead.execute(ResilienceContext(operationName: "x")) { _ in
                             occupancy.enter()
                             defer { occupancy.leave() }
                             if (task + index) % 7 == 0 { throw BulwarkError.timedOut(after: .seconds(1)) }

@@ -53,7 +53,7 @@ struct SystemProtectionTests {
         cpu.set(0.8)
         #expect(protection.enter(at: clock.nowNanoseconds) == "concurrency")
         cpu.set(0.96)
-        let context = ResilienceContext(operation: "x")
+        let context = ResilienceContext(operationName: "x")
         await #expect(throws: BulwarkError.overloaded(reason: "cpu")) { try await protection.execute(context) { _ in 1 } }
         #expect(events.kinds == [.overloadRejected(reason: "cpu")])
         cpu.set(0.1)
@@ -64,12 +64,12 @@ struct SystemProtectionTests {
     func maximumAndValidation() async throws {
         let protection = try SystemProtection(configuration: .init(concurrency: .off, maximumInFlight: 1), clock: ManualClock())
         let gate = AsyncGate()
-        let first = Task { try await protection.execute(ResilienceContext(operation: "x")) { _ in await gate.wait(); return 1 } }
+        let first = Task { try await protection.execute(ResilienceContext(operationName: "x")) { _ in await gate.wait(); return 1 } }
         while protection.inFlight == 0 { await Task.yield() }
         await #expect(throws: BulwarkError.overloaded(reason: "maximum in flight")) {
-            try await protection.execute(ResilienceContext(operation: "x")) { _ in 2 }
+            try await protection.execute(ResilienceContext(operationName: "x")) { _ in 2 }
         }
-        #expect(protection.readiness(for: ResilienceContext(operation: "x")) == .notReady(retryAfter: nil))
+        #expect(protection.readiness(for: ResilienceContext(operationName: "x")) == .notReady(retryAfter: nil))
         #expect(protection.inFlight == 1)
         await gate.open()
         #expect(try await first.value == 1)

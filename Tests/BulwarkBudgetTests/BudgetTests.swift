@@ -11,16 +11,16 @@ struct Reply: UsageReporting, Sendable {
 
 @Suite("Token budgets", .timeLimit(minutes: 1))
 struct BudgetTests {
-    func budget(_ clock: ManualClock, timeout: Duration = .seconds(600)) throws -> (TokenBudget<ManualClock>, [SegmentedWindowLimiter<ManualClock>]) {
+    func budget(_ clock: ManualClock, timeout: Duration = .seconds(600)) throws -> (TokenBudget<ManualClock>, [SegmentedWindowRateLimiter<ManualClock>]) {
         let limits = [10, 10_000, 4_000]
-        let dimensions = try limits.map { try SegmentedWindowLimiter(limit: $0, window: .seconds(60), segments: 12, clock: clock) }
+        let dimensions = try limits.map { try SegmentedWindowRateLimiter(limit: $0, window: .seconds(60), segments: 12, clock: clock) }
         let budget = try TokenBudget(dimensions: [
             .limiter("requests", dimensions[0]), .limiter("inputTokens", dimensions[1]), .limiter("outputTokens", dimensions[2]),
         ], reservationTimeout: timeout, clock: clock)
         return (budget, dimensions)
     }
 
-    func remaining(_ dimensions: [SegmentedWindowLimiter<ManualClock>]) throws -> [Int] {
+    func remaining(_ dimensions: [SegmentedWindowRateLimiter<ManualClock>]) throws -> [Int] {
         try dimensions.map { try $0.tryAcquire(cost: 0).remaining }
     }
 
@@ -73,12 +73,12 @@ struct BudgetTests {
     @Test("as a policy it reserves the context's estimate and settles with the reply's usage")
     func policy() async throws {
         let clock = ManualClock()
-        let dimensions = try [10, 10_000, 4_000].map { try SegmentedWindowLimiter(limit: $0, window: .seconds(60), segments: 12, clock: clock) }
+        let dimensions = try [10, 10_000, 4_000].map { try SegmentedWindowRateLimiter(limit: $0, window: .seconds(60), segments: 12, clock: clock) }
         let budget = try TokenBudget(
             dimensions: [.limiter("requests", dimensions[0]), .limiter("inputTokens", dimensions[1]), .limiter("outputTokens", dimensions[2])],
             estimate: { context in [1, context.cost, 1_000] }, clock: clock
         )
-        let reply = try await budget.execute(ResilienceContext(operation: "chat", cost: 700)) { _ in
+        let reply = try await budget.execute(ResilienceContext(operationName: "chat", cost: 700)) { _ in
             Reply(text: "hello", usage: [1, 680, 12])
         }
         #expect(reply.text == "hello")
@@ -93,7 +93,7 @@ struct BudgetTests {
             groups: ["gold": (.init(limit: 50, window: .seconds(600)), .init(limit: 20, window: .seconds(600)))],
             group: { $0 == "gilda" ? "gold" : nil }, clock: clock
         )
-        let ann = ResilienceContext(operation: "call", partitionKey: "ann")
+        let ann = ResilienceContext(operationName: "call", partitionKey: "ann")
         struct Failed: Error {}
         await #expect(throws: Failed.self) { try await quota.execute(ann) { _ -> Int in throw Failed() } }
         _ = try await quota.execute(ann, isSuccess: { $0 > 0 }) { _ in 0 }      // a result judged a failure
@@ -102,7 +102,7 @@ struct BudgetTests {
         let third = try quota.tryBegin(ann)
         #expect(!third.isReserved && third.decision.deniedBy == "successes")
         #expect(try quota.requests.tryAcquire("ann", cost: 0).remaining == 1)
-        let gilda = try quota.tryBegin(ResilienceContext(operation: "call", partitionKey: "gilda"))
+        let gilda = try quota.tryBegin(ResilienceContext(operationName: "call", partitionKey: "gilda"))
         let reserved = gilda.isReserved
         #expect(reserved)
         quota.finish(gilda, succeeded: true)
@@ -123,7 +123,7 @@ struct BudgetTests {
                     var random = SplitMix64(seed: UInt64(task) + 1)
                     for _ in 0 ..< 200 {
                         let call: BudgetReservation<ManualClock>
-                        do { call = try quota.tryBegin(ResilienceContext(operation: "call", partitionKey: "key")) } catch { continue }
+                        do { call = try quota.tryBegin(ResilienceContext(operationName: "call", partitionKey: "key")) } catch { continue }
                         guard call.isReserved else { continue }
                         await Task.yield()
                         let success = Int.random(in: 0 ..< 3, using: &random) > 0

@@ -5,8 +5,8 @@ import Testing
 
 @Suite("Chained limiters", .timeLimit(minutes: 1))
 struct ChainTests {
-    func buckets(_ clock: ManualClock, _ capacities: [Int]) throws -> [TokenBucketLimiter<ManualClock>] {
-        try capacities.map { try TokenBucketLimiter(capacity: $0, refill: $0, every: .seconds(60), clock: clock) }
+    func buckets(_ clock: ManualClock, _ capacities: [Int]) throws -> [TokenBucketRateLimiter<ManualClock>] {
+        try capacities.map { try TokenBucketRateLimiter(capacity: $0, refill: $0, every: .seconds(60), clock: clock) }
     }
 
     @Test("a later link's denial gives the earlier links back exactly what they took")
@@ -40,7 +40,7 @@ struct ChainTests {
     @Test("partitioned links read their keys from the context")
     func partitionedLinks() throws {
         let clock = ManualClock()
-        let global = try TokenBucketLimiter(capacity: 100, every: .seconds(60), clock: clock)
+        let global = try TokenBucketRateLimiter(capacity: 100, every: .seconds(60), clock: clock)
         let tenants = try PartitionedRateLimiter<String, FixedWindow, ManualClock>(configuration: .init(limit: 3, window: .seconds(60)), clock: clock)
         let users = try PartitionedRateLimiter<String, SlidingWindowLog, ManualClock>(configuration: .init(limit: 2, window: .seconds(60)), clock: clock)
         let chain = try RateLimitChain([
@@ -49,7 +49,7 @@ struct ChainTests {
             .partitioned("user", users) { $0.partitionKey },
         ], clock: clock)
         func context(_ tenant: String, _ user: String) -> ResilienceContext {
-            ResilienceContext(operation: "chat", partitionKey: user, tags: ["tenant": tenant])
+            ResilienceContext(operationName: "chat", partitionKey: user, tags: ["tenant": tenant])
         }
         #expect(try chain.tryAcquire(context: context("acme", "ann")).isAllowed)
         #expect(try chain.tryAcquire(context: context("acme", "ann")).isAllowed)
@@ -59,7 +59,7 @@ struct ChainTests {
         #expect(try chain.tryAcquire(context: context("umbrella", "cid")).isAllowed)
         #expect(try global.tryAcquire(cost: 0).remaining == 96)
         #expect(throws: BulwarkError.invalidArgument(field: "key of link tenant", rule: "must be present in the context")) {
-            _ = try chain.tryAcquire(context: ResilienceContext(operation: "chat", partitionKey: "ann"))
+            _ = try chain.tryAcquire(context: ResilienceContext(operationName: "chat", partitionKey: "ann"))
         }
         #expect(try global.tryAcquire(cost: 0).remaining == 96)
     }
@@ -106,7 +106,7 @@ struct ChainTests {
     @Test("tasks on overlapping chains neither lose nor double-spend capacity", arguments: 1 ... 3)
     func stress(seed: UInt64) async throws {
         let clock = ManualClock()
-        let global = try TokenBucketLimiter(capacity: 3_000, every: .seconds(3_600), clock: clock)
+        let global = try TokenBucketRateLimiter(capacity: 3_000, every: .seconds(3_600), clock: clock)
         let tenants = try PartitionedRateLimiter<String, SegmentedWindow, ManualClock>(
             configuration: .init(limit: 700, window: .seconds(60), segments: 12), clock: clock)
         let users = try PartitionedRateLimiter<String, TokenBucket, ManualClock>(configuration: .init(capacity: 150, every: .seconds(3_600)), clock: clock)
@@ -124,7 +124,7 @@ struct ChainTests {
                         let user = Int.random(in: 0 ..< 16, using: &random)
                         let tenant = user % 4
                         let cost = Int.random(in: 1 ... 5, using: &random)
-                        let context = ResilienceContext(operation: "call", partitionKey: "u\(user)", tags: ["tenant": "t\(tenant)"])
+                        let context = ResilienceContext(operationName: "call", partitionKey: "u\(user)", tags: ["tenant": "t\(tenant)"])
                         if (try? chain.tryAcquire(cost: cost, context: context))?.isAllowed == true {
                             takenGlobal.add(cost)
                             takenByTenant[tenant].add(cost)

@@ -22,7 +22,7 @@ struct Harness {
     /// One call that takes `duration` and ends with `outcome`; `false` when refused.
     @discardableResult
     func call(_ outcome: CallOutcome, taking duration: Duration = .zero) -> Bool {
-        guard let permit = try? breaker.acquirePermit() else { return false }
+        guard let permit = try? breaker.tryAcquirePermit() else { return false }
         clock.advance(by: duration)
         breaker.record(permit, outcome)
         return true
@@ -34,7 +34,7 @@ struct Harness {
 
     var retryAfter: Duration?? {
         do {
-            _ = try breaker.acquirePermit()
+            _ = try breaker.tryAcquirePermit()
             return nil
         } catch {
             if case .circuitOpen(let retryAfter) = error { return .some(retryAfter) }
@@ -178,8 +178,8 @@ func repeated(_ outcome: CallOutcome, _ count: Int) -> [CallOutcome] {
         let harness = try opened(probes: 2)
         harness.clock.advance(by: .seconds(30))
         #expect(harness.breaker.state == .halfOpen)
-        let first = try harness.breaker.acquirePermit()
-        let second = try harness.breaker.acquirePermit()
+        let first = try harness.breaker.tryAcquirePermit()
+        let second = try harness.breaker.tryAcquirePermit()
         #expect(harness.retryAfter == .some(nil))
         harness.breaker.record(first, .success)
         #expect(harness.breaker.state == .halfOpen)
@@ -241,7 +241,7 @@ func repeated(_ outcome: CallOutcome, _ count: Int) -> [CallOutcome] {
     @Test func probesThatNeverFinishReopenAfterTheMaximumHalfOpenDuration() throws {
         let harness = try opened(probes: 1) { $0.maximumHalfOpenDuration = .seconds(5) }
         harness.clock.advance(by: .seconds(30))
-        _ = try harness.breaker.acquirePermit()  // never recorded
+        _ = try harness.breaker.tryAcquirePermit()  // never recorded
         harness.clock.advance(by: .seconds(5))
         #expect(harness.breaker.state == .open)
         #expect(harness.breaker.metrics.remainingOpen == .seconds(30))
@@ -263,10 +263,10 @@ func repeated(_ outcome: CallOutcome, _ count: Int) -> [CallOutcome] {
 
     @Test func aResultFromBeforeAStateChangeIsIgnored() throws {
         let harness = try Harness { $0.window = .count(2); $0.minimumCalls = 2; $0.halfOpenProbes = 1; $0.openDuration = .fixed(.seconds(1)) }
-        let late = try harness.breaker.acquirePermit()  // admitted while closed
+        let late = try harness.breaker.tryAcquirePermit()  // admitted while closed
         harness.calls([.failure, .failure])
         harness.clock.advance(by: .seconds(1))
-        let probe = try harness.breaker.acquirePermit()
+        let probe = try harness.breaker.tryAcquirePermit()
         harness.breaker.record(late, .success)  // must not judge the half-open state
         #expect(harness.breaker.state == .halfOpen)
         harness.breaker.record(probe, .failure)
@@ -276,11 +276,11 @@ func repeated(_ outcome: CallOutcome, _ count: Int) -> [CallOutcome] {
 
     @Test func halfOpenWithEveryProbeOutIsNotReady() throws {
         let harness = try opened(probes: 1)
-        let context = ResilienceContext(operation: "x")
+        let context = ResilienceContext(operationName: "x")
         #expect(harness.breaker.readiness(for: context) == .notReady(retryAfter: .seconds(30)))
         harness.clock.advance(by: .seconds(30))
         #expect(harness.breaker.readiness(for: context) == .ready)  // due to half-open: a probe would pass
-        let probe = try harness.breaker.acquirePermit()
+        let probe = try harness.breaker.tryAcquirePermit()
         #expect(harness.breaker.readiness(for: context) == .notReady(retryAfter: nil))
         harness.breaker.record(probe, .success)
         #expect(harness.breaker.readiness(for: context) == .ready)
@@ -289,7 +289,7 @@ func repeated(_ outcome: CallOutcome, _ count: Int) -> [CallOutcome] {
     @Test func aProbeResultAfterTheMaximumHalfOpenDurationIsStale() throws {
         let harness = try opened(probes: 1) { $0.maximumHalfOpenDuration = .seconds(5) }
         harness.clock.advance(by: .seconds(40))  // half-open from 30 s; the probe starts at 40 s
-        let probe = try harness.breaker.acquirePermit()
+        let probe = try harness.breaker.tryAcquirePermit()
         harness.clock.advance(by: .seconds(5))
         harness.breaker.record(probe, .success)  // at 45 s: the half-open period ended at 45 s
         #expect(harness.breaker.state == .open)
@@ -303,7 +303,7 @@ func repeated(_ outcome: CallOutcome, _ count: Int) -> [CallOutcome] {
         harness.breaker.transition(to: .forcedOpen)
         harness.clock.advance(by: .seconds(3600))
         #expect(harness.retryAfter == .some(nil))
-        #expect(harness.breaker.readiness(for: ResilienceContext(operation: "x")) == .notReady(retryAfter: nil))
+        #expect(harness.breaker.readiness(for: ResilienceContext(operationName: "x")) == .notReady(retryAfter: nil))
         harness.breaker.transition(to: .closed)
         #expect(harness.call(.success))
     }
@@ -338,7 +338,7 @@ func repeated(_ outcome: CallOutcome, _ count: Int) -> [CallOutcome] {
 @Suite(.timeLimit(minutes: 1)) struct ClassificationTests {
     @Test func cancellationAndBulwarkRefusalsAreNeitherSuccessNorFailure() async throws {
         let harness = try Harness { $0.window = .count(2); $0.minimumCalls = 2 }
-        let context = ResilienceContext(operation: "x")
+        let context = ResilienceContext(operationName: "x")
         for error: any Error in [CancellationError(), BulwarkError.rateLimited(retryAfter: .seconds(1)), BulwarkError.queueFull(limit: 1)] {
             await #expect(throws: (any Error).self) { try await harness.breaker.execute(context) { _ -> Int in throw error } }
         }
@@ -358,7 +358,7 @@ func repeated(_ outcome: CallOutcome, _ count: Int) -> [CallOutcome] {
             var isRateLimited: Bool { status == 429 }
         }
         let harness = try Harness { $0.window = .count(2); $0.minimumCalls = 2 }
-        let context = ResilienceContext(operation: "x")
+        let context = ResilienceContext(operationName: "x")
         for _ in 0 ..< 10 {
             await #expect(throws: Upstream.self) { try await harness.breaker.execute(context) { _ -> Int in throw Upstream(status: 429) } }
         }
@@ -376,7 +376,7 @@ func repeated(_ outcome: CallOutcome, _ count: Int) -> [CallOutcome] {
             $0.window = .count(2); $0.minimumCalls = 2; $0.rateLimitedOutcome = counted
             $0.classifyResult = { ($0 as? Int) == 429 ? .rateLimited : .success }
         }
-        let context = ResilienceContext(operation: "x")
+        let context = ResilienceContext(operationName: "x")
         _ = try await harness.breaker.execute(context) { _ in 429 }
         await #expect(throws: (any Error).self) {
             try await harness.breaker.execute(context) { _ -> Int in throw BulwarkError.rateLimited(retryAfter: .seconds(1)) }
@@ -390,7 +390,7 @@ func repeated(_ outcome: CallOutcome, _ count: Int) -> [CallOutcome] {
             $0.window = .count(2); $0.minimumCalls = 2
             $0.classifyResult = { ($0 as? Int) == 503 ? .failure : .success }
         }
-        let context = ResilienceContext(operation: "x")
+        let context = ResilienceContext(operationName: "x")
         for _ in 0 ..< 2 { _ = try await harness.breaker.execute(context) { _ in 503 } }
         #expect(harness.breaker.state == .open)
         let outcome = await harness.breaker.executeOutcome(context) { _ in ExecutionOutcome.success(200) }
@@ -475,7 +475,7 @@ extension ConfigurationTests {
                 group.addTask {
                     for call in 0 ..< 2_000 {
                         do {
-                            try await breaker.execute(ResilienceContext(operation: "stress")) { _ in
+                            try await breaker.execute(ResilienceContext(operationName: "stress")) { _ in
                                 if (task + call) % 3 == 0 { throw TestFailure() }
                             }
                             ran.add(1)
@@ -492,7 +492,7 @@ extension ConfigurationTests {
         #expect(refused.value > 0)
         var attempts = 0
         while breaker.state != .closed, attempts < 1_000_000 {
-            _ = try? await breaker.execute(ResilienceContext(operation: "recover")) { _ in 1 }
+            _ = try? await breaker.execute(ResilienceContext(operationName: "recover")) { _ in 1 }
             attempts += 1
         }
         #expect(breaker.state == .closed)

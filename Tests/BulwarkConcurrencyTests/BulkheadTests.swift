@@ -83,12 +83,12 @@ struct BulkheadTests {
         let clock = ManualClock()
         let bulkhead = try Bulkhead(limit: 1, clock: clock)
         guard let holder = try bulkhead.tryAcquirePermit() else { Issue.record("no permit"); return }
-        let late = Task { try await bulkhead.execute(ResilienceContext(operation: "call", deadline: .after(.seconds(1)))) { _ in 1 } }
+        let late = Task { try await bulkhead.execute(ResilienceContext(operationName: "call", deadline: .after(.seconds(1)))) { _ in 1 } }
         await clock.waitForSleepers(count: 1)
         clock.advance(by: .seconds(1))
         await #expect(throws: BulwarkError.waitTimedOut) { try await late.value }
         holder.release()
-        #expect(try await bulkhead.execute(ResilienceContext(operation: "call")) { $0.operationName } == "call")
+        #expect(try await bulkhead.execute(ResilienceContext(operationName: "call")) { $0.operationName } == "call")
         #expect(bulkhead.inFlight == 0 && bulkhead.waitingCount == 0)
     }
 

@@ -22,7 +22,7 @@ import Testing
         let pipeline = try configuration.build(clock: ManualClock(), observer: recorder, name: "chat")
         #expect(pipeline.stages.count == 5)
         let attempts = Counter()
-        let value = try await pipeline.execute(ResilienceContext(operation: "x")) { context in
+        let value = try await pipeline.execute(ResilienceContext(operationName: "x")) { context in
             attempts.add(1)
             if context.attempt < 2 { throw Flaky(attempt: context.attempt) }
             return context.attempt
@@ -37,8 +37,8 @@ import Testing
         #expect(configuration.stages.map(\.kind) == ["adaptiveBulkhead"])
         let pipeline = try configuration.build(clock: ManualClock())
         let bulkhead = try #require(pipeline.stages.first as? AdaptiveBulkhead<VegasLimit, ManualClock>)
-        #expect(bulkhead.limit == 3 && bulkhead.maximumLimit == 50)
-        #expect(try await pipeline.execute(ResilienceContext(operation: "x")) { _ in 7 } == 7)
+        #expect(bulkhead.currentLimit == 3 && bulkhead.maximumLimit == 50)
+        #expect(try await pipeline.execute(ResilienceContext(operationName: "x")) { _ in 7 } == 7)
         #expect {
             _ = try PipelineConfiguration(stages: [.adaptiveBulkhead(algorithm: "bbr")]).build(clock: ManualClock())
         } throws: { error in

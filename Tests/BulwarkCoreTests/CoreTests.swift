@@ -57,7 +57,7 @@ struct CoreTests {
 
     @Test("a context carries its waiting options")
     func context() {
-        let context = ResilienceContext(operation: "chat", partitionKey: "key-1", priority: .high, cost: 300, deadline: .after(.seconds(1)))
+        let context = ResilienceContext(operationName: "chat", partitionKey: "key-1", priority: .high, cost: 300, deadline: .after(.seconds(1)))
         #expect(context.waitOptions == WaitOptions(deadline: .after(.seconds(1)), priority: .high, partitionKey: "key-1"))
         #expect(context.cost == 300 && context.operationName == "chat")
     }

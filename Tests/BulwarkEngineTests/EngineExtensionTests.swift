@@ -8,9 +8,9 @@ import Testing
 @Suite("Engine: early answers, LIFO, refunds", .timeLimit(minutes: 1))
 struct EngineExtensionTests {
     /// A bucket that starts empty and regains one token per second.
-    func emptyBucket(queueLimit: Int = 1024, order: any WaitOrder = FIFOWaitOrder(), maximumWait: Duration? = nil) throws -> (ManualClock, TokenBucketLimiter<ManualClock>) {
+    func emptyBucket(queueLimit: Int = 1024, order: any WaitOrder = FIFOWaitOrder(), maximumWait: Duration? = nil) throws -> (ManualClock, TokenBucketRateLimiter<ManualClock>) {
         let clock = ManualClock()
-        let limiter = try TokenBucketLimiter(
+        let limiter = try TokenBucketRateLimiter(
             configuration: .init(capacity: 5, refill: 1, every: .seconds(1), initialTokens: 0),
             queueLimit: queueLimit, order: order, maximumWait: maximumWait, clock: clock
         )
@@ -53,7 +53,7 @@ struct EngineExtensionTests {
         clock.advance(by: .seconds(2))
         #expect(try await waiter.value.isAllowed)
         #expect(throws: BulwarkError.invalidConfiguration(field: "maximumWait", rule: "must be at least 0 (got -1.0 seconds)")) {
-            _ = try TokenBucketLimiter(configuration: .init(capacity: 1, every: .seconds(1)), maximumWait: .seconds(-1), clock: ManualClock())
+            _ = try TokenBucketRateLimiter(configuration: .init(capacity: 1, every: .seconds(1)), maximumWait: .seconds(-1), clock: ManualClock())
         }
     }
 
@@ -95,7 +95,7 @@ struct EngineExtensionTests {
     @Test("a caller arriving while the timer is late sees the queue as an on-time timer left it")
     func lateTimer() async throws {
         let reading = ManualClock()
-        let limiter = try TokenBucketLimiter(
+        let limiter = try TokenBucketRateLimiter(
             configuration: .init(capacity: 10, refill: 1, every: .seconds(1), initialTokens: 0), clock: StalledClock(reading: reading)
         )
         let waiter = Task { try await limiter.acquire(cost: 10, deadline: .after(.milliseconds(1_200))) }
@@ -134,7 +134,7 @@ struct EngineExtensionTests {
     @Test("a refund lets a waiter in at once; a charge delays the head")
     func refundAndCharge() async throws {
         let clock = ManualClock()
-        let limiter = try TokenBucketLimiter(capacity: 4, refill: 1, every: .seconds(1), clock: clock)
+        let limiter = try TokenBucketRateLimiter(capacity: 4, refill: 1, every: .seconds(1), clock: clock)
         let (taken, admittedAt) = limiter.tryAdmit(cost: 4, at: clock.nowNanoseconds)
         #expect(taken.isAllowed && admittedAt == 0)
         let waiter = Task { try await limiter.acquire(cost: 2) }

@@ -8,7 +8,7 @@ import Testing
 @Suite(.timeLimit(minutes: 1)) struct LimiterEventTests {
     @Test func limitersReportDenialsQueueingAndTimeouts() async throws {
         let clock = ManualClock()
-        let limiter = try TokenBucketLimiter(capacity: 1, refill: 1, every: .seconds(10), queueLimit: 1, clock: clock)
+        let limiter = try TokenBucketRateLimiter(capacity: 1, refill: 1, every: .seconds(10), queueLimit: 1, clock: clock)
         let recorder = EventRecorder()
         limiter.events.attach(recorder, as: "rpm")
         _ = try limiter.tryAcquire()

@@ -10,7 +10,7 @@ import Testing
         let clock = ManualClock()
         let breaker = try CircuitBreaker(configuration: CircuitBreakerConfiguration(), clock: clock)
         breaker.transition(to: .open)
-        let limiter = try TokenBucketLimiter(capacity: 1, refill: 1, every: .seconds(10), clock: clock)
+        let limiter = try TokenBucketRateLimiter(capacity: 1, refill: 1, every: .seconds(10), clock: clock)
         _ = try limiter.tryAcquire()
         let calls = Journal<String>()
         let chain = try FallbackChain<String>([
@@ -20,7 +20,7 @@ import Testing
         ])
         let recorder = EventRecorder()
         chain.events.attach(recorder)
-        let result = try await chain.execute(ResilienceContext(operation: "chat"))
+        let result = try await chain.execute(ResilienceContext(operationName: "chat"))
         #expect(result.value == "c" && result.alternative == "c" && result.index == 2)
         #expect(calls.all == ["c"])
         #expect(try limiter.tryAcquire(cost: 0).remaining == 0)  // nothing was spent on "b"
@@ -38,7 +38,7 @@ import Testing
             FallbackAlternative("bad") { _ in calls.append("bad"); throw BadRequest() },
             FallbackAlternative("never") { _ in calls.append("never"); return "x" },
         ], route: { $0 is BadRequest ? .stop : .next })
-        await #expect(throws: BadRequest.self) { try await chain.execute(ResilienceContext(operation: "chat")) }
+        await #expect(throws: BadRequest.self) { try await chain.execute(ResilienceContext(operationName: "chat")) }
         #expect(calls.all == ["limited", "bad"])
     }
 
@@ -49,7 +49,7 @@ import Testing
         ]
         let chain = try FallbackChain(alternatives)
         do {
-            _ = try await chain.execute(ResilienceContext(operation: "chat"))
+            _ = try await chain.execute(ResilienceContext(operationName: "chat"))
             Issue.record("expected a failure")
         } catch let failure as FallbackFailure {
             #expect(failure.attempts.map(\.alternative) == ["one", "two"])
@@ -57,17 +57,17 @@ import Testing
             #expect(failure.description.contains("one: rate limited"))
         }
         let rescued = try FallbackChain(alternatives, lastResort: { failure, _ in "sorry (\(failure.attempts.count))" })
-        let result = try await rescued.execute(ResilienceContext(operation: "chat"))
+        let result = try await rescued.execute(ResilienceContext(operationName: "chat"))
         #expect(result.value == "sorry (2)" && result.alternative == "last-resort")
         #expect(result.passed.count == 2)
     }
 
     @Test func theStaticFallbackAnswersAndRefusesAnotherType() async throws {
         let fallback = Fallback("canned")
-        let value = try await fallback.execute(ResilienceContext(operation: "x")) { _ -> String in throw BadRequest() }
+        let value = try await fallback.execute(ResilienceContext(operationName: "x")) { _ -> String in throw BadRequest() }
         #expect(value == "canned")
         await #expect(throws: BulwarkError.invalidArgument(field: "Success", rule: "must be the fallback's type String (got Int)")) {
-            try await fallback.execute(ResilienceContext(operation: "x")) { _ -> Int in throw BadRequest() }
+            try await fallback.execute(ResilienceContext(operationName: "x")) { _ -> Int in throw BadRequest() }
         }
     }
 

@@ -30,7 +30,7 @@ struct FixedWindowTests {
     func boundary() throws {
         let clock = ManualClock(start: NanosecondInstant(nanoseconds: 250))
         // Windows of 1 s aligned to 0: the first ends at 1 s, though the limiter starts at 250 ns.
-        let limiter = try FixedWindowLimiter(limit: 3, window: .seconds(1), epochNanoseconds: 0, clock: clock)
+        let limiter = try FixedWindowRateLimiter(limit: 3, window: .seconds(1), epochNanoseconds: 0, clock: clock)
         for _ in 0 ..< 3 { #expect(try limiter.tryAcquire().isAllowed) }
         let denied = try limiter.tryAcquire()
         #expect(!denied.isAllowed && denied.retryAfterNanoseconds == 1_000_000_000 - 250)
@@ -44,7 +44,7 @@ struct FixedWindowTests {
     @Test("by default windows start when the limiter is created: no doubled rate at start-up")
     func startUp() throws {
         let clock = ManualClock(start: NanosecondInstant(nanoseconds: 900_000_000))
-        let limiter = try FixedWindowLimiter(limit: 6, window: .seconds(1), clock: clock)
+        let limiter = try FixedWindowRateLimiter(limit: 6, window: .seconds(1), clock: clock)
         var admitted = 0
         // Hammer every 10 ms for one second from creation: exactly the limit, not twice it.
         for _ in 0 ..< 100 {

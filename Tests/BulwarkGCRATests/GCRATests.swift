@@ -50,7 +50,7 @@ struct GCRATests {
         var random = SplitMix64(seed: seed)
         let (configuration, _) = randomConfiguration(&random)
         let clock = ManualClock()
-        let limiter = try LockFreeGCRALimiter(configuration: configuration, clock: clock)
+        let limiter = try LockFreeGCRARateLimiter(configuration: configuration, clock: clock)
         var gcra = try GCRA(configuration: configuration, now: 0)
         for _ in 0 ..< 500 {
             clock.advance(by: .nanoseconds(Int64.random(in: 0 ... 20_000_000, using: &random)))
@@ -64,7 +64,7 @@ struct GCRATests {
         // 999,983 per second: a TAT unit is 1/999,983 ns, so the origin must move every ~38 minutes.
         let clock = ManualClock()
         let configuration = GCRA.Configuration(rate: 999_983, per: .seconds(1), burst: 5_000)
-        let limiter = try LockFreeGCRALimiter(configuration: configuration, clock: clock)
+        let limiter = try LockFreeGCRARateLimiter(configuration: configuration, clock: clock)
         var gcra = try GCRA(configuration: configuration, now: 0)
         var bucket = try TokenBucket(configuration: .init(capacity: 5_000, refill: 999_983, every: .seconds(1)), now: 0)
         var random = SplitMix64(seed: 99)
@@ -84,7 +84,7 @@ struct GCRATests {
     @Test("tasks racing the lock-free limiter take exactly the burst, then exactly the rate")
     func lockFreeConservation() async throws {
         let clock = ManualClock()
-        let limiter = try LockFreeGCRALimiter(rate: 1_000, per: .seconds(1), burst: 3_000, clock: clock)
+        let limiter = try LockFreeGCRARateLimiter(rate: 1_000, per: .seconds(1), burst: 3_000, clock: clock)
         let admitted = Counter()
         for round in 0 ..< 4 {
             await withTaskGroup(of: Void.self) { group in
@@ -121,7 +121,7 @@ struct GCRATests {
     func invalidConfiguration(_ index: Int) {
         let (configuration, field, rule) = Self.invalid[index]
         #expect {
-            _ = try LockFreeGCRALimiter(configuration: configuration, clock: ManualClock())
+            _ = try LockFreeGCRARateLimiter(configuration: configuration, clock: ManualClock())
         } throws: { error in
             guard case .invalidConfiguration(let f, let r) = error as? BulwarkError else { return false }
             return f == field && r.contains(rule)
@@ -131,14 +131,14 @@ struct GCRATests {
     @Test("a cost above the burst is an error, not a denial; execute refuses with the exact retry-after")
     func errorsAndExecute() async throws {
         let clock = ManualClock()
-        let limiter = try LockFreeGCRALimiter(rate: 2, per: .seconds(1), burst: 2, clock: clock)
+        let limiter = try LockFreeGCRARateLimiter(rate: 2, per: .seconds(1), burst: 2, clock: clock)
         #expect(throws: BulwarkError.invalidArgument(field: "cost", rule: "must be at most the burst 2 (got 3)")) {
             _ = try limiter.tryAcquire(cost: 3)
         }
-        let context = ResilienceContext(operation: "call", cost: 2)
+        let context = ResilienceContext(operationName: "call", cost: 2)
         #expect(try await limiter.execute(context) { _ in "ran" } == "ran")
         await #expect(throws: BulwarkError.rateLimited(retryAfter: .milliseconds(500))) {
-            try await limiter.execute(ResilienceContext(operation: "call")) { _ in "ran" }
+            try await limiter.execute(ResilienceContext(operationName: "call")) { _ in "ran" }
         }
     }
 }

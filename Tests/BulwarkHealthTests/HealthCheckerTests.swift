@@ -30,7 +30,7 @@ struct HealthCheckerTests {
     )
 
     func call(_ gate: HealthGate<ManualClock>, failing: Bool) async -> ExecutionOutcome<Int> {
-        await gate.executeOutcome(ResilienceContext(operation: "call")) { _ in failing ? .failure(Failure()) : .success(1) }
+        await gate.executeOutcome(ResilienceContext(operationName: "call")) { _ in failing ? .failure(Failure()) : .success(1) }
     }
 
     @Test("a failure rate at the threshold disables at once; the gate refuses and is not ready; a cool-down brings it back")
@@ -47,7 +47,7 @@ struct HealthCheckerTests {
         guard case .rejected(.unavailable("openai", .seconds(10))) = await call(gate, failing: false) else {
             Issue.record("not refused"); return
         }
-        #expect(gate.readiness(for: ResilienceContext(operation: "x")) == .notReady(retryAfter: .seconds(10)))
+        #expect(gate.readiness(for: ResilienceContext(operationName: "x")) == .notReady(retryAfter: .seconds(10)))
         let report = health.report()
         #expect(report.status == .unhealthy && report.httpStatus == 503)
         #expect(report.dependencies[0].reason.hasPrefix("failure rate 2/4 failed"))
@@ -162,10 +162,10 @@ struct HealthCheckerTests {
                 return "claude"
             },
         ])
-        for _ in 0 ..< 4 { #expect(try await chain.execute(ResilienceContext(operation: "chat")).value == "claude") }
+        for _ in 0 ..< 4 { #expect(try await chain.execute(ResilienceContext(operationName: "chat")).value == "claude") }
         #expect(!health.isEnabled("openai"))
         calls.withLock { $0.removeAll() }
-        let result = try await chain.execute(ResilienceContext(operation: "chat"))
+        let result = try await chain.execute(ResilienceContext(operationName: "chat"))
         #expect(result.alternative == "anthropic" && calls.withLock { $0 } == ["anthropic"])
         guard case .skipped(let retryAfter) = result.passed.first?.reason else { Issue.record("not skipped"); return }
         #expect(retryAfter == .seconds(10))
@@ -223,7 +223,7 @@ struct HealthCheckerTests {
         let health = try HealthChecker(dependencies: [HealthCheckedDependency("p", policy: Self.fast)], clock: clock)
         let gate = try health.gate("p")
         for _ in 0 ..< 10 {
-            _ = await gate.executeOutcome(ResilienceContext(operation: "x")) { _ in ExecutionOutcome<Int>.rejected(.rateLimited(retryAfter: .seconds(1))) }
+            _ = await gate.executeOutcome(ResilienceContext(operationName: "x")) { _ in ExecutionOutcome<Int>.rejected(.rateLimited(retryAfter: .seconds(1))) }
         }
         #expect(health.report().dependencies[0].calls == 0)
         try health.override("p", enabled: false)

@@ -60,7 +60,7 @@ struct LeakyBucketShaperTests {
     @Test("waiters are released at an even spacing, each at the exact nanosecond of its slot")
     func pacing() async throws {
         let clock = ManualClock()
-        let pacer = try LeakyBucketShaperLimiter(rate: 40, per: .seconds(60), clock: clock)
+        let pacer = try LeakyBucketShaperRateLimiter(rate: 40, per: .seconds(60), clock: clock)
         let released = Journal<Int64>()
         var tasks: [Task<Void, any Error>] = []
         for index in 0 ..< 5 {
@@ -83,7 +83,7 @@ struct LeakyBucketShaperTests {
     @Test("a caller whose slot is further away than the maximum delay is refused at once with its retry-after")
     func maximumDelay() async throws {
         let clock = ManualClock()
-        let pacer = try LeakyBucketShaperLimiter(rate: 1, per: .seconds(1), maximumDelay: .seconds(2), clock: clock)
+        let pacer = try LeakyBucketShaperRateLimiter(rate: 1, per: .seconds(1), maximumDelay: .seconds(2), clock: clock)
         try await pacer.acquire()                                     // at 0, next slot at 1 s
         let second = Task { try await pacer.acquire() }               // slot 1 s
         await eventually { pacer.waitingCount == 1 }
@@ -129,7 +129,7 @@ struct LeakyBucketShaperTests {
             _ = try LeakyBucketShaper(configuration: .init(rate: 1, per: .seconds(1), maximumCost: 0), now: 0)
         }
         #expect(throws: BulwarkError.invalidConfiguration(field: "maximumDelay", rule: "must be at least 0 (got -1.0 seconds)")) {
-            _ = try LeakyBucketShaperLimiter(rate: 1, per: .seconds(1), maximumDelay: .seconds(-1), clock: ManualClock())
+            _ = try LeakyBucketShaperRateLimiter(rate: 1, per: .seconds(1), maximumDelay: .seconds(-1), clock: ManualClock())
         }
     }
 }

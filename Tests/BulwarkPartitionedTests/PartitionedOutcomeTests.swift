@@ -11,14 +11,14 @@ import Testing
         )
         let recorder = EventRecorder()
         limiter.events.attach(recorder, as: "per-user")
-        let context = ResilienceContext(operation: "x", partitionKey: "ada")
+        let context = ResilienceContext(operationName: "x", partitionKey: "ada")
         #expect(try await limiter.execute(context) { _ in 1 } == 1)
         let outcome = await limiter.executeOutcome(context) { _ in ExecutionOutcome.success(2) }
         guard case .rejected(.queueFull(limit: 0)) = outcome else {
             Issue.record("expected a refusal, got \(outcome)")
             return
         }
-        let noKey = await limiter.executeOutcome(ResilienceContext(operation: "x")) { _ in ExecutionOutcome.success(3) }
+        let noKey = await limiter.executeOutcome(ResilienceContext(operationName: "x")) { _ in ExecutionOutcome.success(3) }
         guard case .rejected(.invalidArgument(field: "partitionKey", _)) = noKey else {
             Issue.record("expected an invalid argument, got \(noKey)")
             return

@@ -108,7 +108,7 @@ struct PartitionedTests {
             _ = try limiter.tryAcquire("x")
         }
         await #expect(throws: BulwarkError.invalidArgument(field: "partitionKey", rule: "must be set for a partitioned limiter")) {
-            try await limiter.execute(ResilienceContext(operation: "call")) { _ in 1 }
+            try await limiter.execute(ResilienceContext(operationName: "call")) { _ in 1 }
         }
         #expect(throws: BulwarkError.invalidConfiguration(field: "groups[vip].capacity", rule: "must be at least 1 (got 0)")) {
             _ = try Buckets(configuration: .init(capacity: 1, every: .seconds(1)), groups: ["vip": .init(capacity: 0, every: .seconds(1))], clock: ManualClock())

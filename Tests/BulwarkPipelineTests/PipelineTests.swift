@@ -48,7 +48,7 @@ private struct Tracing: ResiliencePolicy {
         ]
         for (retry, fast, mode, expected) in cases {
             order.removeAll()
-            _ = try await build(retry: retry, fast: fast, mode: mode).execute(ResilienceContext(operation: "x")) { _ in order.append("call") }
+            _ = try await build(retry: retry, fast: fast, mode: mode).execute(ResilienceContext(operationName: "x")) { _ in order.append("call") }
             #expect(order.all == expected.map { "\($0) in" } + ["call"] + expected.reversed().map { "\($0) out" })
         }
         // Readiness is the chosen branch's.
@@ -58,7 +58,7 @@ private struct Tracing: ResiliencePolicy {
             let pipeline = Pipeline {
                 if guarded { closed } else { PassThrough() }
             }
-            #expect(pipeline.readiness(for: ResilienceContext(operation: "x")).isReady == !guarded)
+            #expect(pipeline.readiness(for: ResilienceContext(operationName: "x")).isReady == !guarded)
         }
     }
 
@@ -70,11 +70,11 @@ private struct Tracing: ResiliencePolicy {
             Tracing(name: "b", order: order)
             Tracing(name: "c", order: order)
         }
-        _ = try await pipeline.execute(ResilienceContext(operation: "x")) { _ in order.append("call") }
+        _ = try await pipeline.execute(ResilienceContext(operationName: "x")) { _ in order.append("call") }
         #expect(order.all == ["a in", "b in", "c in", "call", "c out", "b out", "a out"])
         order.removeAll()
         let dynamic = DynamicPipeline([Tracing(name: "a", order: order), Tracing(name: "b", order: order)])
-        _ = await dynamic.executeOutcome(ResilienceContext(operation: "x")) { _ in order.append("call"); return .success(1) }
+        _ = await dynamic.executeOutcome(ResilienceContext(operationName: "x")) { _ in order.append("call"); return .success(1) }
         #expect(order.all == ["a in", "b in", "call", "b out", "a out"])
     }
 
@@ -84,17 +84,17 @@ private struct Tracing: ResiliencePolicy {
         let pipeline = try Pipeline {
             try Retry(configuration: RetryConfiguration(maximumAttempts: 1), clock: clock)
             breaker
-            try TokenBucketLimiter(capacity: 10, refill: 10, every: .seconds(1), clock: clock)
+            try TokenBucketRateLimiter(capacity: 10, refill: 10, every: .seconds(1), clock: clock)
             try Bulkhead(limit: 2, clock: clock)
         }
-        #expect(try await pipeline.execute(ResilienceContext(operation: "x")) { _ in 42 } == 42)
+        #expect(try await pipeline.execute(ResilienceContext(operationName: "x")) { _ in 42 } == 42)
         breaker.transition(to: .forcedOpen)
-        let outcome = await pipeline.executeOutcome(ResilienceContext(operation: "x"), catching: { _ in 42 })
+        let outcome = await pipeline.executeOutcome(ResilienceContext(operationName: "x"), catching: { _ in 42 })
         guard case .rejected(.circuitOpen(nil)) = outcome else {
             Issue.record("expected the breaker's refusal, got \(outcome)")
             return
         }
-        #expect(pipeline.readiness(for: ResilienceContext(operation: "x")) == .notReady(retryAfter: nil))
+        #expect(pipeline.readiness(for: ResilienceContext(operationName: "x")) == .notReady(retryAfter: nil))
     }
 
     @Test func theRegistryReplacesAPipelineWithoutTouchingCallsInFlight() async throws {
@@ -103,19 +103,19 @@ private struct Tracing: ResiliencePolicy {
         registry.register("chat", first)
         let gate = AsyncGate()
         let inFlight = Task {
-            try await registry.execute("chat", ResilienceContext(operation: "x")) { _ in
+            try await registry.execute("chat", ResilienceContext(operationName: "x")) { _ in
                 await gate.wait()
                 return "old"
             }
         }
         await eventually { first.inFlight == 1 }
         registry.register("chat", PassThrough())
-        #expect(try await registry.execute("chat", ResilienceContext(operation: "x")) { _ in "new" } == "new")
+        #expect(try await registry.execute("chat", ResilienceContext(operationName: "x")) { _ in "new" } == "new")
         await gate.open()
         #expect(try await inFlight.value == "old")
         #expect(first.inFlight == 0)
         await #expect(throws: BulwarkError.invalidArgument(field: "name", rule: "must name a registered pipeline (\"missing\" is not registered)")) {
-            try await registry.execute("missing", ResilienceContext(operation: "x")) { _ in 1 }
+            try await registry.execute("missing", ResilienceContext(operationName: "x")) { _ in 1 }
         }
     }
 }

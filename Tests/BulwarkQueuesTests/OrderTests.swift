@@ -284,7 +284,7 @@ struct FairOrderTests {
     @Test("through a token bucket: a flooding tenant and three light ones share the rate equally")
     func throughLimiter() async throws {
         let clock = ManualClock()
-        let limiter = try TokenBucketLimiter(
+        let limiter = try TokenBucketRateLimiter(
             capacity: 1, refill: 1, every: .milliseconds(10), initialTokens: 0, queueLimit: 10_000, order: try FairWaitOrder(),
             clock: clock
         )
@@ -332,7 +332,7 @@ struct DeadlineOrderTests {
     @Test("a limiter with the deadline order refuses an unreachable deadline at once, and times the rest out at their deadline exactly")
     func throughLimiter() async throws {
         let clock = ManualClock()
-        let limiter = try TokenBucketLimiter(
+        let limiter = try TokenBucketRateLimiter(
             capacity: 1, refill: 1, every: .seconds(1), initialTokens: 0, order: DeadlineWaitOrder(), clock: clock
         )
         let late = Task { try await limiter.acquire(cost: 1, deadline: .at(NanosecondInstant(nanoseconds: 10_000_000_000))) }

@@ -21,7 +21,7 @@ struct RedisConcurrencyLimiterTests {
             for call in 0..<40 {
                 let node = nodes[call % 4]
                 group.addTask {
-                    try await node.execute(ResilienceContext(operation: "call", deadline: .after(.seconds(60)))) { _ in
+                    try await node.execute(ResilienceContext(operationName: "call", deadline: .after(.seconds(60)))) { _ in
                         inFlight.add(1)
                         most.append(inFlight.value)
                         try await Task.sleep(for: .milliseconds(2))

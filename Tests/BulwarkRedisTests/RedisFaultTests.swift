@@ -327,6 +327,60 @@ struct RedisFaultTests {
             }
         }
     }
+    @Test("the chain, budget, quota and concurrency limiter follow the one failure policy, with its events")
+    func everyTypeFollowsThePolicy() async throws {
+        let server = try await FakeRedisServer.start(.reply("-LOADING Redis is loading the dataset in memory\r\n"))
+        let redis = try RedisClient(configuration: RedisConfiguration(
+            endpoints: [server.endpoint], poolSize: 1, connectTimeout: busy(.seconds(30)), commandTimeout: busy(.seconds(30))
+        ))
+        func refusedSayingLoading(_ body: () async throws -> Void) async -> Bool {
+            do { try await body() } catch BulwarkError.dependencyFailed(dependency: "redis", let reason) {
+                return reason.contains("LOADING")
+            } catch { return false }
+            return false
+        }
+        let link = RedisLink("requests", key: "{t}:rpm", limit: try .fixedWindow(limit: 10, window: .seconds(60)))
+        let limits = RedisSuccessQuota.Limits(total: try .fixedWindow(limit: 10, window: .seconds(60)), successes: try .fixedWindow(limit: 5, window: .seconds(60)))
+        for policy in [RedisFailurePolicy.failClosed, .failOpen] {
+            let recorder = EventRecorder()
+            let chain = try RedisRateLimitChain(client: redis, links: [link], failurePolicy: policy)
+            let budget = try RedisTokenBudget(
+                client: redis, dimensions: [link], reservations: "{t}:reservations", reservationTimeout: .seconds(60), failurePolicy: policy
+            )
+            let quota = try RedisSuccessQuota(client: redis, prefix: "t", defaults: limits, failurePolicy: policy)
+            let concurrency = try RedisConcurrencyLimiter(client: redis, key: "{t}:inflight", limit: 4, leaseTTL: .seconds(30), failurePolicy: policy)
+            for events in [chain.events, budget.events, quota.events, concurrency.events] { events.attach(recorder) }
+            if case .failClosed = policy {
+                #expect(await refusedSayingLoading { _ = try await chain.tryAcquire(costs: [1]) })
+                #expect(await refusedSayingLoading { _ = try await chain.charge(costs: [1]) })
+                #expect(await refusedSayingLoading { _ = try await budget.reserve(estimate: [1]) })
+                #expect(await refusedSayingLoading { _ = try await quota.begin(group: "g") })
+                #expect(await refusedSayingLoading { _ = try await concurrency.tryAcquire() })
+            } else {
+                let decision = try await chain.tryAcquire(costs: [1])
+                #expect(decision.isAllowed && decision.source == .failedOpen && decision.admissions.isEmpty)
+                try await chain.refund(costs: [1], of: decision)  // nothing to give back
+                try await chain.charge(costs: [1])  // skipped
+                let reservation = try await budget.reserve(estimate: [1])
+                #expect(reservation.isGranted && reservation.decision.source == .failedOpen)
+                #expect(try await budget.settle(reservation, actual: [1]))
+                let call = try await quota.begin(group: "g")
+                try await quota.finish(call, succeeded: false)
+                let lease = try #require(try await concurrency.tryAcquire())
+                try await lease.release()
+            }
+            // One unavailable event per type and outage, naming the policy and the reply.
+            let outages = recorder.kinds.compactMap { $0.detail(as: DistributedStateUnavailable.self) }
+            let name = if case .failOpen = policy { "fail open" } else { "fail closed" }
+            #expect(outages.count == 4 && outages.allSatisfy { $0.policy == name && $0.reason.contains("LOADING") }, "\(outages)")
+        }
+        // The policies that need one limit in memory are refused by the types with several.
+        #expect(throws: BulwarkError.invalidConfiguration(
+            field: "failurePolicy", rule: "must be failOpen or failClosed: a local fallback needs a single limit (RedisRateLimiter)"
+        )) { try RedisRateLimitChain(client: redis, links: [link], failurePolicy: .localShare(0.5)) }
+        await redis.shutdown()
+        try await server.stop()
+    }
 }
 
 /// One decision under each failure policy on one client: the fail-closed error, the fail-open

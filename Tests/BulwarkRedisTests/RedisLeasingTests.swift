@@ -17,7 +17,7 @@ struct RedisLeasingTests {
         let (limit, batch, nodes) = (100, 10, 4)
         let key = uniquePrefix()
         let leased = try (0..<nodes).map { _ in
-            try RedisLeasedLimiter(
+            try RedisLeasedRateLimiter(
                 RedisRateLimiter(client: client, key: key, limit: try .fixedWindow(limit: limit, window: .nanoseconds(window)),
                                  clock: clock, timeSource: .limiterClock),
                 batch: batch, lease: .nanoseconds(window)
@@ -56,7 +56,7 @@ struct RedisLeasingTests {
         defer { server.stop() }
         let client = try server.client()
         let shared = try RedisRateLimiter(client: client, key: "hot", limit: try .slidingWindowLog(limit: 1_000, window: .seconds(3600)))
-        let leased = try RedisLeasedLimiter(shared, batch: 50, lease: .seconds(30))
+        let leased = try RedisLeasedRateLimiter(shared, batch: 50, lease: .seconds(30))
         _ = try await shared.tryAcquire(cost: 0)  // the script cached: EVALSHA only from here
         let before = try await RedisRateLimiterTests.calls(server, "evalsha")
         for _ in 0..<120 { #expect(try await leased.tryAcquire()) }
@@ -75,7 +75,7 @@ struct RedisLeasingTests {
         let server = try await RedisServer.shared()
         let client = try server.client()
         let shared = try RedisRateLimiter(client: client, key: uniquePrefix(), limit: try .slidingWindowLog(limit: 1_000, window: .seconds(3600)))
-        let leased = try RedisLeasedLimiter(shared, batch: 10, lease: .seconds(600))
+        let leased = try RedisLeasedRateLimiter(shared, batch: 10, lease: .seconds(600))
         let admitted = try await withThrowingTaskGroup(of: Int.self) { group in
             for _ in 0..<64 {
                 group.addTask {

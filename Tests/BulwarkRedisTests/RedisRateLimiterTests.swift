@@ -99,7 +99,7 @@ struct RedisRateLimiterTests {
         // A live server answers well within 20 s however loaded the machine; a dead one refuses at once.
         let client = try server.client(poolSize: 2, commandTimeout: busy(.seconds(20)))
         let limit = try RedisLimit.tokenBucket(capacity: 10, every: .seconds(60))
-        let fallback = try TokenBucketLimiter(capacity: 2, refill: 2, every: .seconds(60))
+        let fallback = try TokenBucketRateLimiter(capacity: 2, refill: 2, every: .seconds(60))
         let open = try RedisRateLimiter(client: client, key: "k:open", limit: limit, failurePolicy: .failOpen)
         let closed = try RedisRateLimiter(client: client, key: "k:closed", limit: limit, failurePolicy: .failClosed)
         let local = try RedisRateLimiter(client: client, key: "k:local", limit: limit, failurePolicy: .fallback(fallback))

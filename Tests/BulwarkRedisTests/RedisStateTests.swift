@@ -60,7 +60,7 @@ struct RedisStateTests {
                 syncInterval: .milliseconds(50)
             )
         }
-        let context = ResilienceContext(operation: "complete")
+        let context = ResilienceContext(operationName: "complete")
         // Node 0's dependency fails twice: its breaker opens and the opening is published.
         for _ in 0..<2 {
             _ = await nodes[0].executeOutcome(context) { _ in ExecutionOutcome<Int>.failure(Failure()) }

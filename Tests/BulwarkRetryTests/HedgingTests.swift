@@ -11,7 +11,7 @@ import Testing
         hedging.events.attach(recorder)
         let cancelled = Journal<Int>()
         let call = Task {
-            try await hedging.execute(ResilienceContext(operation: "x")) { context in
+            try await hedging.execute(ResilienceContext(operationName: "x")) { context in
                 do {
                     // Attempt 1 takes 10 s, attempt 2 takes 0.5 s.
                     let takes: Int64 = context.attempt == 1 ? 10_000_000_000 : 500_000_000
@@ -34,7 +34,7 @@ import Testing
 
     @Test func aFailedAttemptStartsTheNextAtOnceAndAllFailingGivesTheFirstFailure() async throws {
         let hedging = try Hedging(configuration: HedgingConfiguration(maximumHedges: 2, delay: .seconds(100)), clock: ManualClock())
-        let outcome = await hedging.executeOutcome(ResilienceContext(operation: "x")) { context -> ExecutionOutcome<Int> in
+        let outcome = await hedging.executeOutcome(ResilienceContext(operationName: "x")) { context -> ExecutionOutcome<Int> in
             .failure(Flaky(attempt: context.attempt))
         }
         #expect(outcome.error as? Flaky == Flaky(attempt: 1))
@@ -46,7 +46,7 @@ import Testing
         configuration.budget = try RetryBudget(ratio: 0, minimumPerSecond: 1, ttl: .seconds(1), clock: clock)
         let hedging = try Hedging(configuration: configuration, clock: clock)
         let attempts = Counter()
-        _ = await hedging.executeOutcome(ResilienceContext(operation: "x")) { context -> ExecutionOutcome<Int> in
+        _ = await hedging.executeOutcome(ResilienceContext(operationName: "x")) { context -> ExecutionOutcome<Int> in
             attempts.add(1)
             return .failure(Flaky(attempt: context.attempt))
         }
@@ -60,7 +60,7 @@ import Testing
         let hedging = try Hedging(configuration: HedgingConfiguration(maximumHedges: 2, delay: .seconds(1)), clock: clock)
         let started = Journal<(attempt: Int, at: Int64)>()
         let call = Task {
-            try await hedging.execute(ResilienceContext(operation: "x")) { context in
+            try await hedging.execute(ResilienceContext(operationName: "x")) { context in
                 started.append((context.attempt, clock.nowNanoseconds))
                 switch context.attempt {
                 case 1:  // slow: answers at 10 s

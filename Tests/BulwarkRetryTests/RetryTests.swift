@@ -25,7 +25,7 @@ struct TooManyRequests: Error, RetryAfterProviding {
         let attempts = Journal<Int>()
         let clock = clock
         let value = await driving(clock) {
-            try? await retry.execute(ResilienceContext(operation: "x")) { context in
+            try? await retry.execute(ResilienceContext(operationName: "x")) { context in
                 attempts.append(context.attempt)
                 if context.attempt < 3 { throw Flaky(attempt: context.attempt) }
                 return clock.nowNanoseconds
@@ -39,7 +39,7 @@ struct TooManyRequests: Error, RetryAfterProviding {
     @Test func givesUpAfterTheMaximumWithTheLastError() async throws {
         let retry = try retry()
         let outcome = await driving(clock) {
-            await retry.executeOutcome(ResilienceContext(operation: "x")) { context -> ExecutionOutcome<Int> in
+            await retry.executeOutcome(ResilienceContext(operationName: "x")) { context -> ExecutionOutcome<Int> in
                 .failure(Flaky(attempt: context.attempt))
             }
         }
@@ -53,7 +53,7 @@ struct TooManyRequests: Error, RetryAfterProviding {
         let clock = clock
         let afters: [Duration?] = [.milliseconds(2500), .seconds(11)]
         let ended = await driving(clock) {
-            _ = await retry.executeOutcome(ResilienceContext(operation: "x")) { context -> ExecutionOutcome<Int> in
+            _ = await retry.executeOutcome(ResilienceContext(operationName: "x")) { context -> ExecutionOutcome<Int> in
                 .failure(TooManyRequests(retryAfter: afters[context.attempt - 1]))
             }
             return clock.nowNanoseconds
@@ -71,7 +71,7 @@ struct TooManyRequests: Error, RetryAfterProviding {
         retry.events.attach(recorder)
         let attempts = Journal<Int>()
         _ = await driving(clock) {
-            await retry.executeOutcome(ResilienceContext(operation: "x", deadline: .after(.milliseconds(1500)))) { context -> ExecutionOutcome<Int> in
+            await retry.executeOutcome(ResilienceContext(operationName: "x", deadline: .after(.milliseconds(1500)))) { context -> ExecutionOutcome<Int> in
                 attempts.append(context.attempt)
                 return .failure(Flaky(attempt: context.attempt))
             }
@@ -83,7 +83,7 @@ struct TooManyRequests: Error, RetryAfterProviding {
     @Test func neverRetriesACancellation() async throws {
         let retry = try retry()
         let attempts = Counter()
-        let outcome = await retry.executeOutcome(ResilienceContext(operation: "x")) { _ -> ExecutionOutcome<Int> in
+        let outcome = await retry.executeOutcome(ResilienceContext(operationName: "x")) { _ -> ExecutionOutcome<Int> in
             attempts.add(1)
             return .failure(CancellationError())
         }
@@ -95,7 +95,7 @@ struct TooManyRequests: Error, RetryAfterProviding {
         let retry = try retry()
         let attempts = Counter()
         let task = Task {
-            await retry.executeOutcome(ResilienceContext(operation: "x")) { _ -> ExecutionOutcome<Int> in
+            await retry.executeOutcome(ResilienceContext(operationName: "x")) { _ -> ExecutionOutcome<Int> in
                 attempts.add(1)
                 return .failure(Flaky(attempt: 1))
             }
@@ -110,7 +110,7 @@ struct TooManyRequests: Error, RetryAfterProviding {
     @Test func resultsCanBeRetried() async throws {
         let retry = try retry { $0.shouldRetryResult = { ($0 as? Int) == 503 } }
         let value = await driving(clock) {
-            try? await retry.execute(ResilienceContext(operation: "x")) { context in context.attempt < 4 ? 503 : 200 }
+            try? await retry.execute(ResilienceContext(operationName: "x")) { context in context.attempt < 4 ? 503 : 200 }
         }
         #expect(value == 200)
     }
@@ -217,7 +217,7 @@ struct TooManyRequests: Error, RetryAfterProviding {
         let recorder = EventRecorder()
         retry.events.attach(recorder)
         let attempts = Counter()
-        _ = await retry.executeOutcome(ResilienceContext(operation: "x")) { _ -> ExecutionOutcome<Int> in
+        _ = await retry.executeOutcome(ResilienceContext(operationName: "x")) { _ -> ExecutionOutcome<Int> in
             attempts.add(1)
             return .failure(Flaky(attempt: 0))
         }

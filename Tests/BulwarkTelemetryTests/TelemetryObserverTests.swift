@@ -29,9 +29,9 @@ import Tracing
         struct Down: Error {}
         await tracer.withSpan("chat") { _ in
             for _ in 0 ..< 2 {
-                _ = try? await breaker.execute(ResilienceContext(operation: "chat")) { _ -> Int in throw Down() }
+                _ = try? await breaker.execute(ResilienceContext(operationName: "chat")) { _ -> Int in throw Down() }
             }
-            _ = try? await breaker.execute(ResilienceContext(operation: "chat")) { _ in 1 }
+            _ = try? await breaker.execute(ResilienceContext(operationName: "chat")) { _ in 1 }
         }
 
         let opened = try #require(handler.entries.first { $0.message == "circuit.state_changed" })
@@ -64,7 +64,7 @@ import Tracing
     }
 
     @Test func metricsAreCreatedOncePerSourceAndEvent() async throws {
-        let limiter = try TokenBucketLimiter(capacity: 1, refill: 1, every: .seconds(60), clock: ManualClock())
+        let limiter = try TokenBucketRateLimiter(capacity: 1, refill: 1, every: .seconds(60), clock: ManualClock())
         limiter.events.attach(observer(), as: "rpm")
         _ = try limiter.tryAcquire()
         for _ in 0 ..< 5 { _ = try limiter.tryAcquire() }
@@ -79,13 +79,13 @@ import Tracing
         let retry = try Retry(configuration: configuration, clock: ManualClock())
         retry.events.attach(observer(), as: "retry")
         struct Flaky: Error {}
-        _ = try? await retry.execute(ResilienceContext(operation: "x")) { _ -> Int in throw Flaky() }
+        _ = try? await retry.execute(ResilienceContext(operationName: "x")) { _ -> Int in throw Flaky() }
         #expect(try metrics.expectTimer("bulwark_retry_delay", [("source", "retry")]).values == [0])
         #expect(handler.entries.map(\.message) == ["retry.scheduled"])
     }
 
     @Test func withoutAnActiveSpanNothingIsTraced() throws {
-        let limiter = try TokenBucketLimiter(capacity: 1, refill: 1, every: .seconds(60), clock: ManualClock())
+        let limiter = try TokenBucketRateLimiter(capacity: 1, refill: 1, every: .seconds(60), clock: ManualClock())
         limiter.events.attach(observer(), as: "rpm")
         _ = try limiter.tryAcquire()
         // A span is open, but it is not the task's active one: the denial must not land on it.

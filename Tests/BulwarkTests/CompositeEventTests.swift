@@ -13,12 +13,12 @@ import Testing
         partitioned.events.attach(recorder, as: "per-user")
         _ = try partitioned.tryAcquire("ada")
         _ = try partitioned.tryAcquire("ada")
-        let gcra = try LockFreeGCRALimiter(configuration: .init(rate: 1, per: .seconds(10)), clock: clock)
+        let gcra = try LockFreeGCRARateLimiter(configuration: .init(rate: 1, per: .seconds(10)), clock: clock)
         gcra.events.attach(recorder, as: "gcra")
         _ = try gcra.tryAcquire()
         _ = try gcra.tryAcquire()
         let budget = try TokenBudget(dimensions: [
-            .limiter("output", try TokenBucketLimiter(capacity: 100, refill: 100, every: .seconds(60), clock: clock)),
+            .limiter("output", try TokenBucketRateLimiter(capacity: 100, refill: 100, every: .seconds(60), clock: clock)),
         ], clock: clock)
         budget.events.attach(recorder, as: "budget")
         let reservation = try budget.tryReserve([10])
@@ -30,8 +30,8 @@ import Testing
             .budgetDebt(dimension: "output", debt: 50),
         ])
         // Readiness, asked without spending anything.
-        #expect(partitioned.readiness(for: ResilienceContext(operation: "x", partitionKey: "ada")) == .notReady(retryAfter: nil))
-        #expect(partitioned.readiness(for: ResilienceContext(operation: "x", partitionKey: "bob")) == .ready)
-        #expect(gcra.readiness(for: ResilienceContext(operation: "x")) == .notReady(retryAfter: nil))
+        #expect(partitioned.readiness(for: ResilienceContext(operationName: "x", partitionKey: "ada")) == .notReady(retryAfter: nil))
+        #expect(partitioned.readiness(for: ResilienceContext(operationName: "x", partitionKey: "bob")) == .ready)
+        #expect(gcra.readiness(for: ResilienceContext(operationName: "x")) == .notReady(retryAfter: nil))
     }
 }

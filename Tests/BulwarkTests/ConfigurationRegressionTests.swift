@@ -62,10 +62,10 @@ import Testing
         let clock = ManualClock()
         let breaker = try CircuitBreaker(configuration: CircuitBreakerConfiguration(), clock: clock)
         breaker.transition(to: .open)
-        let reply: String = try await breaker.execute(ResilienceContext(operation: "chat"), fallback: Fallback("canned")) { _ in "live" }
+        let reply: String = try await breaker.execute(ResilienceContext(operationName: "chat"), fallback: Fallback("canned")) { _ in "live" }
         #expect(reply == "canned")
         let stage = Pipeline { Fallback("canned"); breaker }
-        let mismatched = await stage.executeOutcome(ResilienceContext(operation: "chat")) { _ in ExecutionOutcome.success(1) }
+        let mismatched = await stage.executeOutcome(ResilienceContext(operationName: "chat")) { _ in ExecutionOutcome.success(1) }
         #expect(refusal(mismatched) == .invalidArgument(field: "Success", rule: "must be the fallback's type String (got Int)"))
     }
 }

@@ -29,17 +29,17 @@ import Testing
     }
 
     @Test func aChainAndABudgetReportQueueing() async throws {
-        let requests = try TokenBucketLimiter(capacity: 1, refill: 1, every: .seconds(60), clock: clock)
+        let requests = try TokenBucketRateLimiter(capacity: 1, refill: 1, every: .seconds(60), clock: clock)
         let perUser = try PartitionedRateLimiter<String, TokenBucket, ManualClock>(configuration: .init(capacity: 5, every: .seconds(60)), clock: clock)
         let chain = try RateLimitChain([.limiter("requests", requests), .partitioned("user", perUser) { $0.partitionKey }], clock: clock)
         let recorder = EventRecorder()
         chain.events.attach(recorder)
-        let context = ResilienceContext(operation: "chat", partitionKey: "alice")
+        let context = ResilienceContext(operationName: "chat", partitionKey: "alice")
         _ = try chain.tryAcquire(context: context)
         try await queues(recorder) { try await chain.acquire(options: WaitOptions(deadline: .after(.seconds(120))), context: context) }
         #expect(recorder.kinds.contains(.limiterQueued(cost: 1, waiting: 0)))
 
-        let budget = try TokenBudget(dimensions: [.limiter("requests", try TokenBucketLimiter(capacity: 1, refill: 1, every: .seconds(60), clock: clock))], clock: clock)
+        let budget = try TokenBudget(dimensions: [.limiter("requests", try TokenBucketRateLimiter(capacity: 1, refill: 1, every: .seconds(60), clock: clock))], clock: clock)
         let budgetEvents = EventRecorder()
         budget.events.attach(budgetEvents)
         _ = try budget.tryReserve([1])
@@ -57,9 +57,9 @@ import Testing
         ], route: { _ in .next })
         let recorder = EventRecorder()
         chain.events.attach(recorder)
-        _ = try await chain.execute(ResilienceContext(operation: "chat"))
+        _ = try await chain.execute(ResilienceContext(operationName: "chat"))
         #expect(recorder.kinds.isEmpty)  // the primary served: no fallback was used
-        _ = try await chain.execute(ResilienceContext(operation: "chat", tags: ["fail": "yes"]))
+        _ = try await chain.execute(ResilienceContext(operationName: "chat", tags: ["fail": "yes"]))
         #expect(recorder.kinds == [
             .fallbackFailed(alternative: "primary", stopped: false, error: "BadRequest()"),
             .fallbackUsed(alternative: "secondary"),

@@ -13,13 +13,13 @@ struct ReadmeExampleTests {
 
         // README example begins
         // An LLM provider allows 40 requests per minute: a bucket of 40, refilled 40 per minute.
-        let requests = try TokenBucketLimiter(capacity: 40, refill: 40, every: .seconds(60))
+        let requests = try TokenBucketRateLimiter(capacity: 40, refill: 40, every: .seconds(60))
 
         let decision = try requests.tryAcquire()         // answers at once, never waits
         print(decision.isAllowed, decision.remaining)    // true 39
 
         // Or wait in line, first come first served, for at most 10 seconds, then call.
-        let context = ResilienceContext(operation: "chat", deadline: .after(.seconds(10)))
+        let context = ResilienceContext(operationName: "chat", deadline: .after(.seconds(10)))
         let reply = try await requests.execute(context) { _ in "model reply" }
         print(reply)                                     // model reply
         // README example ends
@@ -39,10 +39,10 @@ struct ReadmeExampleTests {
         let guarded = try Pipeline {
             try Retry(configuration: RetryConfiguration(maximumAttempts: 3))
             try CircuitBreaker(configuration: CircuitBreakerConfiguration(failureRateThreshold: 50, minimumCalls: 20))
-            try TokenBucketLimiter(capacity: 40, refill: 40, every: .seconds(60))
+            try TokenBucketRateLimiter(capacity: 40, refill: 40, every: .seconds(60))
             try Timeout(.seconds(30))
         }
-        let answer = try await guarded.execute(ResilienceContext(operation: "chat")) { context in
+        let answer = try await guarded.execute(ResilienceContext(operationName: "chat")) { context in
             try await provider.chat(attempt: context.attempt)   // fails once with a 503, then answers
         }
         print(answer)                                    // reply on attempt 2

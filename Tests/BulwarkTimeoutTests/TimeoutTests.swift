@@ -12,7 +12,7 @@ import Testing
         // The clock reading at which the operation saw its cancellation.
         let cancelledAt = Journal<Int64>()
         let call = Task {
-            await timeout.executeOutcome(ResilienceContext(operation: "x")) { _ -> ExecutionOutcome<Int> in
+            await timeout.executeOutcome(ResilienceContext(operationName: "x")) { _ -> ExecutionOutcome<Int> in
                 await .catching {
                     do {
                         try await clock.sleep(untilNanoseconds: 60_000_000_000)
@@ -48,7 +48,7 @@ import Testing
         let recorder = EventRecorder()
         timeout.events.attach(recorder)
         for value in 0 ..< 100 {
-            #expect(try await timeout.execute(ResilienceContext(operation: "x")) { _ in value * 3 + 1 } == value * 3 + 1)
+            #expect(try await timeout.execute(ResilienceContext(operationName: "x")) { _ in value * 3 + 1 } == value * 3 + 1)
         }
         // No call was cancelled: not one timeout fired.
         #expect(recorder.kinds.isEmpty)
@@ -60,7 +60,7 @@ import Testing
         let recorder = EventRecorder()
         timeout.events.attach(recorder)
         let call = Task {
-            try await timeout.execute(ResilienceContext(operation: "x")) { _ in
+            try await timeout.execute(ResilienceContext(operationName: "x")) { _ in
                 // Ignores cancellation: sleeps on in a task of its own.
                 await Task.detached { try? await clock.sleep(untilNanoseconds: 3_000_000_000) }.value
                 return "late"
@@ -81,7 +81,7 @@ import Testing
         await withTaskGroup(of: Void.self) { group in
             for (index, timeout) in timeouts.enumerated() {
                 group.addTask {
-                    let outcome = await timeout.executeOutcome(ResilienceContext(operation: "x")) { _ -> ExecutionOutcome<Int> in
+                    let outcome = await timeout.executeOutcome(ResilienceContext(operationName: "x")) { _ -> ExecutionOutcome<Int> in
                         await .catching {
                             try await clock.sleep(untilNanoseconds: 100_000_000_000)
                             return 0
@@ -111,7 +111,7 @@ import Testing
                 group.addTask {
                     for call in 0 ..< 150 {
                         let slow = (task + call) % 10 == 0
-                        let outcome = await timeout.executeOutcome(ResilienceContext(operation: "x")) { _ -> ExecutionOutcome<Int> in
+                        let outcome = await timeout.executeOutcome(ResilienceContext(operationName: "x")) { _ -> ExecutionOutcome<Int> in
                             await .catching {
                                 if slow { try await Task.sleep(for: .seconds(10)) }
                                 return 1

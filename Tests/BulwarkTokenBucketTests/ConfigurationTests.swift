@@ -39,7 +39,7 @@ struct ConfigurationTests {
         }
         // The limiter refuses it the same way: the very same case, field and rule.
         let fromLimiter = #expect(throws: BulwarkError.self) {
-            _ = try TokenBucketLimiter(configuration: `case`.configuration, clock: ManualClock())
+            _ = try TokenBucketRateLimiter(configuration: `case`.configuration, clock: ManualClock())
         }
         #expect(fromLimiter == fromBucket)
     }
@@ -47,14 +47,14 @@ struct ConfigurationTests {
     @Test("a negative queue limit is refused")
     func negativeQueueLimit() {
         #expect(throws: BulwarkError.invalidConfiguration(field: "queueLimit", rule: "must be at least 0")) {
-            _ = try TokenBucketLimiter(capacity: 1, every: .seconds(1), queueLimit: -1, clock: ManualClock())
+            _ = try TokenBucketRateLimiter(capacity: 1, every: .seconds(1), queueLimit: -1, clock: ManualClock())
         }
     }
 
     @Test("the largest exact configurations are accepted")
     func largeButExact() throws {
         // A million tokens per minute reduces to one unit per nanosecond and 60,000 units per token.
-        let limiter = try TokenBucketLimiter(capacity: 1_000_000, refill: 1_000_000, every: .seconds(60), clock: ManualClock())
+        let limiter = try TokenBucketRateLimiter(capacity: 1_000_000, refill: 1_000_000, every: .seconds(60), clock: ManualClock())
         #expect(limiter.limit == 1_000_000)
         _ = try TokenBucket(configuration: .init(capacity: 1_000_000_000, refill: 1_000_000_000, every: .seconds(1)), now: 0)
         _ = try TokenBucket(configuration: .init(capacity: 1, refill: 1, every: .seconds(86_400 * 365 * 50)), now: 0)
@@ -62,7 +62,7 @@ struct ConfigurationTests {
 
     @Test("a cost below zero or above capacity is refused with an error, not denied")
     func invalidCost() async throws {
-        let limiter = try TokenBucketLimiter(capacity: 10, every: .seconds(1), clock: ManualClock())
+        let limiter = try TokenBucketRateLimiter(capacity: 10, every: .seconds(1), clock: ManualClock())
         #expect(throws: BulwarkError.invalidArgument(field: "cost", rule: "must be at most the limit 10 (got 11)")) {
             _ = try limiter.tryAcquire(cost: 11)
         }

@@ -9,7 +9,7 @@ struct StressTests {
     @Test("tasks racing tryAcquire take exactly the tokens there are: none lost, none given twice")
     func tryAcquireRace() async throws {
         let clock = ManualClock()
-        let limiter = try TokenBucketLimiter(capacity: 5_000, refill: 1_000, every: .seconds(1), clock: clock)
+        let limiter = try TokenBucketRateLimiter(capacity: 5_000, refill: 1_000, every: .seconds(1), clock: clock)
         let admitted = Counter()
         for round in 0 ..< 5 {
             await withTaskGroup(of: Void.self) { group in
@@ -40,7 +40,7 @@ struct StressTests {
         var random = SplitMix64(seed: seed)
         let clock = ManualClock()
         // Refill 10 per second; the bucket starts empty so everyone queues.
-        let limiter = try TokenBucketLimiter(capacity: 10, refill: 10, every: .seconds(1), initialTokens: 0, clock: clock)
+        let limiter = try TokenBucketRateLimiter(capacity: 10, refill: 10, every: .seconds(1), initialTokens: 0, clock: clock)
         let waiters = 300
         var tasks: [Task<Outcome, Never>] = []
         for _ in 0 ..< waiters {
@@ -95,7 +95,7 @@ struct StressTests {
     func realClockConservation() async throws {
         let clock = ContinuousClock()
         let start = clock.nowNanoseconds
-        let limiter = try TokenBucketLimiter(capacity: 100, refill: 100_000, every: .seconds(1), clock: clock)
+        let limiter = try TokenBucketRateLimiter(capacity: 100, refill: 100_000, every: .seconds(1), clock: clock)
         let admitted = Counter()
         await withTaskGroup(of: Void.self) { group in
             for _ in 0 ..< 16 {

@@ -7,9 +7,9 @@ import Testing
 @Suite("Waiting acquire", .timeLimit(minutes: 1))
 struct WaitingTests {
     /// A bucket that starts empty and regains one token per second.
-    func emptyBucket(capacity: Int = 5, queueLimit: Int = 1024) throws -> (ManualClock, TokenBucketLimiter<ManualClock>) {
+    func emptyBucket(capacity: Int = 5, queueLimit: Int = 1024) throws -> (ManualClock, TokenBucketRateLimiter<ManualClock>) {
         let clock = ManualClock()
-        let limiter = try TokenBucketLimiter(
+        let limiter = try TokenBucketRateLimiter(
             capacity: capacity, refill: 1, every: .seconds(1), initialTokens: 0, queueLimit: queueLimit, clock: clock
         )
         return (clock, limiter)
@@ -17,7 +17,7 @@ struct WaitingTests {
 
     @Test("acquire returns at once when the cost is available")
     func immediate() async throws {
-        let limiter = try TokenBucketLimiter(capacity: 3, every: .seconds(1), clock: ManualClock())
+        let limiter = try TokenBucketRateLimiter(capacity: 3, every: .seconds(1), clock: ManualClock())
         let decision = try await limiter.acquire(cost: 2)
         #expect(decision.isAllowed && decision.remaining == 1)
         #expect(limiter.waitingCount == 0)
@@ -129,7 +129,7 @@ struct WaitingTests {
         #expect(throws: BulwarkError.invalidConfiguration(
             field: "queueLimit", rule: "× the limit 1000000000000000 must be at most 4611686018427387903 (got 10000)"
         )) {
-            _ = try TokenBucketLimiter(
+            _ = try TokenBucketRateLimiter(
                 capacity: 1_000_000_000_000_000, refill: 1_000_000_000, every: .seconds(1), queueLimit: 10_000, clock: ManualClock()
             )
         }
@@ -179,7 +179,7 @@ struct WaitingTests {
     @Test("execute waits for the context's cost, then runs the operation")
     func executeAsPolicy() async throws {
         let (clock, limiter) = try emptyBucket()
-        let context = ResilienceContext(operation: "chat", cost: 2, deadline: .after(.seconds(5)))
+        let context = ResilienceContext(operationName: "chat", cost: 2, deadline: .after(.seconds(5)))
         let call = Task {
             try await limiter.execute(context) { context in "ran \(context.operationName)" }
         }
@@ -187,7 +187,7 @@ struct WaitingTests {
         clock.advance(by: .seconds(2))
         #expect(try await call.value == "ran chat")
 
-        let late = ResilienceContext(operation: "chat", cost: 5, deadline: .after(.seconds(1)))
+        let late = ResilienceContext(operationName: "chat", cost: 5, deadline: .after(.seconds(1)))
         let refused = Task { try await limiter.execute(late) { _ in "ran" } }
         await clock.waitForSleepers(count: 1)
         clock.advance(by: .seconds(1))

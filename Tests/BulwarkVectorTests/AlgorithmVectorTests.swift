@@ -76,7 +76,7 @@ struct AlgorithmVectorTests {
     /// Runs a GCRA case through the lock-free limiter on a manual clock.
     private func checkLockFree(_ vector: VectorFile.Case) throws {
         let clock = ManualClock()
-        let limiter = try LockFreeGCRALimiter(configuration: GCRA.configuration(vector.config), clock: clock)
+        let limiter = try LockFreeGCRARateLimiter(configuration: GCRA.configuration(vector.config), clock: clock)
         for (index, step) in vector.steps.enumerated() {
             clock.advance(to: NanosecondInstant(nanoseconds: step.at))
             switch step.operation {

@@ -94,7 +94,7 @@ struct PolicyVectorTests {
             switch step.op {
             case "acquire":
                 do {
-                    let permit = try breaker.acquirePermit()
+                    let permit = try breaker.tryAcquirePermit()
                     #expect(step.permitted == true, "\(label): permitted, expected refused")
                     if let name = step.permit { held[name] = Held(permit) }
                 } catch {

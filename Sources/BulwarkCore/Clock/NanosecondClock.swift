@@ -17,7 +17,7 @@ import Darwin
 /// Any other clock conforms by returning its current instant as nanoseconds from a fixed origin
 /// of its own choosing; only differences between two readings are ever used.
 ///
-///     let limiter = try TokenBucketLimiter(capacity: 40, refill: 40, every: .seconds(60),
+///     let limiter = try TokenBucketRateLimiter(capacity: 40, refill: 40, every: .seconds(60),
 ///                                          clock: ContinuousClock())
 public protocol NanosecondClock: Clock where Duration == Swift.Duration {
     /// The current time, in nanoseconds since this clock's (arbitrary, fixed) origin.

@@ -43,7 +43,7 @@ public struct ResilienceEvent: Sendable, CustomStringConvertible {
 
     /// The call the event is about, when the policy was given it: `nil` for the calls that take
     /// no context (a limiter's `tryAcquire` and `acquire`, a partitioned limiter's, the lock-free
-    /// GCRA's, a breaker's `acquirePermit`, a manual transition).
+    /// GCRA's, a breaker's `tryAcquirePermit`, a manual transition).
     public var context: ResilienceContext?
 
     /// Creates an event.

@@ -3,7 +3,7 @@
 /// Higher values are more urgent. The FIFO order ignores priority; priority orders serve the
 /// most urgent waiter first. Any `Int` is a valid priority; the named levels are conventions.
 ///
-///     var context = ResilienceContext(operation: "chat")
+///     var context = ResilienceContext(operationName: "chat")
 ///     context.priority = .high
 public struct Priority: RawRepresentable, Comparable, Hashable, Sendable, CustomStringConvertible {
     /// The level; higher is more urgent.

@@ -5,7 +5,7 @@
 /// what it costs, by when it must start, which attempt this is, and whatever typed values the
 /// application attaches (`subscript(_:)`).
 ///
-///     var context = ResilienceContext(operation: "chat.completions", partitionKey: apiKey)
+///     var context = ResilienceContext(operationName: "chat.completions", partitionKey: apiKey)
 ///     context.cost = estimatedTokens
 ///     context.deadline = .after(.seconds(10))
 ///     let reply = try await limiter.execute(context) { _ in try await provider.chat(request) }
@@ -50,7 +50,7 @@ public struct ResilienceContext: Sendable {
 
     /// Creates a context for one call.
     public init(
-        operation operationName: String,
+        operationName: String,
         partitionKey: String? = nil,
         priority: Priority = .normal,
         cost: Int = 1,
@@ -69,6 +69,18 @@ public struct ResilienceContext: Sendable {
         self.tags = tags
         self.attempt = attempt
         self.attributes = [:]
+    }
+
+    /// Creates a context for one call (the former label of `init(operationName:…)`).
+    @available(*, deprecated, renamed: "init(operationName:partitionKey:priority:cost:deadline:rejectEarly:tags:attempt:)")
+    public init(
+        operation: String, partitionKey: String? = nil, priority: Priority = .normal, cost: Int = 1,
+        deadline: Deadline? = nil, rejectEarly: Bool = false, tags: [String: String] = [:], attempt: Int = 1
+    ) {
+        self.init(
+            operationName: operation, partitionKey: partitionKey, priority: priority, cost: cost, deadline: deadline,
+            rejectEarly: rejectEarly, tags: tags, attempt: attempt
+        )
     }
 
     /// The value the application attached under `key`, or `nil`.

@@ -6,7 +6,7 @@
 /// the operation. A policy that refuses a call throws a ``BulwarkError``; errors the operation
 /// throws pass through unless the policy's purpose is to handle them.
 ///
-///     let reply = try await limiter.execute(ResilienceContext(operation: "chat")) { context in
+///     let reply = try await limiter.execute(ResilienceContext(operationName: "chat")) { context in
 ///         try await provider.chat(request)
 ///     }
 ///

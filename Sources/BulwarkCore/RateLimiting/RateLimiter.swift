@@ -70,7 +70,7 @@ extension RateLimitingPolicy {
 /// cost is admitted, the deadline passes or the task is cancelled. A waiter that gives up takes
 /// nothing from the limiter: capacity is only taken when a waiter is admitted.
 ///
-///     let limiter = try TokenBucketLimiter(capacity: 40, refill: 40, every: .seconds(60))
+///     let limiter = try TokenBucketRateLimiter(capacity: 40, refill: 40, every: .seconds(60))
 ///     let now = try limiter.tryAcquire()              // answers at once
 ///     try await limiter.acquire(deadline: .after(.seconds(10)))   // waits its turn
 ///

@@ -16,7 +16,7 @@ public import Synchronization
 ///     let clock = CachedClock()
 ///     try await withThrowingDiscardingTaskGroup { group in
 ///         group.addTask { await clock.run() }
-///         let limiter = try TokenBucketLimiter(capacity: 100, refill: 100, every: .seconds(1),
+///         let limiter = try TokenBucketRateLimiter(capacity: 100, refill: 100, every: .seconds(1),
 ///                                              clock: clock)
 ///         // ... serve requests ...
 ///     }

@@ -5,7 +5,7 @@ import Synchronization
 /// waiting queue.
 ///
 /// Every algorithm module (token bucket, leaky bucket, windows, GCRA, concurrency) is used through
-/// this one type; each module names its specialisation, e.g. `TokenBucketLimiter<C>` is
+/// this one type; each module names its specialisation, e.g. `TokenBucketRateLimiter<C>` is
 /// `InMemoryRateLimiter<TokenBucket, C>`. The limiter adds four things to the algorithm's pure
 /// arithmetic:
 ///

@@ -133,7 +133,7 @@ extension Dictionary {
 /// Every operation takes O(1) amortised, removing a waiter from the middle (a timeout or a
 /// cancellation) included.
 ///
-///     let limiter = try TokenBucketLimiter(capacity: 10, refill: 10, every: .seconds(1),
+///     let limiter = try TokenBucketRateLimiter(capacity: 10, refill: 10, every: .seconds(1),
 ///                                          order: FIFOWaitOrder())
 public struct FIFOWaitOrder: WaitOrder {
     private var tickets = TicketSequence()

@@ -18,7 +18,7 @@ public import BulwarkEngine
 /// A concurrency limit cannot predict when a permit comes back, so a bulkhead with this order
 /// serves by deadline but refuses nobody early.
 ///
-///     let limiter = try TokenBucketLimiter(capacity: 40, every: .seconds(60), order: DeadlineWaitOrder())
+///     let limiter = try TokenBucketRateLimiter(capacity: 40, every: .seconds(60), order: DeadlineWaitOrder())
 ///     try await limiter.acquire(deadline: .after(.seconds(2)))
 public struct DeadlineWaitOrder: WaitOrder {
     /// Earliest deadline first (a ticket without one has `Int64.max`), then arrival.

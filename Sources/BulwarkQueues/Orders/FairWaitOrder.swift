@@ -40,7 +40,7 @@ public import BulwarkEngine
 /// removal from the middle of a partition O(1) amortised.
 ///
 ///     let order = try FairWaitOrder(weights: ["enterprise": 4], share: .cost)
-///     let limiter = try TokenBucketLimiter(capacity: 40_000, refill: 40_000, every: .seconds(60), order: order)
+///     let limiter = try TokenBucketRateLimiter(capacity: 40_000, refill: 40_000, every: .seconds(60), order: order)
 ///     try await limiter.acquire(cost: 1_200, partitionKey: "tenant-a")
 public struct FairWaitOrder: WaitOrder {
     /// What a partition's fair share is measured in.

@@ -38,7 +38,7 @@ public struct PriorityAgeing: Sendable, Hashable {
 ///
 /// The wait predicted for a newcomer counts exactly the cost ordered before it now.
 ///
-///     let limiter = try TokenBucketLimiter(capacity: 10, refill: 10, every: .seconds(1),
+///     let limiter = try TokenBucketRateLimiter(capacity: 10, refill: 10, every: .seconds(1),
 ///                                          order: try PriorityWaitOrder(ageing: .init(every: .milliseconds(10))))
 ///     try await limiter.acquire(priority: .high)
 public struct PriorityWaitOrder: WaitOrder {

@@ -27,8 +27,18 @@ public struct RedisChainDecision: Sendable, Hashable {
     public let retryAfter: Duration
     /// Each link's remaining capacity after the step, in the links' order.
     public let remaining: [Int]
-    /// When each link admitted its cost, by Redis' clock (what a refund names).
+    /// When each link admitted its cost, by Redis' clock (what a refund names); empty when Redis
+    /// did not decide.
     public let admissions: [RedisAdmission]
+    /// Who decided: Redis, or the failure policy (`.failedOpen`) when Redis could not answer.
+    public let source: RedisDecisionSource
+
+    /// The answer of `.failOpen` when Redis could not answer: allowed, nothing known remaining.
+    static func failedOpen(_ links: [RedisLink]) -> RedisChainDecision {
+        RedisChainDecision(
+            isAllowed: true, deniedBy: nil, retryAfter: .zero, remaining: links.map { _ in 0 }, admissions: [], source: .failedOpen
+        )
+    }
 }
 
 /// Several limits shared through Redis, taken all-or-nothing in one script call: the requests per
@@ -49,19 +59,43 @@ public struct RedisChainDecision: Sendable, Hashable {
 public final class RedisRateLimitChain: Sendable {
     /// The links, in order.
     public let links: [RedisLink]
+    /// What the chain does when Redis cannot answer: `.failOpen` or `.failClosed`.
+    public let failurePolicy: RedisFailurePolicy
+    /// Where the chain reports an outage and its end (named after its first key by default).
+    public let events: EventChannel
     let client: RedisClient
     let timeout: Duration?
+    private let outage: RedisOutage
     private static let script = RedisScripts.composite("chain")
 
     /// Creates a chain.
     ///
     /// - Throws: `BulwarkError/invalidConfiguration(field:rule:)` for no links, a repeated key,
-    ///   or (on a cluster) keys on different slots.
-    public init(client: RedisClient, links: [RedisLink], timeout: Duration? = nil) throws(BulwarkError) {
+    ///   (on a cluster) keys on different slots, or a failure policy other than `.failOpen` and
+    ///   `.failClosed`.
+    public convenience init(
+        client: RedisClient, links: [RedisLink], failurePolicy: RedisFailurePolicy = .failClosed, timeout: Duration? = nil
+    ) throws(BulwarkError) {
+        let events = EventChannel(defaultName: "redis:\(links.first?.key ?? "chain")")
+        try self.init(
+            client: client, links: links, failurePolicy: failurePolicy, timeout: timeout, events: events,
+            outage: RedisOutage(key: links.first?.key ?? "chain", events: events)
+        )
+    }
+
+    /// A chain that reports on the events and outage of the type that made it (a quota).
+    init(
+        client: RedisClient, links: [RedisLink], failurePolicy: RedisFailurePolicy, timeout: Duration?, events: EventChannel,
+        outage: RedisOutage
+    ) throws(BulwarkError) {
         try Self.validate(links, client: client)
+        try failurePolicy.requireOpenOrClosed()
         self.client = client
         self.links = links
+        self.failurePolicy = failurePolicy
         self.timeout = timeout
+        self.events = events
+        self.outage = outage
     }
 
     /// Links (and the keys a script adds to theirs) one script can take: some, each its own key,
@@ -82,22 +116,30 @@ public final class RedisRateLimitChain: Sendable {
     /// Takes every link's cost if all have it now; never waits.
     ///
     /// - Throws: `BulwarkError/invalidArgument(field:rule:)` for a wrong number of costs or a
-    ///   cost outside `0...limit`; `RedisError` when Redis cannot answer (an uncertain decision).
+    ///   cost outside `0...limit`; when Redis cannot answer, what ``failurePolicy`` says
+    ///   (`.failClosed`: `BulwarkError/dependencyFailed(dependency:reason:)`; `.failOpen` admits,
+    ///   with `source == .failedOpen`).
     public func tryAcquire(costs: [Int]) async throws -> RedisChainDecision {
         try check(costs)
-        return Self.decision(try await call("acquire", costs, tail: []), links: links)
+        guard let values = try await outage.run(failurePolicy, { () async throws(RedisError) in try await call("acquire", costs, tail: []) })
+        else { return .failedOpen(links) }
+        return Self.decision(values, links: links)
     }
 
-    /// Gives back `costs` of what `decision` admitted, link by link (a cost of 0 leaves a link alone).
+    /// Gives back `costs` of what `decision` admitted, link by link (a cost of 0 leaves a link
+    /// alone). A decision Redis did not make has nothing to give back.
     public func refund(costs: [Int], of decision: RedisChainDecision) async throws {
         try check(costs)
-        _ = try await call("refund", costs, tail: decision.admissions.flatMap { [String($0.second), String($0.nanoseconds)] })
+        guard decision.source == .redis else { return }
+        let tail = decision.admissions.flatMap { [String($0.second), String($0.nanoseconds)] }
+        _ = try await outage.run(failurePolicy, { () async throws(RedisError) in try await call("refund", costs, tail: tail) })
     }
 
-    /// Takes `costs` whether or not they are available (debt later requests pay first).
+    /// Takes `costs` whether or not they are available (debt later requests pay first); skipped
+    /// under `.failOpen` when Redis cannot answer.
     public func charge(costs: [Int]) async throws {
         try check(costs)
-        _ = try await call("charge", costs, tail: [])
+        _ = try await outage.run(failurePolicy, { () async throws(RedisError) in try await call("charge", costs, tail: []) })
     }
 
     func check(_ costs: [Int], field: String = "costs") throws(BulwarkError) {
@@ -144,7 +186,8 @@ public final class RedisRateLimitChain: Sendable {
             deniedBy: values[1] > 0 ? links[Int(values[1]) - 1].name : nil,
             retryAfter: values[2] < 0 ? .nanoseconds(Int64.max) : .nanoseconds(values[2]),
             remaining: (0..<count).map { Int(values[4 + 3 * $0]) },
-            admissions: (0..<count).map { RedisAdmission(second: values[3], nanoseconds: values[6 + 3 * $0]) }
+            admissions: (0..<count).map { RedisAdmission(second: values[3], nanoseconds: values[6 + 3 * $0]) },
+            source: .redis
         )
     }
 }

@@ -18,8 +18,12 @@ public final class RedisConcurrencyLimiter: Sendable {
     public let limit: Int
     /// How long a lease lives unless renewed or released.
     public let leaseTTL: Duration
-    /// Whether to admit calls when Redis cannot answer (else they are refused).
-    public let failOpen: Bool
+    /// What the limiter does when Redis cannot answer: `.failOpen` (a lease Redis does not
+    /// hold) or `.failClosed` (the default).
+    public let failurePolicy: RedisFailurePolicy
+    /// Where the limiter reports an outage and its end.
+    public let events: EventChannel
+    private let outage: RedisOutage
     private let client: RedisClient
     private let ttlNanoseconds: Int64
     private let timeout: Duration?
@@ -33,13 +37,14 @@ public final class RedisConcurrencyLimiter: Sendable {
     /// (``RedisTimeSource/limiterClock``: for tests on a `ManualClock`; the key then never expires).
     ///
     /// - Throws: `BulwarkError/invalidConfiguration(field:rule:)` for an empty key, a limit
-    ///   below 1 or above 2^51, a lease TTL not positive or above 2^51 ns.
+    ///   below 1 or above 2^51, a lease TTL not positive or above 2^51 ns, a failure policy other
+    ///   than `.failOpen` and `.failClosed`.
     public init(
         client: RedisClient,
         key: String,
         limit: Int,
         leaseTTL: Duration,
-        failOpen: Bool = false,
+        failurePolicy: RedisFailurePolicy = .failClosed,
         timeout: Duration? = nil,
         clock: any NanosecondClock = ContinuousClock(),
         timeSource: RedisTimeSource = .redis
@@ -57,32 +62,50 @@ public final class RedisConcurrencyLimiter: Sendable {
         self.key = key
         self.limit = limit
         self.leaseTTL = leaseTTL
-        self.failOpen = failOpen
+        try failurePolicy.requireOpenOrClosed()
+        self.failurePolicy = failurePolicy
+        let events = EventChannel(defaultName: "redis:\(key)")
+        self.events = events
+        self.outage = RedisOutage(key: key, events: events)
         self.ttlNanoseconds = ttl
         self.timeout = timeout
         self.clock = clock
         self.timeSource = timeSource
     }
 
+    /// Creates the limiter with the former failure flag: `failOpen` is `failurePolicy: .failOpen`.
+    @available(*, deprecated, message: "use failurePolicy: .failOpen or .failClosed")
+    public convenience init(
+        client: RedisClient, key: String, limit: Int, leaseTTL: Duration, failOpen: Bool, timeout: Duration? = nil,
+        clock: any NanosecondClock = ContinuousClock(), timeSource: RedisTimeSource = .redis
+    ) throws(BulwarkError) {
+        try self.init(
+            client: client, key: key, limit: limit, leaseTTL: leaseTTL, failurePolicy: failOpen ? .failOpen : .failClosed,
+            timeout: timeout, clock: clock, timeSource: timeSource
+        )
+    }
+
+    /// Whether calls are admitted when Redis cannot answer (the former flag).
+    @available(*, deprecated, message: "read failurePolicy")
+    public var failOpen: Bool {
+        if case .failOpen = failurePolicy { true } else { false }
+    }
+
     /// Takes `cost` units now if they are free: a lease, or `nil` when the limit is full.
     ///
     /// - Throws: `BulwarkError/invalidArgument(field:rule:)` for a cost outside `1...limit`;
     ///   `BulwarkError/dependencyFailed(dependency:reason:)` when Redis cannot answer (unless
-    ///   ``failOpen``, which returns a lease Redis does not hold).
+    ///   ``failurePolicy`` is `.failOpen`, which returns a lease Redis does not hold).
     public func tryAcquire(cost: Int = 1) async throws -> RedisLease? {
         guard (1...limit).contains(cost) else {
             throw BulwarkError.invalidArgument(field: "cost", rule: "must be in 1...\(limit), got \(cost)")
         }
         let id = RedisKeys.uniqueID()  // unique per holder, as the script requires
-        switch await Result.of({ () async throws(RedisError) in try await run("acquire", cost: String(cost), lease: id) }) {
-        case .success(let reply):
-            return reply.first == 1 ? RedisLease(limiter: self, id: id, cost: cost, isHeldInRedis: true) : nil
-        case .failure(.server(let message)):
-            throw RedisError.server(message)  // a script error: a bug to see, not an outage to hide
-        case .failure(let error):
-            guard failOpen else { throw BulwarkError.dependencyFailed(dependency: "redis", reason: error.description) }
-            return RedisLease(limiter: self, id: id, cost: cost, isHeldInRedis: false)
-        }
+        let reply = try await outage.run(failurePolicy, { () async throws(RedisError) in
+            try await run("acquire", cost: String(cost), lease: id)
+        })
+        guard let reply else { return RedisLease(limiter: self, id: id, cost: cost, isHeldInRedis: false) }
+        return reply.first == 1 ? RedisLease(limiter: self, id: id, cost: cost, isHeldInRedis: true) : nil
     }
 
     /// Takes `cost` units, asking again after short pauses until they are free or the deadline
@@ -103,15 +126,22 @@ public final class RedisConcurrencyLimiter: Sendable {
         }
     }
 
-    /// Gives back `cost` units of lease `id` (all of it when `nil`); the units released.
+    /// Gives back `cost` units of lease `id` (all of it when `nil`); the units released (0 when
+    /// Redis cannot answer under `.failOpen`: the lease then expires with its TTL).
     func release(id: String, cost: Int?) async throws -> Int {
-        let reply = try await run("release", cost: cost.map(String.init) ?? "", lease: id)
+        let reply = try await outage.run(failurePolicy, { () async throws(RedisError) in
+            try await run("release", cost: cost.map(String.init) ?? "", lease: id)
+        })
+        guard let reply else { return 0 }
         return reply.count > 2 ? Int(reply[2]) : 0
     }
 
-    /// Extends lease `id` to `leaseTTL` from now; whether it was still held.
+    /// Extends lease `id` to `leaseTTL` from now; whether it was still held (under `.failOpen`,
+    /// `true` when Redis cannot answer: the holder goes on).
     func renew(id: String) async throws -> Bool {
-        try await run("renew", cost: "0", lease: id).first == 1
+        let reply = try await outage.run(failurePolicy, { () async throws(RedisError) in try await run("renew", cost: "0", lease: id) })
+        guard let reply else { return true }
+        return reply.first == 1
     }
 
     private func run(_ op: String, cost: String, lease: String) async throws(RedisError) -> [Int64] {

@@ -33,41 +33,47 @@ extension RedisLimit {
         guard share > 0, share <= 1 else {
             throw .invalidConfiguration(field: "share", rule: "must be in (0, 1], got \(share)")
         }
-        // The epoch argument at `index` (in `0 ..< length`, as the factories reduce it) moved onto
-        // `clock`'s readings, reduced modulo `length` again.
-        func epoch(_ index: Int, modulo length: Int64) -> Int64 {
-            ((Int64(arguments[index]) ?? 0).modulo(length) - offset.modulo(length)).modulo(length)
+        // A window's epoch as the script reads it (0 when `nil`), moved onto `clock`'s readings,
+        // reduced modulo `length`.
+        func epoch(_ epoch: Int64?, modulo length: Int64) -> Int64 {
+            ((epoch ?? 0).modulo(length) - offset.modulo(length)).modulo(length)
         }
-        let numbers = arguments.map { Int($0) ?? 0 }
         func part(_ value: Int) -> Int { max(1, Int((Double(value) * share).rounded(.down))) }
-        func span(_ nanoseconds: Int) -> Duration { .nanoseconds(Int64(nanoseconds)) }
-        switch module {
-        case "tokenBucket":
-            // A meter runs as a token bucket here too: its level is the tokens missing.
-            return try TokenBucketLimiter(
-                capacity: part(numbers[0]), refill: part(numbers[1]), every: span(numbers[2]),
-                initialTokens: min(part(numbers[0]), Int((Double(numbers[3]) * share).rounded(.down))), clock: clock
-            )
-        case "gcra":
-            return try GCRALimiter(rate: part(numbers[0]), per: span(numbers[1]), burst: part(numbers[2]), clock: clock)
-        case "leakyBucketShaper":
-            return try LeakyBucketShaperLimiter(rate: part(numbers[0]), per: span(numbers[1]), maximumCost: numbers[2], clock: clock)
-        case "fixedWindow":
-            return try FixedWindowLimiter(
-                limit: part(numbers[0]), window: span(numbers[1]), epochNanoseconds: epoch(2, modulo: Int64(numbers[1])),
+        switch algorithm {
+        case .tokenBucket(let c):
+            return try TokenBucketRateLimiter(
+                capacity: part(c.capacity), refill: part(c.refillAmount), every: c.refillPeriod,
+                initialTokens: min(part(c.capacity), Int((Double(c.initialTokens ?? c.capacity) * share).rounded(.down))),
                 clock: clock
             )
-        case "slidingWindowLog":
-            return try SlidingWindowLogLimiter(limit: part(numbers[0]), window: span(numbers[1]), clock: clock)
-        case "slidingWindowCounter":
-            return try SlidingWindowCounterLimiter(
-                limit: part(numbers[0]), window: span(numbers[1]), epochNanoseconds: epoch(2, modulo: Int64(numbers[1])),
-                clock: clock
+        case .leakyBucketMeter(let c):
+            // A meter runs as a token bucket here too, as in Redis: its level is the tokens missing.
+            let tokens = c.capacity - (c.initialLevel ?? 0)
+            return try TokenBucketRateLimiter(
+                capacity: part(c.capacity), refill: part(c.drainAmount), every: c.drainPeriod,
+                initialTokens: min(part(c.capacity), Int((Double(tokens) * share).rounded(.down))), clock: clock
             )
-        default:
-            return try SegmentedWindowLimiter(
-                limit: part(numbers[0]), window: span(numbers[1]), segments: numbers[2],
-                epochNanoseconds: epoch(3, modulo: Int64(numbers[1] / numbers[2])), clock: clock
+        case .gcra(let c):
+            return try GCRARateLimiter(rate: part(c.rate), per: c.period, burst: part(c.burst), clock: clock)
+        case .leakyBucketShaper(let c):
+            return try LeakyBucketShaperRateLimiter(rate: part(c.rate), per: c.period, maximumCost: c.maximumCost, clock: clock)
+        case .fixedWindow(let c):
+            return try FixedWindowRateLimiter(
+                limit: part(c.limit), window: c.window,
+                epochNanoseconds: epoch(c.epochNanoseconds, modulo: c.window.saturatingNanoseconds), clock: clock
+            )
+        case .slidingWindowLog(let c):
+            return try SlidingWindowLogRateLimiter(limit: part(c.limit), window: c.window, clock: clock)
+        case .slidingWindowCounter(let c):
+            return try SlidingWindowCounterRateLimiter(
+                limit: part(c.limit), window: c.window,
+                epochNanoseconds: epoch(c.epochNanoseconds, modulo: c.window.saturatingNanoseconds), clock: clock
+            )
+        case .segmentedWindow(let c):
+            return try SegmentedWindowRateLimiter(
+                limit: part(c.limit), window: c.window, segments: c.segments,
+                epochNanoseconds: epoch(c.epochNanoseconds, modulo: c.window.saturatingNanoseconds / Int64(c.segments)),
+                clock: clock
             )
         }
     }

@@ -8,25 +8,6 @@ import Musl
 import Darwin
 #endif
 
-/// What a ``RedisRateLimiter`` does when Redis cannot answer in time (down, unreachable, too slow,
-/// or a reply lost so that the decision is uncertain).
-public enum RedisFailurePolicy: Sendable {
-    /// Admit the call: availability over the limit. The decision says where it came from.
-    case failOpen
-    /// Refuse the call with `BulwarkError/dependencyFailed(dependency:reason:)` (dependency
-    /// `"redis"`), whose reason is the client's error: `Redis unavailable: …` when no connection
-    /// could be made.
-    case failClosed
-    /// Decide with a local limiter instead, typically an in-memory one holding this node's share
-    /// of the limit (a tenth of it for ten nodes): the limit holds approximately while Redis is
-    /// away, each node counting for itself.
-    case fallback(any RateLimiter)
-    /// Decide with the same algorithm in memory, holding `share` of the limit (`0.1` of it on each
-    /// of ten nodes; see ``RedisLimit/localLimiter(share:clock:timeSource:)``), made when the
-    /// limiter is, its windows aligned to the limiter's time source.
-    case localShare(Double)
-}
-
 /// Whose clock a Redis limiter's scripts read.
 public enum RedisTimeSource: Sendable, Hashable {
     /// Redis' own `TIME`: every node agrees whatever its clock. The default.
@@ -118,7 +99,7 @@ public final class RedisRateLimiter: Sendable {
     private let timeSource: RedisTimeSource
     /// The limiter ``RedisFailurePolicy/fallback(_:)`` or ``RedisFailurePolicy/localShare(_:)`` decides with.
     private let local: (any RateLimiter)?
-    private let degraded = LockedValue(false)
+    private let outage: RedisOutage
 
     /// Creates a limiter on `key`.
     ///
@@ -156,7 +137,9 @@ public final class RedisRateLimiter: Sendable {
         case .failOpen, .failClosed: local = nil
         }
         self.script = RedisScripts.single(limit.module)
-        self.events = EventChannel(defaultName: "redis:\(key)")
+        let events = EventChannel(defaultName: "redis:\(key)")
+        self.events = events
+        self.outage = RedisOutage(key: key, events: events)
     }
 
     /// Takes `cost` if the shared limit has it now; never waits for capacity (only for Redis).
@@ -221,28 +204,20 @@ public final class RedisRateLimiter: Sendable {
             timeSource.arguments(clock) + [op, String(cost), admission.map { String($0.second) } ?? "", admission.map { String($0.nanoseconds) } ?? ""]
             + limit.arguments
         let error: RedisError
-        switch await Result.of({ () async throws(RedisError) in try await call(arguments) }) {
-        case .success(let decision):
-            recovered()
-            return decision
-        case .failure(.server(let message)):
-            throw RedisError.server(message)  // a script error: a bug to see, not an outage to hide
-        case .failure(let failure):
-            error = failure
+        switch try await outage.attempt(failurePolicy, { () async throws(RedisError) in try await call(arguments) }) {
+        case .success(let decision): return decision
+        case .failure(let failure): error = failure
         }
         switch failurePolicy {
         case .failOpen:
-            failed(error, policy: "fail open")
             let open = RateLimitDecision(
                 isAllowed: true, limit: limit.limit, remaining: 0, retryAfterNanoseconds: 0, resetAfterNanoseconds: 0
             )
             return RedisDecision(decision: open, source: .failedOpen, admission: nil)
         case .failClosed:
-            failed(error, policy: "fail closed")
-            throw BulwarkError.dependencyFailed(dependency: "redis", reason: error.description)
+            throw failurePolicy.refusal(error)
         case .fallback, .localShare:
-            failed(error, policy: "fallback")
-            guard let local else { throw BulwarkError.dependencyFailed(dependency: "redis", reason: error.description) }
+            guard let local else { throw failurePolicy.refusal(error) }
             // Refunds and charges of a Redis admission have nothing local to apply to.
             let decision = op == "acquire" ? try local.tryAcquire(cost: cost) : .unknown
             return RedisDecision(decision: decision, source: .fallback, admission: nil)
@@ -252,22 +227,6 @@ public final class RedisRateLimiter: Sendable {
     private func call(_ arguments: [String]) async throws(RedisError) -> RedisDecision {
         let reply = try await client.evaluate(script, keys: [key], arguments: arguments, timeout: timeout)
         return try RedisScripts.decision(reply, limit: limit.limit)
-    }
-
-    private func failed(_ error: RedisError, policy: String) {
-        let first = degraded.withLock { degraded in
-            defer { degraded = true }
-            return !degraded
-        }
-        if first { events.emit(.distributedStateUnavailable(key: key, policy: policy, reason: error.description)) }
-    }
-
-    private func recovered() {
-        let was = degraded.withLock { degraded in
-            defer { degraded = false }
-            return degraded
-        }
-        if was { events.emit(.distributedStateRecovered(key: key)) }
     }
 }
 

@@ -37,9 +37,14 @@ public final class RedisSuccessQuota: Sendable {
     public let defaults: Limits
     /// The limits of the groups that have their own.
     public let overrides: [String: Limits]
+    /// What the quota does when Redis cannot answer: `.failOpen` or `.failClosed`.
+    public let failurePolicy: RedisFailurePolicy
+    /// Where the quota reports an outage and its end.
+    public let events: EventChannel
     private let client: RedisClient
     private let keys: RedisKeys
     private let timeout: Duration?
+    private let outage: RedisOutage
 
     /// Creates the quotas; throws `BulwarkError/invalidConfiguration(field:rule:)` for an empty
     /// group name among the overrides.
@@ -48,9 +53,15 @@ public final class RedisSuccessQuota: Sendable {
         prefix: String = "bulwark",
         defaults: Limits,
         overrides: [String: Limits] = [:],
+        failurePolicy: RedisFailurePolicy = .failClosed,
         timeout: Duration? = nil
     ) throws(BulwarkError) {
         if overrides.keys.contains("") { throw .invalidConfiguration(field: "overrides", rule: "group names must not be empty") }
+        try failurePolicy.requireOpenOrClosed()
+        self.failurePolicy = failurePolicy
+        let events = EventChannel(defaultName: "redis:\(prefix):quota")
+        self.events = events
+        self.outage = RedisOutage(key: "\(prefix):quota", events: events)
         self.client = client
         self.keys = RedisKeys(prefix: prefix)
         self.defaults = defaults
@@ -66,7 +77,7 @@ public final class RedisSuccessQuota: Sendable {
         return try RedisRateLimitChain(client: client, links: [
             RedisLink("total", key: keys.key(scope: scope, limit: "total"), limit: limits.total),
             RedisLink("successes", key: keys.key(scope: scope, limit: "successes"), limit: limits.successes),
-        ], timeout: timeout)
+        ], failurePolicy: failurePolicy, timeout: timeout, events: events, outage: outage)
     }
 
     /// Takes one request of both quotas, or throws `BulwarkError/rateLimited(retryAfter:)` with

@@ -20,9 +20,14 @@ public final class RedisTokenBudget: Sendable {
     public let reservations: String
     /// How long a reservation waits to be settled before it stands at its estimate.
     public let reservationTimeout: Duration
+    /// What the budget does when Redis cannot answer: `.failOpen` or `.failClosed`.
+    public let failurePolicy: RedisFailurePolicy
+    /// Where the budget reports an outage and its end.
+    public let events: EventChannel
     private let client: RedisClient
     private let timeoutNanoseconds: Int64
     private let timeout: Duration?
+    private let outage: RedisOutage
     private static let script = RedisScripts.composite("budget")
     /// The largest figure ``settle(_:actual:)`` takes: 2^53 − 1, the largest integer a Lua number
     /// (a double) holds exactly. No limit is above it, so every overrun up to it is charged (and
@@ -38,9 +43,15 @@ public final class RedisTokenBudget: Sendable {
         dimensions: [RedisLink],
         reservations: String,
         reservationTimeout: Duration,
+        failurePolicy: RedisFailurePolicy = .failClosed,
         timeout: Duration? = nil
     ) throws(BulwarkError) {
         try RedisRateLimitChain.validate(dimensions, extraKeys: [reservations], client: client, field: "dimensions")
+        try failurePolicy.requireOpenOrClosed()
+        self.failurePolicy = failurePolicy
+        let events = EventChannel(defaultName: "redis:\(reservations)")
+        self.events = events
+        self.outage = RedisOutage(key: reservations, events: events)
         let nanoseconds = try Validation.positiveNanoseconds(reservationTimeout, field: "reservationTimeout")
         guard nanoseconds <= RedisLimit.bound else {
             throw .invalidConfiguration(field: "reservationTimeout", rule: "must be at most \(RedisLimit.bound) ns for exact Lua arithmetic")
@@ -58,14 +69,17 @@ public final class RedisTokenBudget: Sendable {
     /// - Returns: The reservation: granted (``RedisReservation/isGranted``), or refused with the
     ///   dimension and the wait in its decision.
     /// - Throws: `BulwarkError/invalidArgument(field:rule:)` for a wrong number of figures or an
-    ///   estimate above its dimension's limit; `RedisError` when Redis cannot answer.
+    ///   estimate above its dimension's limit; when Redis cannot answer, what ``failurePolicy`` says.
     public func reserve(estimate: [Int]) async throws -> RedisReservation {
         try check(estimate, field: "estimate")
         let id = RedisKeys.uniqueID()
-        let values = try await RedisRateLimitChain.run(
-            Self.script, client: client, op: "reserve", links: dimensions, extraKeys: [reservations], numbers: estimate,
-            tail: [id, String(timeoutNanoseconds)], timeout: timeout
-        )
+        let values = try await outage.run(failurePolicy, { () async throws(RedisError) in
+            try await RedisRateLimitChain.run(
+                Self.script, client: client, op: "reserve", links: dimensions, extraKeys: [reservations], numbers: estimate,
+                tail: [id, String(timeoutNanoseconds)], timeout: timeout
+            )
+        })
+        guard let values else { return RedisReservation(id: id, estimate: estimate, decision: .failedOpen(dimensions)) }
         return RedisReservation(id: id, estimate: estimate, decision: RedisRateLimitChain.decision(values, links: dimensions))
     }
 
@@ -78,7 +92,7 @@ public final class RedisTokenBudget: Sendable {
     /// - Throws: `BulwarkError/invalidArgument(field:rule:)` for a refused reservation, for
     ///   `actual` without one figure per dimension (field `actual`), or for a figure below 0 or
     ///   above ``maximumActual`` (field `actual[<dimension>]`), as the in-memory `TokenBudget`
-    ///   names them; `RedisError` when Redis cannot answer.
+    ///   names them; when Redis cannot answer, what ``failurePolicy`` says.
     @discardableResult
     public func settle(_ reservation: RedisReservation, actual: [Int]) async throws -> Bool {
         guard reservation.decision.isAllowed else {
@@ -100,10 +114,15 @@ public final class RedisTokenBudget: Sendable {
                 )
             }
         }
-        let values = try await RedisRateLimitChain.run(
-            Self.script, client: client, op: "settle", links: dimensions, extraKeys: [reservations], numbers: actual,
-            tail: [reservation.id], timeout: timeout
-        )
+        // A reservation Redis did not grant (`.failOpen`) holds nothing there to settle.
+        guard reservation.decision.source == .redis else { return true }
+        let values = try await outage.run(failurePolicy, { () async throws(RedisError) in
+            try await RedisRateLimitChain.run(
+                Self.script, client: client, op: "settle", links: dimensions, extraKeys: [reservations], numbers: actual,
+                tail: [reservation.id], timeout: timeout
+            )
+        })
+        guard let values else { return true }
         return values[0] == 0
     }
 

@@ -62,7 +62,7 @@ func measure<A: RateLimitAlgorithm, C: NanosecondClock>(_ label: String, _ limit
 
 /// The token bucket: a capacity and refill no round can exhaust.
 func measureTokenBucket<C: NanosecondClock>(_ label: String, clock: C) throws {
-    let limiter = try TokenBucketLimiter(
+    let limiter = try TokenBucketRateLimiter(
         capacity: 1_000_000_000_000_000, refill: 1_000_000_000, every: .seconds(1), clock: clock
     )
     measure(label, limiter)
@@ -100,7 +100,7 @@ func succeed(_ context: ResilienceContext) async throws -> Int { 1 }
 @inline(never)
 func runBreaker(_ breaker: CircuitBreaker<ContinuousClock>, count: Int) async -> (Int64, Int) {
     let clock = ContinuousClock()
-    let context = ResilienceContext(operation: "peer")
+    let context = ResilienceContext(operationName: "peer")
     var succeeded = 0
     let start = clock.nowNanoseconds
     for _ in 0 ..< count {

@@ -1,6 +1,5 @@
 public import BulwarkCore
 public import BulwarkEngine
-public import BulwarkPartitioned
 
 /// Hot-parameter limiting, as Sentinel's `ParamFlowRule` does it for hot values: every request
 /// is counted by a ``HotspotDetector``; a key it finds hot is held to a stricter limit of its own
@@ -11,11 +10,11 @@ public import BulwarkPartitioned
 /// key's requests go through a partition of ``hotLimits`` (created when the key turns hot, dropped
 /// when it cools down, so memory follows the hot set, not the key space).
 ///
-///     let limiter = try HotParameterLimiter<String, TokenBucket, ContinuousClock>(
+///     let limiter = try HotParameterRateLimiter<String, TokenBucket, ContinuousClock>(
 ///         detection: .init(rule: .init(timesAverage: 20)),
 ///         hotLimit: .init(capacity: 10, refill: 10, every: .seconds(1)))
 ///     guard try limiter.tryAcquire(apiKey).isAllowed else { return .tooManyRequests }
-public final class HotParameterLimiter<Key: Hashable & Sendable, Algorithm: RateLimitAlgorithm, C: NanosecondClock>: Sendable {
+public final class HotParameterRateLimiter<Key: Hashable & Sendable, Algorithm: RateLimitAlgorithm, C: NanosecondClock>: Sendable {
     /// The detector every request is counted by.
     public let detector: HotspotDetector<Key, C>
     /// The stricter limits, one partition per hot key.
@@ -52,7 +51,7 @@ public final class HotParameterLimiter<Key: Hashable & Sendable, Algorithm: Rate
     }
 }
 
-extension HotParameterLimiter where C == ContinuousClock {
+extension HotParameterRateLimiter where C == ContinuousClock {
     /// Creates a limiter timed on `ContinuousClock`.
     ///
     /// - Throws: `BulwarkError/invalidConfiguration(field:rule:)` naming the field and the rule.
@@ -61,7 +60,7 @@ extension HotParameterLimiter where C == ContinuousClock {
     }
 }
 
-extension HotParameterLimiter: ResiliencePolicy, OutcomePolicy where Key == String {
+extension HotParameterRateLimiter: ResiliencePolicy, OutcomePolicy where Key == String {
     /// Counts the context's partition key (a call without one passes) and refuses a hot key over
     /// its limit with `BulwarkError/rateLimited(retryAfter:)`.
     public func executeOutcome<Success: Sendable>(

@@ -4,10 +4,10 @@ public import BulwarkEngine
 /// A thread-safe token-bucket rate limiter with a waiting queue: ``TokenBucket`` run by
 /// `InMemoryRateLimiter`.
 ///
-///     let limiter = try TokenBucketLimiter(capacity: 40, refill: 40, every: .seconds(60))
+///     let limiter = try TokenBucketRateLimiter(capacity: 40, refill: 40, every: .seconds(60))
 ///     let decision = try limiter.tryAcquire()
 ///     try await limiter.acquire(cost: 1, deadline: .after(.seconds(10)))
-public typealias TokenBucketLimiter<C: NanosecondClock> = InMemoryRateLimiter<TokenBucket, C>
+public typealias TokenBucketRateLimiter<C: NanosecondClock> = InMemoryRateLimiter<TokenBucket, C>
 
 extension InMemoryRateLimiter where Algorithm == TokenBucket {
     /// Creates a token-bucket limiter on `clock`.

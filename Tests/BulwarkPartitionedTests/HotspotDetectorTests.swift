@@ -1,5 +1,5 @@
-import Bulwark
-import BulwarkMonitors
+import BulwarkTokenBucket
+import BulwarkPartitioned
 import BulwarkTestKit
 import BulwarkTestSupport
 import Synchronization
@@ -82,7 +82,7 @@ struct HotspotDetectorTests {
     @Test("hot-parameter limiting: a hot key gets its stricter limit, cold keys pass, a cooled key is released")
     func hotParameter() throws {
         let clock = ManualClock()
-        let limiter = try HotParameterLimiter<String, TokenBucket, ManualClock>(
+        let limiter = try HotParameterRateLimiter<String, TokenBucket, ManualClock>(
             detection: .init(window: .seconds(10), buckets: 10, rule: .init(perSecond: 5, minimumCount: 10)),
             hotLimit: .init(capacity: 2, refill: 1, every: .seconds(1)),
             clock: clock

@@ -6,7 +6,7 @@ public import BulwarkCore
 ///
 ///     let shared = try RedisRateLimiter(client: redis, key: "api:{global}:rpm",
 ///                                       limit: .fixedWindow(limit: 60_000, window: .seconds(60)))
-///     let leased = try RedisLeasedLimiter(shared, batch: 100, lease: .seconds(1))
+///     let leased = try RedisLeasedRateLimiter(shared, batch: 100, lease: .seconds(1))
 ///     if try await leased.tryAcquire() { … }
 ///
 /// Only one call in `batch` (or fewer, as the batches run out) goes to Redis; once Redis refuses a
@@ -25,7 +25,7 @@ public import BulwarkCore
 /// that capacity from others until its lease ends (under-admission, at most `N × batch` at a time);
 /// a node that dies loses its unspent batch for the rest of the window. The test
 /// `RedisLeasingTests` drives four nodes over many windows and checks the bound.
-public final class RedisLeasedLimiter: Sendable {
+public final class RedisLeasedRateLimiter: Sendable {
     /// The shared limiter batches are taken from.
     public let shared: RedisRateLimiter
     /// How much one Redis call takes.

@@ -1,5 +1,5 @@
 import BulwarkCore
-import BulwarkMonitors
+import BulwarkPartitioned
 import BulwarkTestKit
 import BulwarkTestSupport
 import Foundation

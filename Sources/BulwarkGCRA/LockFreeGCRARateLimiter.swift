@@ -13,7 +13,7 @@ public import Synchronization
 ///
 /// It makes exactly the decisions of ``GCRA`` (and so of a token bucket of capacity `burst`),
 /// through the same arithmetic, and never waits: a denied call gets its exact retry-after. For a
-/// waiting queue use ``GCRALimiter``, which runs the same algorithm in the shared engine.
+/// waiting queue use ``GCRARateLimiter``, which runs the same algorithm in the shared engine.
 ///
 /// Under contention a caller retries its compare-exchange when another got in first; each retry
 /// re-reads the TAT, not the clock. A reading a little older than another caller's (two threads
@@ -23,9 +23,9 @@ public import Synchronization
 /// interval of whole nanoseconds, 38 minutes at 999,983 per second), one caller
 /// moves it forward while the others wait a few instructions.
 ///
-///     let limiter = try LockFreeGCRALimiter(rate: 1_000, per: .seconds(1), burst: 50)
+///     let limiter = try LockFreeGCRARateLimiter(rate: 1_000, per: .seconds(1), burst: 50)
 ///     if !(try limiter.tryAcquire()).isAllowed { /* 429 */ }
-public final class LockFreeGCRALimiter<C: NanosecondClock>: OutcomePolicy {
+public final class LockFreeGCRARateLimiter<C: NanosecondClock>: OutcomePolicy {
     /// The arithmetic and configuration; its own state is not used.
     @usableFromInline let rules: GCRA
     /// The TAT in units after ``origin``; `Int64.min` while one caller moves the origin.
@@ -182,7 +182,7 @@ public final class LockFreeGCRALimiter<C: NanosecondClock>: OutcomePolicy {
     }
 }
 
-extension LockFreeGCRALimiter where C == ContinuousClock {
+extension LockFreeGCRARateLimiter where C == ContinuousClock {
     /// Creates a limiter on `ContinuousClock` admitting `rate` per `period` with bursts up to `burst`.
     ///
     /// - Throws: `BulwarkError/invalidConfiguration(field:rule:)` naming the field and the rule.

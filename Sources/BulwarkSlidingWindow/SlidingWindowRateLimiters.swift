@@ -4,20 +4,20 @@ public import BulwarkEngine
 /// A thread-safe sliding-window log with a waiting queue: ``SlidingWindowLog`` run by
 /// `InMemoryRateLimiter`.
 ///
-///     let limiter = try SlidingWindowLogLimiter(limit: 100, window: .seconds(60))
-public typealias SlidingWindowLogLimiter<C: NanosecondClock> = InMemoryRateLimiter<SlidingWindowLog, C>
+///     let limiter = try SlidingWindowLogRateLimiter(limit: 100, window: .seconds(60))
+public typealias SlidingWindowLogRateLimiter<C: NanosecondClock> = InMemoryRateLimiter<SlidingWindowLog, C>
 
 /// A thread-safe sliding-window counter with a waiting queue: ``SlidingWindowCounter`` run by
 /// `InMemoryRateLimiter`.
 ///
-///     let limiter = try SlidingWindowCounterLimiter(limit: 100, window: .seconds(60))
-public typealias SlidingWindowCounterLimiter<C: NanosecondClock> = InMemoryRateLimiter<SlidingWindowCounter, C>
+///     let limiter = try SlidingWindowCounterRateLimiter(limit: 100, window: .seconds(60))
+public typealias SlidingWindowCounterRateLimiter<C: NanosecondClock> = InMemoryRateLimiter<SlidingWindowCounter, C>
 
 /// A thread-safe segmented sliding window with a waiting queue: ``SegmentedWindow`` run by
 /// `InMemoryRateLimiter`.
 ///
-///     let tokensPerMinute = try SegmentedWindowLimiter(limit: 90_000, window: .seconds(60), segments: 12)
-public typealias SegmentedWindowLimiter<C: NanosecondClock> = InMemoryRateLimiter<SegmentedWindow, C>
+///     let tokensPerMinute = try SegmentedWindowRateLimiter(limit: 90_000, window: .seconds(60), segments: 12)
+public typealias SegmentedWindowRateLimiter<C: NanosecondClock> = InMemoryRateLimiter<SegmentedWindow, C>
 
 extension InMemoryRateLimiter where Algorithm == SlidingWindowLog {
     /// Creates a sliding-window log on `clock`.

@@ -1,0 +1,8 @@
+// The names this module's types had before they were renamed to say what they are (the rules:
+// docs/Architecture.md, "Names"). Each still compiles, with a deprecation warning that names its
+// replacement.
+public import BulwarkCore
+
+/// The former name of `FixedWindowRateLimiter`.
+@available(*, deprecated, renamed: "FixedWindowRateLimiter")
+public typealias FixedWindowLimiter<C: NanosecondClock> = FixedWindowRateLimiter<C>
