@@ -11,6 +11,22 @@ struct RedisRequest: Sendable {
     var replies = 1
 }
 
+/// The RESP parser as NIO's single-step decoder: one reply per call, `nil` until the bytes for a
+/// whole reply are in (pushes and attributes are read past).
+struct RESPDecoder: NIOSingleStepByteToMessageDecoder {
+    typealias InboundOut = RESPValue
+
+    var parser: RESPParser
+
+    mutating func decode(buffer: inout ByteBuffer) throws -> RESPValue? {
+        try parser.next(&buffer)
+    }
+
+    mutating func decodeLast(buffer: inout ByteBuffer, seenEOF: Bool) throws -> RESPValue? {
+        try parser.next(&buffer)
+    }
+}
+
 /// Matches replies to commands in order on one connection (RESP answers in the order it was asked,
 /// so any number of commands can be in flight: pipelining).
 ///
@@ -23,8 +39,9 @@ final class RESPChannelHandler: ChannelDuplexHandler {
     typealias OutboundOut = ByteBuffer
 
     private var pending = CircularBuffer<(promise: EventLoopPromise<RESPValue>, deadline: NIODeadline, replies: Int)>()
-    private var received: ByteBuffer?
-    private var parser: RESPParser
+    /// Buffers the bytes received and decodes whole replies from them (NIO's own loop, as its
+    /// protocol handlers use).
+    private let replies: NIOSingleStepByteToMessageProcessor<RESPDecoder>
     private var timer: Scheduled<Void>?
     private var timerDeadline: NIODeadline?
     private var closedReason: String?
@@ -32,7 +49,7 @@ final class RESPChannelHandler: ChannelDuplexHandler {
     /// A handler whose parser refuses lengths, counts and lines above `maximumReplyLength`
     /// (``RedisConfiguration/maximumReplyLength``).
     init(maximumReplyLength: Int) {
-        parser = RESPParser(maximumLength: maximumReplyLength)
+        replies = NIOSingleStepByteToMessageProcessor(RESPDecoder(parser: RESPParser(maximumLength: maximumReplyLength)))
     }
 
     func write(context: ChannelHandlerContext, data: NIOAny, promise: EventLoopPromise<Void>?) {
@@ -48,23 +65,15 @@ final class RESPChannelHandler: ChannelDuplexHandler {
     }
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
-        var bytes = unwrapInboundIn(data)
-        if received == nil || received!.readableBytes == 0 {
-            received = bytes
-        } else {
-            received!.writeBuffer(&bytes)
-        }
+        guard closedReason == nil else { return }
         do {
-            while var buffer = received, let value = try parser.next(&buffer) {
-                received = buffer
-                guard !pending.isEmpty else {
-                    fail(context: context, RedisError.protocolViolation("a reply nobody asked for"))
-                    return
-                }
+            try replies.process(buffer: unwrapInboundIn(data)) { value in
+                guard !pending.isEmpty else { throw RedisError.protocolViolation("a reply nobody asked for") }
                 pending[pending.startIndex].replies -= 1
                 if pending[pending.startIndex].replies == 0 { pending.removeFirst().promise.succeed(value) }
             }
-            if let buffer = received, buffer.readableBytes == 0 { received = nil }
+        } catch let error as RedisError {
+            fail(context: context, error)
         } catch {
             fail(context: context, RedisError.protocolViolation("\(error)"))
         }
