@@ -65,7 +65,7 @@ public final class AdaptiveBulkhead<Estimator: AdaptiveLimit, C: NanosecondClock
         order: any WaitOrder = FIFOWaitOrder(),
         maximumWait: Duration? = nil,
         classify: @escaping @Sendable ((any Error)?) -> AdaptiveOutcome = AdaptiveBulkhead.defaultClassification,
-        clock: C
+        clock: C = ContinuousClock()
     ) throws(BulwarkError) {
         let algorithm = AdaptiveConcurrency(configuration: estimator, now: clock.nowNanoseconds)
         limiter = try InMemoryRateLimiter(
@@ -188,23 +188,6 @@ public final class AdaptiveBulkhead<Estimator: AdaptiveLimit, C: NanosecondClock
     @usableFromInline
     func invalidCost(_ cost: Int) -> BulwarkError {
         .invalidArgument(field: "cost", rule: "must be between 1 and the maximum limit \(limiter.limit) (got \(cost))")
-    }
-}
-
-extension AdaptiveBulkhead where C == ContinuousClock {
-    /// Creates an adaptive bulkhead timed on `ContinuousClock`.
-    ///
-    /// - Throws: `BulwarkError/invalidConfiguration(field:rule:)` naming the field and the rule.
-    public convenience init(
-        _ estimator: Estimator,
-        queueLimit: Int = 1024,
-        order: any WaitOrder = FIFOWaitOrder(),
-        maximumWait: Duration? = nil,
-        classify: @escaping @Sendable ((any Error)?) -> AdaptiveOutcome = AdaptiveBulkhead.defaultClassification
-    ) throws(BulwarkError) {
-        try self.init(
-            estimator, queueLimit: queueLimit, order: order, maximumWait: maximumWait, classify: classify, clock: ContinuousClock()
-        )
     }
 }
 

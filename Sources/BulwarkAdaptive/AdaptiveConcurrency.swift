@@ -47,12 +47,13 @@ public struct AdaptiveConcurrency<Estimator: AdaptiveLimit>: RateLimitAlgorithm 
     public var currentLimit: Int { state.estimator.limit }
 
     /// The latest clock reading taken into account.
+    @inlinable
     public var updatedAt: Int64 { state.updatedAt }
 
     /// Takes `cost` units if they fit under the current limit.
     @inlinable
     public mutating func tryConsume(_ cost: Int, at now: Int64) -> RateLimitDecision {
-        state.updatedAt = max(now, state.updatedAt)
+        state.updatedAt = timeOfStep(at: now)
         guard cost > 0 else { return decision(allowed: true) }
         if state.inFlight &+ Int64(cost) <= Int64(state.estimator.limit) {
             state.inFlight &+= Int64(cost)
@@ -64,7 +65,7 @@ public struct AdaptiveConcurrency<Estimator: AdaptiveLimit>: RateLimitAlgorithm 
     /// Releases `amount` units without a sample (a call the estimator ignores).
     @inlinable
     public mutating func refund(_ amount: Int, admittedAt: Int64, at now: Int64) {
-        state.updatedAt = max(now, state.updatedAt)
+        state.updatedAt = timeOfStep(at: now)
         state.inFlight = max(0, state.inFlight &- Int64(clamping: max(0, amount)))
     }
 
@@ -80,7 +81,7 @@ public struct AdaptiveConcurrency<Estimator: AdaptiveLimit>: RateLimitAlgorithm 
 
     /// Takes `amount` units even past the limit, up to twice the largest limit.
     public mutating func charge(_ amount: Int, at now: Int64) {
-        state.updatedAt = max(now, state.updatedAt)
+        state.updatedAt = timeOfStep(at: now)
         state.inFlight = min(2 * Int64(limit), state.inFlight &+ Int64(clamping: max(0, min(amount, 2 * limit))))
     }
 

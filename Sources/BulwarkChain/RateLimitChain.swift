@@ -122,16 +122,6 @@ public final class RateLimitChain<C: NanosecondClock>: RateLimitingPolicy {
     }
 }
 
-extension RateLimitChain where C == ContinuousClock {
-    /// Creates a chain of `links` on `ContinuousClock`.
-    ///
-    /// - Throws: `BulwarkError/invalidConfiguration(field:rule:)` for no link, too many, or a
-    ///   name used twice.
-    public convenience init(_ links: [Link]) throws(BulwarkError) {
-        try self.init(links, clock: ContinuousClock())
-    }
-}
-
 /// Up to eight clock readings stored inline: when each link admitted its cost.
 package struct Times: Sendable {
     var storage: (Int64, Int64, Int64, Int64, Int64, Int64, Int64, Int64) = (0, 0, 0, 0, 0, 0, 0, 0)
@@ -139,5 +129,15 @@ package struct Times: Sendable {
     package subscript(index: Int) -> Int64 {
         get { withUnsafeBytes(of: storage) { $0.load(fromByteOffset: index &* 8, as: Int64.self) } }
         set { withUnsafeMutableBytes(of: &storage) { $0.storeBytes(of: newValue, toByteOffset: index &* 8, as: Int64.self) } }
+    }
+}
+
+extension RateLimitChain where C == ContinuousClock {
+    /// Creates a chain of `links` on `ContinuousClock`.
+    ///
+    /// - Throws: `BulwarkError/invalidConfiguration(field:rule:)` for no link, too many, or a
+    ///   name used twice.
+    public convenience init(_ links: [Link]) throws(BulwarkError) {
+        try self.init(links, clock: ContinuousClock())
     }
 }

@@ -44,7 +44,7 @@ public final class CircuitBreaker<C: NanosecondClock>: OutcomePolicy {
     ///
     /// - Throws: `BulwarkError/invalidConfiguration(field:rule:)` naming the first field that
     ///   breaks a rule.
-    public init(configuration: CircuitBreakerConfiguration, clock: C) throws(BulwarkError) {
+    public init(configuration: CircuitBreakerConfiguration, clock: C = ContinuousClock()) throws(BulwarkError) {
         let rules = try configuration.validated()
         self.configuration = configuration
         self.clock = clock
@@ -216,16 +216,6 @@ public final class CircuitBreaker<C: NanosecondClock>: OutcomePolicy {
         if let (from, to) = transitions.first { events.emit(.circuitStateChanged(from: from, to: to)) }
         if let (from, to) = transitions.second { events.emit(.circuitStateChanged(from: from, to: to)) }
         if let (from, to) = transitions.third { events.emit(.circuitStateChanged(from: from, to: to)) }
-    }
-}
-
-extension CircuitBreaker where C == ContinuousClock {
-    /// Creates a closed breaker on `ContinuousClock`.
-    ///
-    /// - Throws: `BulwarkError/invalidConfiguration(field:rule:)` naming the first field that
-    ///   breaks a rule.
-    public convenience init(configuration: CircuitBreakerConfiguration = CircuitBreakerConfiguration()) throws(BulwarkError) {
-        try self.init(configuration: configuration, clock: ContinuousClock())
     }
 }
 

@@ -48,7 +48,7 @@ public final class Bulkhead<C: NanosecondClock>: OutcomePolicy {
         queueLimit: Int = 1024,
         order: any WaitOrder = FIFOWaitOrder(),
         maximumWait: Duration? = nil,
-        clock: C
+        clock: C = ContinuousClock()
     ) throws(BulwarkError) {
         limiter = try InMemoryRateLimiter(
             configuration: .init(limit: limit), queueLimit: queueLimit, order: order, maximumWait: maximumWait, clock: clock
@@ -156,17 +156,6 @@ public final class Bulkhead<C: NanosecondClock>: OutcomePolicy {
     @usableFromInline
     func invalidCost(_ cost: Int) -> BulwarkError {
         .invalidArgument(field: "cost", rule: "must be between 1 and the limit \(limit) (got \(cost))")
-    }
-}
-
-extension Bulkhead where C == ContinuousClock {
-    /// Creates a bulkhead whose waiters' deadlines are read on `ContinuousClock`.
-    ///
-    /// - Throws: `BulwarkError/invalidConfiguration(field:rule:)` naming the field and the rule.
-    public convenience init(
-        limit: Int, queueLimit: Int = 1024, order: any WaitOrder = FIFOWaitOrder(), maximumWait: Duration? = nil
-    ) throws(BulwarkError) {
-        try self.init(limit: limit, queueLimit: queueLimit, order: order, maximumWait: maximumWait, clock: ContinuousClock())
     }
 }
 

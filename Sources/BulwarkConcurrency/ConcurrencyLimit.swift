@@ -46,6 +46,7 @@ public struct ConcurrencyLimit: RateLimitAlgorithm, Hashable {
     public var limit: Int { configuration.limit }
 
     /// The latest clock reading the algorithm has taken into account.
+    @inlinable
     public var updatedAt: Int64 { state.updatedAt }
 
     /// Creates a limit with nothing in flight.
@@ -64,7 +65,7 @@ public struct ConcurrencyLimit: RateLimitAlgorithm, Hashable {
         guard cost > 0, cost <= configuration.limit else {
             return snapshot(at: now, retryAfterNanoseconds: cost == 0 ? 0 : .max)
         }
-        state.updatedAt = max(now, state.updatedAt)
+        state.updatedAt = timeOfStep(at: now)
         if state.inFlight &+ Int64(cost) <= Int64(configuration.limit) {
             state.inFlight &+= Int64(cost)
             return decision(allowed: true, retryAfter: 0)
@@ -74,13 +75,13 @@ public struct ConcurrencyLimit: RateLimitAlgorithm, Hashable {
 
     /// Releases `amount` units (never below zero).
     public mutating func refund(_ amount: Int, admittedAt: Int64, at now: Int64) {
-        state.updatedAt = max(now, state.updatedAt)
+        state.updatedAt = timeOfStep(at: now)
         state.inFlight = max(0, state.inFlight &- Int64(clamping: max(0, amount)))
     }
 
     /// Takes `amount` units even past the limit, up to twice the limit.
     public mutating func charge(_ amount: Int, at now: Int64) {
-        state.updatedAt = max(now, state.updatedAt)
+        state.updatedAt = timeOfStep(at: now)
         state.inFlight = min(2 * Int64(configuration.limit), state.inFlight &+ Int64(clamping: max(0, min(amount, 2 * configuration.limit))))
     }
 

@@ -71,7 +71,7 @@ public final class DegradationController<C: NanosecondClock>: PeriodicWork {
         features: [Feature] = [],
         minimumDwell: Duration = .seconds(30),
         evaluationInterval: Duration = .seconds(1),
-        clock: C
+        clock: C = ContinuousClock()
     ) throws(BulwarkError) {
         var names = Set<String>()
         for rule in rules {
@@ -205,21 +205,6 @@ public final class DegradationController<C: NanosecondClock>: PeriodicWork {
     /// `ServiceGroup` through `BulwarkLifecycle`, until graceful shutdown).
     public func run() async throws {
         await runPeriodically(every: evaluationInterval.saturatingNanoseconds, on: clock) { self.evaluate() }
-    }
-}
-
-extension DegradationController where C == ContinuousClock {
-    /// Creates a controller timed on `ContinuousClock`.
-    ///
-    /// - Throws: `BulwarkError/invalidConfiguration(field:rule:)` naming the field and the rule.
-    public convenience init(
-        rules: [DegradationRule], features: [Feature] = [], minimumDwell: Duration = .seconds(30),
-        evaluationInterval: Duration = .seconds(1)
-    ) throws(BulwarkError) {
-        try self.init(
-            rules: rules, features: features, minimumDwell: minimumDwell, evaluationInterval: evaluationInterval,
-            clock: ContinuousClock()
-        )
     }
 }
 

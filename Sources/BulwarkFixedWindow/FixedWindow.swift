@@ -70,6 +70,7 @@ public struct FixedWindow: RateLimitAlgorithm, Hashable {
     public var limit: Int { configuration.limit }
 
     /// The latest clock reading the algorithm has taken into account.
+    @inlinable
     public var updatedAt: Int64 { state.updatedAt }
 
     /// Creates an empty window at the clock reading `now`.
@@ -111,7 +112,7 @@ public struct FixedWindow: RateLimitAlgorithm, Hashable {
     /// Moves to the window holding `now` (never back), and returns the reading used and the lag.
     @inlinable @inline(__always)
     mutating func advance(to now: Int64) -> (time: Int64, lag: Int64) {
-        let time = max(now, state.updatedAt)
+        let time = timeOfStep(at: now)
         state.updatedAt = time
         let current = current(at: time)
         if current != state.window {
@@ -153,7 +154,7 @@ public struct FixedWindow: RateLimitAlgorithm, Hashable {
     /// Nanoseconds from `now` until `amount` could be counted (an amount above the limit: until
     /// that much has been admitted in turn, one full window after another).
     public func nanosecondsUntilAvailable(_ amount: Int, at now: Int64) -> Int64 {
-        let time = max(now, state.updatedAt)
+        let time = timeOfStep(at: now)
         let current = current(at: time)
         let count = current == state.window ? state.count : 0
         let limit = Int64(configuration.limit)
@@ -168,7 +169,7 @@ public struct FixedWindow: RateLimitAlgorithm, Hashable {
 
     /// The figures at `now` without counting anything.
     public func snapshot(at now: Int64, retryAfterNanoseconds: Int64) -> RateLimitDecision {
-        let time = max(now, state.updatedAt)
+        let time = timeOfStep(at: now)
         let current = current(at: time)
         let count = current == state.window ? state.count : 0
         return decision(
@@ -184,7 +185,7 @@ public struct FixedWindow: RateLimitAlgorithm, Hashable {
 
     /// Whether nothing counts in the window holding `now`.
     public func isFresh(at now: Int64) -> Bool {
-        current(at: max(now, state.updatedAt)) != state.window || state.count == 0
+        current(at: timeOfStep(at: now)) != state.window || state.count == 0
     }
 
     /// `remaining` is the room left in the window; `resetAfter` the time until it ends (0 when
@@ -226,7 +227,7 @@ extension InMemoryRateLimiter where Algorithm == FixedWindow {
         epochNanoseconds: Int64? = nil,
         queueLimit: Int = 1024,
         order: any WaitOrder = FIFOWaitOrder(),
-        clock: C
+        clock: C = ContinuousClock()
     ) throws(BulwarkError) {
         try self.init(
             configuration: .init(limit: limit, window: window, epochNanoseconds: epochNanoseconds),
@@ -235,20 +236,3 @@ extension InMemoryRateLimiter where Algorithm == FixedWindow {
     }
 }
 
-extension InMemoryRateLimiter where Algorithm == FixedWindow, C == ContinuousClock {
-    /// Creates a fixed-window limiter on `ContinuousClock`.
-    ///
-    /// - Throws: `BulwarkError/invalidConfiguration(field:rule:)` naming the field and the rule.
-    public convenience init(
-        limit: Int,
-        window: Duration,
-        epochNanoseconds: Int64? = nil,
-        queueLimit: Int = 1024,
-        order: any WaitOrder = FIFOWaitOrder()
-    ) throws(BulwarkError) {
-        try self.init(
-            limit: limit, window: window, epochNanoseconds: epochNanoseconds, queueLimit: queueLimit, order: order,
-            clock: ContinuousClock()
-        )
-    }
-}

@@ -78,6 +78,7 @@ public struct GCRA: RateLimitAlgorithm, Hashable {
     public var limit: Int { configuration.burst }
 
     /// The latest clock reading the algorithm has taken into account.
+    @inlinable
     public var updatedAt: Int64 { state.updatedAt }
 
     /// Creates the algorithm with a full burst available at the clock reading `now`.
@@ -126,7 +127,7 @@ public struct GCRA: RateLimitAlgorithm, Hashable {
     /// Takes `cost` at `now` if the TAT allows it.
     @inlinable @inline(__always)
     public mutating func tryConsume(_ cost: Int, at now: Int64) -> RateLimitDecision {
-        let time = max(now, state.updatedAt)
+        let time = timeOfStep(at: now)
         let lag = time &- now
         guard cost > 0, cost <= configuration.burst else {
             return snapshot(at: now, retryAfterNanoseconds: cost == 0 ? 0 : .max)
@@ -156,7 +157,7 @@ public struct GCRA: RateLimitAlgorithm, Hashable {
     /// Moves the TAT back by `amount` intervals, never before `now`: exactly as if the admission
     /// had taken that much less.
     public mutating func refund(_ amount: Int, admittedAt: Int64, at now: Int64) {
-        let time = max(now, state.updatedAt)
+        let time = timeOfStep(at: now)
         moveOrigin(to: time)
         state.updatedAt = time
         state.arrival = refunded(state.arrival, by: amount, time: units(time, from: state.origin))
@@ -170,7 +171,7 @@ public struct GCRA: RateLimitAlgorithm, Hashable {
 
     /// Moves the TAT forward by `amount` intervals even past the burst, at most two bursts ahead.
     public mutating func charge(_ amount: Int, at now: Int64) {
-        let time = max(now, state.updatedAt)
+        let time = timeOfStep(at: now)
         moveOrigin(to: time)
         state.updatedAt = time
         state.arrival = charged(state.arrival, by: amount, time: units(time, from: state.origin))
@@ -186,7 +187,7 @@ public struct GCRA: RateLimitAlgorithm, Hashable {
     /// Nanoseconds from `now` until `amount` could be taken (an amount above the burst: until that
     /// much has been admitted in turn).
     public func nanosecondsUntilAvailable(_ amount: Int, at now: Int64) -> Int64 {
-        let time = max(now, state.updatedAt)
+        let time = timeOfStep(at: now)
         let current = GCRA.rebased(state, to: time, unitsPerNanosecond: unitsPerNanosecond, horizon: horizon)
         let need = Int64(clamping: amount).multipliedSaturating(by: interval)
         let excess = current.arrival.addingSaturating(need).subtractingSaturating(tolerance)
@@ -196,7 +197,7 @@ public struct GCRA: RateLimitAlgorithm, Hashable {
 
     /// The figures at `now` without taking anything.
     public func snapshot(at now: Int64, retryAfterNanoseconds: Int64) -> RateLimitDecision {
-        let time = max(now, state.updatedAt)
+        let time = timeOfStep(at: now)
         let current = GCRA.rebased(state, to: time, unitsPerNanosecond: unitsPerNanosecond, horizon: horizon)
         return decision(allowed: retryAfterNanoseconds == 0, debt: max(0, current.arrival), lag: time &- now, retryAfter: retryAfterNanoseconds)
     }
@@ -208,7 +209,7 @@ public struct GCRA: RateLimitAlgorithm, Hashable {
 
     /// Whether the TAT has fallen to `now` or before: the full burst is available, as in a fresh state.
     public func isFresh(at now: Int64) -> Bool {
-        let time = max(now, state.updatedAt)
+        let time = timeOfStep(at: now)
         return GCRA.rebased(state, to: time, unitsPerNanosecond: unitsPerNanosecond, horizon: horizon).arrival <= 0
     }
 
@@ -253,7 +254,7 @@ extension InMemoryRateLimiter where Algorithm == GCRA {
         burst: Int? = nil,
         queueLimit: Int = 1024,
         order: any WaitOrder = FIFOWaitOrder(),
-        clock: C
+        clock: C = ContinuousClock()
     ) throws(BulwarkError) {
         try self.init(
             configuration: .init(rate: rate, per: period, burst: burst), queueLimit: queueLimit, order: order, clock: clock
@@ -261,17 +262,3 @@ extension InMemoryRateLimiter where Algorithm == GCRA {
     }
 }
 
-extension InMemoryRateLimiter where Algorithm == GCRA, C == ContinuousClock {
-    /// Creates a GCRA limiter on `ContinuousClock`.
-    ///
-    /// - Throws: `BulwarkError/invalidConfiguration(field:rule:)` naming the field and the rule.
-    public convenience init(
-        rate: Int,
-        per period: Duration,
-        burst: Int? = nil,
-        queueLimit: Int = 1024,
-        order: any WaitOrder = FIFOWaitOrder()
-    ) throws(BulwarkError) {
-        try self.init(rate: rate, per: period, burst: burst, queueLimit: queueLimit, order: order, clock: ContinuousClock())
-    }
-}

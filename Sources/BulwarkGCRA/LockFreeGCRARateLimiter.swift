@@ -47,7 +47,7 @@ public final class LockFreeGCRARateLimiter<C: NanosecondClock>: OutcomePolicy {
     /// Creates a limiter with a full burst available now.
     ///
     /// - Throws: `BulwarkError/invalidConfiguration(field:rule:)` naming the field and the rule.
-    public init(configuration: GCRA.Configuration, clock: C) throws(BulwarkError) {
+    public init(configuration: GCRA.Configuration, clock: C = ContinuousClock()) throws(BulwarkError) {
         let now = clock.nowNanoseconds
         self.rules = try GCRA(configuration: configuration, now: now)
         self.arrival = Atomic(0)
@@ -58,7 +58,7 @@ public final class LockFreeGCRARateLimiter<C: NanosecondClock>: OutcomePolicy {
     /// Creates a limiter admitting `rate` per `period` with bursts up to `burst`.
     ///
     /// - Throws: `BulwarkError/invalidConfiguration(field:rule:)` naming the field and the rule.
-    public convenience init(rate: Int, per period: Duration, burst: Int? = nil, clock: C) throws(BulwarkError) {
+    public convenience init(rate: Int, per period: Duration, burst: Int? = nil, clock: C = ContinuousClock()) throws(BulwarkError) {
         try self.init(configuration: .init(rate: rate, per: period, burst: burst), clock: clock)
     }
 
@@ -182,11 +182,3 @@ public final class LockFreeGCRARateLimiter<C: NanosecondClock>: OutcomePolicy {
     }
 }
 
-extension LockFreeGCRARateLimiter where C == ContinuousClock {
-    /// Creates a limiter on `ContinuousClock` admitting `rate` per `period` with bursts up to `burst`.
-    ///
-    /// - Throws: `BulwarkError/invalidConfiguration(field:rule:)` naming the field and the rule.
-    public convenience init(rate: Int, per period: Duration, burst: Int? = nil) throws(BulwarkError) {
-        try self.init(rate: rate, per: period, burst: burst, clock: ContinuousClock())
-    }
-}

@@ -39,7 +39,7 @@ public final class HealthChecker<C: NanosecondClock>: PeriodicWork {
         /// What gates read on every call: one relaxed load.
         @usableFromInline let enabled = Atomic<Bool>(true)
 
-        init(_ dependency: HealthCheckedDependency, clock: C, wall: Int64) throws(BulwarkError) {
+        init(_ dependency: HealthCheckedDependency, clock: C = ContinuousClock(), wall: Int64) throws(BulwarkError) {
             let policy = dependency.policy
             timing = try DependencyState.Timing(
                 minimum: Validation.positiveNanoseconds(policy.minimumDisabledTime, field: "minimumDisabledTime"),
@@ -97,7 +97,7 @@ public final class HealthChecker<C: NanosecondClock>: PeriodicWork {
     public init(
         dependencies: [HealthCheckedDependency],
         evaluationInterval: Duration = .seconds(1),
-        clock: C,
+        clock: C = ContinuousClock(),
         wallClock: @escaping @Sendable () -> Int64 = HealthReport.unixNanoseconds
     ) throws(BulwarkError) {
         _ = try Validation.positiveNanoseconds(evaluationInterval, field: "evaluationInterval")
@@ -324,11 +324,3 @@ public final class HealthChecker<C: NanosecondClock>: PeriodicWork {
     }
 }
 
-extension HealthChecker where C == ContinuousClock {
-    /// Creates a checker timed on `ContinuousClock`.
-    ///
-    /// - Throws: `BulwarkError/invalidConfiguration(field:rule:)` naming the field and the rule.
-    public convenience init(dependencies: [HealthCheckedDependency], evaluationInterval: Duration = .seconds(1)) throws(BulwarkError) {
-        try self.init(dependencies: dependencies, evaluationInterval: evaluationInterval, clock: ContinuousClock())
-    }
-}

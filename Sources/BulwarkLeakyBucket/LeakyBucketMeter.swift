@@ -159,7 +159,7 @@ extension InMemoryRateLimiter where Algorithm == LeakyBucketMeter {
         initialLevel: Int? = nil,
         queueLimit: Int = 1024,
         order: any WaitOrder = FIFOWaitOrder(),
-        clock: C
+        clock: C = ContinuousClock()
     ) throws(BulwarkError) {
         try self.init(
             configuration: .init(capacity: capacity, drain: drainAmount, every: drainPeriod, initialLevel: initialLevel),
@@ -168,21 +168,3 @@ extension InMemoryRateLimiter where Algorithm == LeakyBucketMeter {
     }
 }
 
-extension InMemoryRateLimiter where Algorithm == LeakyBucketMeter, C == ContinuousClock {
-    /// Creates a leaky-bucket meter on `ContinuousClock`.
-    ///
-    /// - Throws: `BulwarkError/invalidConfiguration(field:rule:)` naming the field and the rule.
-    public convenience init(
-        capacity: Int,
-        drain drainAmount: Int? = nil,
-        every drainPeriod: Duration,
-        initialLevel: Int? = nil,
-        queueLimit: Int = 1024,
-        order: any WaitOrder = FIFOWaitOrder()
-    ) throws(BulwarkError) {
-        try self.init(
-            capacity: capacity, drain: drainAmount, every: drainPeriod, initialLevel: initialLevel,
-            queueLimit: queueLimit, order: order, clock: ContinuousClock()
-        )
-    }
-}

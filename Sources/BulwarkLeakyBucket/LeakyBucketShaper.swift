@@ -75,6 +75,7 @@ public struct LeakyBucketShaper: RateLimitAlgorithm, Hashable {
     public var limit: Int { configuration.maximumCost }
 
     /// The latest clock reading the shaper has taken into account.
+    @inlinable
     public var updatedAt: Int64 { state.updatedAt }
 
     /// Creates a shaper, free at the clock reading `now`.
@@ -128,7 +129,7 @@ public struct LeakyBucketShaper: RateLimitAlgorithm, Hashable {
     /// the first nanosecond it may.
     @inlinable @inline(__always)
     public mutating func tryConsume(_ cost: Int, at now: Int64) -> RateLimitDecision {
-        let time = max(now, state.updatedAt)
+        let time = timeOfStep(at: now)
         let lag = time &- now
         guard cost > 0, cost <= configuration.maximumCost else {
             return snapshot(at: now, retryAfterNanoseconds: cost == 0 ? 0 : .max)
@@ -149,7 +150,7 @@ public struct LeakyBucketShaper: RateLimitAlgorithm, Hashable {
 
     /// Takes `amount` spacings back off the schedule, never earlier than `now`.
     public mutating func refund(_ amount: Int, admittedAt: Int64, at now: Int64) {
-        let time = max(now, state.updatedAt)
+        let time = timeOfStep(at: now)
         state.updatedAt = time
         shift(by: -Int64(clamping: max(0, amount)).multipliedSaturating(by: unitsPerCost))
         if state.base < time {
@@ -160,7 +161,7 @@ public struct LeakyBucketShaper: RateLimitAlgorithm, Hashable {
 
     /// Pushes the schedule `amount` spacings further, at most twice `maximumCost` spacings ahead.
     public mutating func charge(_ amount: Int, at now: Int64) {
-        let time = max(now, state.updatedAt)
+        let time = timeOfStep(at: now)
         state.updatedAt = time
         if state.base < time {
             state.base = time
@@ -180,14 +181,14 @@ public struct LeakyBucketShaper: RateLimitAlgorithm, Hashable {
     /// Nanoseconds from `now` until the schedule is free (whatever the amount: a request's cost
     /// spaces the releases after it, not before).
     public func nanosecondsUntilAvailable(_ amount: Int, at now: Int64) -> Int64 {
-        let time = max(now, state.updatedAt)
+        let time = timeOfStep(at: now)
         return (time &- now).addingSaturating(max(0, nextRelease &- time))
     }
 
     /// Nanoseconds from `now` until a request is released behind `queuedAhead` units of cost:
     /// the schedule's next moment, plus the spacing of everything ahead.
     public func nanosecondsUntilAdmitted(queuedAhead: Int, cost: Int, at now: Int64) -> Int64 {
-        let time = max(now, state.updatedAt)
+        let time = timeOfStep(at: now)
         var schedule = self
         if schedule.nextRelease < time {
             schedule.state.base = time
@@ -199,7 +200,7 @@ public struct LeakyBucketShaper: RateLimitAlgorithm, Hashable {
 
     /// The figures at `now` without releasing anything.
     public func snapshot(at now: Int64, retryAfterNanoseconds: Int64) -> RateLimitDecision {
-        let time = max(now, state.updatedAt)
+        let time = timeOfStep(at: now)
         return decision(allowed: retryAfterNanoseconds == 0, at: time, lag: time &- now, retryAfter: retryAfterNanoseconds)
     }
 
@@ -211,7 +212,7 @@ public struct LeakyBucketShaper: RateLimitAlgorithm, Hashable {
     /// Whether the schedule has been free since before `now` (a fresh one is): both then restart
     /// the grid at the next release.
     public func isFresh(at now: Int64) -> Bool {
-        nextRelease < max(now, state.updatedAt)
+        nextRelease < timeOfStep(at: now)
     }
 
     /// `remaining` is `maximumCost` while the schedule is free and 0 while it is busy;
@@ -257,7 +258,7 @@ extension InMemoryRateLimiter where Algorithm == LeakyBucketShaper {
         maximumDelay: Duration? = nil,
         queueLimit: Int = 1024,
         order: any WaitOrder = FIFOWaitOrder(),
-        clock: C
+        clock: C = ContinuousClock()
     ) throws(BulwarkError) {
         if let maximumDelay, maximumDelay < .zero {
             throw .invalidConfiguration(field: "maximumDelay", rule: "must be at least 0 (got \(maximumDelay))")
@@ -269,21 +270,3 @@ extension InMemoryRateLimiter where Algorithm == LeakyBucketShaper {
     }
 }
 
-extension InMemoryRateLimiter where Algorithm == LeakyBucketShaper, C == ContinuousClock {
-    /// Creates a shaper on `ContinuousClock`.
-    ///
-    /// - Throws: `BulwarkError/invalidConfiguration(field:rule:)` naming the field and the rule.
-    public convenience init(
-        rate: Int,
-        per period: Duration,
-        maximumCost: Int = 1,
-        maximumDelay: Duration? = nil,
-        queueLimit: Int = 1024,
-        order: any WaitOrder = FIFOWaitOrder()
-    ) throws(BulwarkError) {
-        try self.init(
-            rate: rate, per: period, maximumCost: maximumCost, maximumDelay: maximumDelay,
-            queueLimit: queueLimit, order: order, clock: ContinuousClock()
-        )
-    }
-}

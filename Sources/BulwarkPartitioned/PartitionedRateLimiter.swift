@@ -87,7 +87,7 @@ public final class PartitionedRateLimiter<Key: Hashable & Sendable, Algorithm: R
         queueLimit: Int = 1024,
         order: any WaitOrder = FIFOWaitOrder(),
         maximumWait: Duration? = nil,
-        clock: C
+        clock: C = ContinuousClock()
     ) throws(BulwarkError) {
         _ = try Validation.atLeast(1, maximumPartitions, field: "maximumPartitions")
         guard shards >= 1, shards <= 4_096, shards & (shards - 1) == 0 else {
@@ -219,27 +219,6 @@ public final class PartitionedRateLimiter<Key: Hashable & Sendable, Algorithm: R
         .invalidArgument(
             field: "cost",
             rule: cost < 0 ? "must be at least 0 (got \(cost))" : "must be at most the limit \(limit) (got \(cost))"
-        )
-    }
-}
-
-extension PartitionedRateLimiter where C == ContinuousClock {
-    /// Creates a partitioned limiter on `ContinuousClock`.
-    ///
-    /// - Throws: `BulwarkError/invalidConfiguration(field:rule:)` naming the field and the rule.
-    public convenience init(
-        configuration: Algorithm.Configuration,
-        groups: [String: Algorithm.Configuration] = [:],
-        group: @escaping @Sendable (Key) -> String? = { _ in nil },
-        maximumPartitions: Int = 100_000,
-        shards: Int = 16,
-        queueLimit: Int = 1024,
-        order: any WaitOrder = FIFOWaitOrder(),
-        maximumWait: Duration? = nil
-    ) throws(BulwarkError) {
-        try self.init(
-            configuration: configuration, groups: groups, group: group, maximumPartitions: maximumPartitions,
-            shards: shards, queueLimit: queueLimit, order: order, maximumWait: maximumWait, clock: ContinuousClock()
         )
     }
 }

@@ -52,7 +52,7 @@ public struct Hedging<C: NanosecondClock>: OutcomePolicy {
     /// Creates a hedging policy.
     ///
     /// - Throws: `BulwarkError/invalidConfiguration(field:rule:)` naming the field and the rule.
-    public init(configuration: HedgingConfiguration, clock: C) throws(BulwarkError) {
+    public init(configuration: HedgingConfiguration, clock: C = ContinuousClock()) throws(BulwarkError) {
         guard (1 ... 10).contains(configuration.maximumHedges) else {
             throw .invalidConfiguration(field: "maximumHedges", rule: "must be in 1 ... 10 (got \(configuration.maximumHedges))")
         }
@@ -151,11 +151,3 @@ public struct Hedging<C: NanosecondClock>: OutcomePolicy {
     }
 }
 
-extension Hedging where C == ContinuousClock {
-    /// Creates a hedging policy on `ContinuousClock`.
-    ///
-    /// - Throws: `BulwarkError/invalidConfiguration(field:rule:)` naming the field and the rule.
-    public init(configuration: HedgingConfiguration = HedgingConfiguration()) throws(BulwarkError) {
-        try self.init(configuration: configuration, clock: ContinuousClock())
-    }
-}

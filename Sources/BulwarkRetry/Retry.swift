@@ -85,7 +85,7 @@ public struct Retry<C: NanosecondClock>: OutcomePolicy {
     /// Creates a retry policy.
     ///
     /// - Throws: `BulwarkError/invalidConfiguration(field:rule:)` naming the field and the rule.
-    public init(configuration: RetryConfiguration, clock: C) throws(BulwarkError) {
+    public init(configuration: RetryConfiguration, clock: C = ContinuousClock()) throws(BulwarkError) {
         guard configuration.maximumAttempts >= 1, configuration.maximumAttempts <= 1_000 else {
             throw .invalidConfiguration(field: "maximumAttempts", rule: "must be in 1 ... 1000 (got \(configuration.maximumAttempts))")
         }
@@ -179,11 +179,3 @@ public struct Retry<C: NanosecondClock>: OutcomePolicy {
     }
 }
 
-extension Retry where C == ContinuousClock {
-    /// Creates a retry policy on `ContinuousClock`.
-    ///
-    /// - Throws: `BulwarkError/invalidConfiguration(field:rule:)` naming the field and the rule.
-    public init(configuration: RetryConfiguration = RetryConfiguration()) throws(BulwarkError) {
-        try self.init(configuration: configuration, clock: ContinuousClock())
-    }
-}

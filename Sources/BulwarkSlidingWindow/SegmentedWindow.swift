@@ -76,6 +76,7 @@ public struct SegmentedWindow: RateLimitAlgorithm, Hashable {
     public var limit: Int { configuration.limit }
 
     /// The latest clock reading the algorithm has taken into account.
+    @inlinable
     public var updatedAt: Int64 { state.updatedAt }
 
     /// Creates an empty window at the clock reading `now`.
@@ -150,7 +151,7 @@ public struct SegmentedWindow: RateLimitAlgorithm, Hashable {
     /// fall out of it; returns the reading and the lag.
     @inlinable @inline(__always)
     mutating func advance(to now: Int64) -> (time: Int64, lag: Int64) {
-        let time = max(now, state.updatedAt)
+        let time = timeOfStep(at: now)
         state.updatedAt = time
         let newest = newest(at: time)
         if newest != state.segment {
@@ -233,7 +234,7 @@ public struct SegmentedWindow: RateLimitAlgorithm, Hashable {
     /// Nanoseconds from `now` until `amount` could be counted (an amount above the limit: until
     /// the window is empty, then a window per further limit's worth).
     public func nanosecondsUntilAvailable(_ amount: Int, at now: Int64) -> Int64 {
-        let time = max(now, state.updatedAt)
+        let time = timeOfStep(at: now)
         let lag = time &- now
         let newest = newest(at: time)
         let total = total(upTo: newest)
@@ -250,7 +251,7 @@ public struct SegmentedWindow: RateLimitAlgorithm, Hashable {
 
     /// The figures at `now` without counting anything.
     public func snapshot(at now: Int64, retryAfterNanoseconds: Int64) -> RateLimitDecision {
-        let time = max(now, state.updatedAt)
+        let time = timeOfStep(at: now)
         return decision(allowed: retryAfterNanoseconds == 0, newest: newest(at: time), at: time, lag: time &- now, retryAfter: retryAfterNanoseconds)
     }
 
@@ -264,7 +265,7 @@ public struct SegmentedWindow: RateLimitAlgorithm, Hashable {
 
     /// Whether nothing counts in the window at `now`.
     public func isFresh(at now: Int64) -> Bool {
-        total(upTo: newest(at: max(now, state.updatedAt))) == 0
+        total(upTo: newest(at: timeOfStep(at: now))) == 0
     }
 
     /// Nanoseconds from `time` until the newest segment with a count leaves the window that ends

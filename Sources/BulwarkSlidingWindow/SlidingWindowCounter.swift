@@ -71,6 +71,7 @@ public struct SlidingWindowCounter: RateLimitAlgorithm, Hashable {
     public var limit: Int { configuration.limit }
 
     /// The latest clock reading the algorithm has taken into account.
+    @inlinable
     public var updatedAt: Int64 { state.updatedAt }
 
     /// Creates empty windows at the clock reading `now`.
@@ -123,7 +124,7 @@ public struct SlidingWindowCounter: RateLimitAlgorithm, Hashable {
     /// Counts `cost` in the current window if the estimate plus the cost stays within the limit.
     @inlinable @inline(__always)
     public mutating func tryConsume(_ cost: Int, at now: Int64) -> RateLimitDecision {
-        let time = max(now, state.updatedAt)
+        let time = timeOfStep(at: now)
         let lag = time &- now
         guard cost > 0, cost <= configuration.limit else {
             return snapshot(at: now, retryAfterNanoseconds: cost == 0 ? 0 : .max)
@@ -163,7 +164,7 @@ public struct SlidingWindowCounter: RateLimitAlgorithm, Hashable {
 
     /// Uncounts `amount` from the window it was admitted in, if that is the current or the previous one.
     public mutating func refund(_ amount: Int, admittedAt: Int64, at now: Int64) {
-        state = counts(at: max(now, state.updatedAt))
+        state = counts(at: timeOfStep(at: now))
         let back = Int64(clamping: max(0, amount))
         switch grid.index(at: admittedAt) {
         case state.window: state.current = max(0, state.current &- back)
@@ -174,7 +175,7 @@ public struct SlidingWindowCounter: RateLimitAlgorithm, Hashable {
 
     /// Counts `amount` in the current window even past the limit, up to twice the limit.
     public mutating func charge(_ amount: Int, at now: Int64) {
-        state = counts(at: max(now, state.updatedAt))
+        state = counts(at: timeOfStep(at: now))
         let cap = 2 * Int64(configuration.limit)
         state.current = min(cap, state.current &+ Int64(clamping: max(0, min(amount, 2 * configuration.limit))))
     }
@@ -182,7 +183,7 @@ public struct SlidingWindowCounter: RateLimitAlgorithm, Hashable {
     /// Nanoseconds from `now` until `amount` could be counted (an amount above the limit: until
     /// the estimate is 0, then a window per further limit's worth).
     public func nanosecondsUntilAvailable(_ amount: Int, at now: Int64) -> Int64 {
-        let time = max(now, state.updatedAt)
+        let time = timeOfStep(at: now)
         let lag = time &- now
         let counts = counts(at: time)
         let limit = Int64(configuration.limit)
@@ -198,7 +199,7 @@ public struct SlidingWindowCounter: RateLimitAlgorithm, Hashable {
 
     /// The figures at `now` without counting anything.
     public func snapshot(at now: Int64, retryAfterNanoseconds: Int64) -> RateLimitDecision {
-        let time = max(now, state.updatedAt)
+        let time = timeOfStep(at: now)
         var copy = self
         copy.state = counts(at: time)
         return copy.decision(allowed: retryAfterNanoseconds == 0, at: time, lag: time &- now, retryAfter: retryAfterNanoseconds)
@@ -211,7 +212,7 @@ public struct SlidingWindowCounter: RateLimitAlgorithm, Hashable {
 
     /// Whether both windows are empty at `now`: the estimate is 0 and stays 0.
     public func isFresh(at now: Int64) -> Bool {
-        let counts = counts(at: max(now, state.updatedAt))
+        let counts = counts(at: timeOfStep(at: now))
         return counts.previous == 0 && counts.current == 0
     }
 

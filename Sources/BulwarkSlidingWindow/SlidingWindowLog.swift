@@ -58,6 +58,7 @@ public struct SlidingWindowLog: RateLimitAlgorithm, Hashable {
     public var limit: Int { configuration.limit }
 
     /// The latest clock reading the algorithm has taken into account.
+    @inlinable
     public var updatedAt: Int64 { state.updatedAt }
 
     /// Creates an empty log at the clock reading `now`.
@@ -78,7 +79,7 @@ public struct SlidingWindowLog: RateLimitAlgorithm, Hashable {
     /// Forgets the entries that have left the window at `time`, and returns the reading and lag.
     @inlinable @inline(__always)
     mutating func advance(to now: Int64) -> (time: Int64, lag: Int64) {
-        let time = max(now, state.updatedAt)
+        let time = timeOfStep(at: now)
         state.updatedAt = time
         let oldest = time.subtractingSaturating(length)
         state.total &-= state.log.removeEntries(atOrBefore: oldest)
@@ -150,7 +151,7 @@ public struct SlidingWindowLog: RateLimitAlgorithm, Hashable {
     /// Nanoseconds from `now` until `amount` could be logged (an amount above the limit: until
     /// that much could have been admitted in turn, a window's worth at a time, once the log is empty).
     public func nanosecondsUntilAvailable(_ amount: Int, at now: Int64) -> Int64 {
-        let time = max(now, state.updatedAt)
+        let time = timeOfStep(at: now)
         let (first, total) = live(at: time)
         let limit = Int64(configuration.limit)
         let need = total.addingSaturating(Int64(clamping: amount)) &- limit
@@ -166,7 +167,7 @@ public struct SlidingWindowLog: RateLimitAlgorithm, Hashable {
 
     /// The figures at `now` without logging anything.
     public func snapshot(at now: Int64, retryAfterNanoseconds: Int64) -> RateLimitDecision {
-        let time = max(now, state.updatedAt)
+        let time = timeOfStep(at: now)
         return decision(
             allowed: retryAfterNanoseconds == 0, total: live(at: time).total, at: time, lag: time &- now,
             retryAfter: retryAfterNanoseconds
@@ -180,7 +181,7 @@ public struct SlidingWindowLog: RateLimitAlgorithm, Hashable {
 
     /// Whether nothing in the log still counts at `now`.
     public func isFresh(at now: Int64) -> Bool {
-        live(at: max(now, state.updatedAt)).total == 0
+        live(at: timeOfStep(at: now)).total == 0
     }
 
     /// `remaining` is the room left in the window (which holds `total` at `time`); `resetAfter` the

@@ -30,18 +30,9 @@ extension InMemoryRateLimiter where Algorithm == SlidingWindowLog {
     ///   - clock: The clock to read and to sleep on.
     /// - Throws: `BulwarkError/invalidConfiguration(field:rule:)` naming the field and the rule.
     public convenience init(
-        limit: Int, window: Duration, queueLimit: Int = 1024, order: any WaitOrder = FIFOWaitOrder(), clock: C
+        limit: Int, window: Duration, queueLimit: Int = 1024, order: any WaitOrder = FIFOWaitOrder(), clock: C = ContinuousClock()
     ) throws(BulwarkError) {
         try self.init(configuration: .init(limit: limit, window: window), queueLimit: queueLimit, order: order, clock: clock)
-    }
-}
-
-extension InMemoryRateLimiter where Algorithm == SlidingWindowLog, C == ContinuousClock {
-    /// Creates a sliding-window log on `ContinuousClock`.
-    ///
-    /// - Throws: `BulwarkError/invalidConfiguration(field:rule:)` naming the field and the rule.
-    public convenience init(limit: Int, window: Duration, queueLimit: Int = 1024, order: any WaitOrder = FIFOWaitOrder()) throws(BulwarkError) {
-        try self.init(limit: limit, window: window, queueLimit: queueLimit, order: order, clock: ContinuousClock())
     }
 }
 
@@ -58,25 +49,11 @@ extension InMemoryRateLimiter where Algorithm == SlidingWindowCounter {
     /// - Throws: `BulwarkError/invalidConfiguration(field:rule:)` naming the field and the rule.
     public convenience init(
         limit: Int, window: Duration, epochNanoseconds: Int64? = nil, queueLimit: Int = 1024,
-        order: any WaitOrder = FIFOWaitOrder(), clock: C
+        order: any WaitOrder = FIFOWaitOrder(), clock: C = ContinuousClock()
     ) throws(BulwarkError) {
         try self.init(
             configuration: .init(limit: limit, window: window, epochNanoseconds: epochNanoseconds),
             queueLimit: queueLimit, order: order, clock: clock
-        )
-    }
-}
-
-extension InMemoryRateLimiter where Algorithm == SlidingWindowCounter, C == ContinuousClock {
-    /// Creates a sliding-window counter on `ContinuousClock`.
-    ///
-    /// - Throws: `BulwarkError/invalidConfiguration(field:rule:)` naming the field and the rule.
-    public convenience init(
-        limit: Int, window: Duration, epochNanoseconds: Int64? = nil, queueLimit: Int = 1024, order: any WaitOrder = FIFOWaitOrder()
-    ) throws(BulwarkError) {
-        try self.init(
-            limit: limit, window: window, epochNanoseconds: epochNanoseconds, queueLimit: queueLimit, order: order,
-            clock: ContinuousClock()
         )
     }
 }
@@ -95,7 +72,7 @@ extension InMemoryRateLimiter where Algorithm == SegmentedWindow {
     /// - Throws: `BulwarkError/invalidConfiguration(field:rule:)` naming the field and the rule.
     public convenience init(
         limit: Int, window: Duration, segments: Int, epochNanoseconds: Int64? = nil, queueLimit: Int = 1024,
-        order: any WaitOrder = FIFOWaitOrder(), clock: C
+        order: any WaitOrder = FIFOWaitOrder(), clock: C = ContinuousClock()
     ) throws(BulwarkError) {
         try self.init(
             configuration: .init(limit: limit, window: window, segments: segments, epochNanoseconds: epochNanoseconds),
@@ -104,17 +81,3 @@ extension InMemoryRateLimiter where Algorithm == SegmentedWindow {
     }
 }
 
-extension InMemoryRateLimiter where Algorithm == SegmentedWindow, C == ContinuousClock {
-    /// Creates a segmented sliding window on `ContinuousClock`.
-    ///
-    /// - Throws: `BulwarkError/invalidConfiguration(field:rule:)` naming the field and the rule.
-    public convenience init(
-        limit: Int, window: Duration, segments: Int, epochNanoseconds: Int64? = nil, queueLimit: Int = 1024,
-        order: any WaitOrder = FIFOWaitOrder()
-    ) throws(BulwarkError) {
-        try self.init(
-            limit: limit, window: window, segments: segments, epochNanoseconds: epochNanoseconds, queueLimit: queueLimit,
-            order: order, clock: ContinuousClock()
-        )
-    }
-}

@@ -54,7 +54,7 @@ public final class Timeout<C: NanosecondClock>: OutcomePolicy {
     ///
     /// - Throws: `BulwarkError/invalidConfiguration(field:rule:)` when ``duration`` is shorter than
     ///   1 ns.
-    public init(_ duration: Duration, clock: C) throws(BulwarkError) {
+    public init(_ duration: Duration, clock: C = ContinuousClock()) throws(BulwarkError) {
         guard duration >= .nanoseconds(1) else {
             throw .invalidConfiguration(field: "duration", rule: "must be at least 1 ns (got \(duration))")
         }
@@ -167,12 +167,3 @@ public final class Timeout<C: NanosecondClock>: OutcomePolicy {
     }
 }
 
-extension Timeout where C == ContinuousClock {
-    /// Creates a timeout of ``duration`` on `ContinuousClock`.
-    ///
-    /// - Throws: `BulwarkError/invalidConfiguration(field:rule:)` when ``duration`` is shorter than
-    ///   1 ns.
-    public convenience init(_ duration: Duration) throws(BulwarkError) {
-        try self.init(duration, clock: ContinuousClock())
-    }
-}

@@ -81,6 +81,7 @@ public struct TokenBucket: RateLimitAlgorithm, Hashable {
     }
 
     /// The latest clock reading the bucket has taken into account.
+    @inlinable
     public var updatedAt: Int64 { state.updatedAt }
 
     /// The bucket's capacity: the largest cost it admits.
@@ -142,7 +143,7 @@ public struct TokenBucket: RateLimitAlgorithm, Hashable {
     /// nothing (the limiter refuses such a cost with an error before it gets here).
     @inlinable @inline(__always)
     public mutating func tryConsume(_ cost: Int, at now: Int64) -> RateLimitDecision {
-        let time = max(now, state.updatedAt)
+        let time = timeOfStep(at: now)
         let lag = time &- now
         guard cost > 0, cost <= configuration.capacity else {
             return snapshot(at: now, retryAfterNanoseconds: cost == 0 ? 0 : .max)
@@ -160,14 +161,14 @@ public struct TokenBucket: RateLimitAlgorithm, Hashable {
     /// Gives back `amount` tokens: exactly as if the admission had taken that much less, whenever
     /// it happened (a bucket that has refilled to capacity meanwhile stays at capacity).
     public mutating func refund(_ amount: Int, admittedAt: Int64, at now: Int64) {
-        let time = max(now, state.updatedAt)
+        let time = timeOfStep(at: now)
         let back = Int64(clamping: max(0, amount)).multipliedSaturating(by: unitsPerToken)
         state = State(credit: min(capacityUnits, credit(at: time).addingSaturating(back)), updatedAt: time)
     }
 
     /// Takes `amount` tokens even if the bucket lacks them, down to one capacity of debt.
     public mutating func charge(_ amount: Int, at now: Int64) {
-        let time = max(now, state.updatedAt)
+        let time = timeOfStep(at: now)
         let take = Int64(clamping: max(0, amount)).multipliedSaturating(by: unitsPerToken)
         state = State(credit: max(-capacityUnits, credit(at: time).subtractingSaturating(take)), updatedAt: time)
     }
@@ -175,7 +176,7 @@ public struct TokenBucket: RateLimitAlgorithm, Hashable {
     /// Nanoseconds from `now` until `amount` tokens could be taken, counting continuous refill and
     /// ignoring the cap (so an amount above capacity answers how long until that much has flowed).
     public func nanosecondsUntilAvailable(_ amount: Int, at now: Int64) -> Int64 {
-        let time = max(now, state.updatedAt)
+        let time = timeOfStep(at: now)
         let available = credit(at: time)
         let need = Int64(clamping: amount).multipliedSaturating(by: unitsPerToken)
         guard need > available else { return 0 }
@@ -185,7 +186,7 @@ public struct TokenBucket: RateLimitAlgorithm, Hashable {
     /// The figures at `now` without taking anything.
     public func snapshot(at now: Int64, retryAfterNanoseconds: Int64) -> RateLimitDecision {
         var copy = self
-        let time = max(now, state.updatedAt)
+        let time = timeOfStep(at: now)
         copy.credit = credit(at: time)
         return copy.decision(allowed: retryAfterNanoseconds == 0, lag: time &- now, retryAfter: retryAfterNanoseconds)
     }
@@ -198,12 +199,12 @@ public struct TokenBucket: RateLimitAlgorithm, Hashable {
     /// Whether the bucket is full and a fresh bucket would be full too: both then stay full until
     /// something is taken, so one may replace the other.
     public func isFresh(at now: Int64) -> Bool {
-        initialUnits == capacityUnits && credit(at: max(now, state.updatedAt)) == capacityUnits
+        initialUnits == capacityUnits && credit(at: timeOfStep(at: now)) == capacityUnits
     }
 
     /// Whole tokens in the bucket at `now` (0 while in debt).
     public func tokens(at now: Int64) -> Int {
-        Int(max(0, credit(at: max(now, state.updatedAt))) / unitsPerToken)
+        Int(max(0, credit(at: timeOfStep(at: now))) / unitsPerToken)
     }
 
     @inlinable

@@ -28,7 +28,7 @@ extension InMemoryRateLimiter where Algorithm == TokenBucket {
         initialTokens: Int? = nil,
         queueLimit: Int = 1024,
         order: any WaitOrder = FIFOWaitOrder(),
-        clock: C
+        clock: C = ContinuousClock()
     ) throws(BulwarkError) {
         try self.init(
             configuration: TokenBucket.Configuration(
@@ -41,32 +41,3 @@ extension InMemoryRateLimiter where Algorithm == TokenBucket {
     }
 }
 
-extension InMemoryRateLimiter where Algorithm == TokenBucket, C == ContinuousClock {
-    /// Creates a token-bucket limiter on `ContinuousClock`.
-    ///
-    /// - Throws: `BulwarkError/invalidConfiguration(field:rule:)` naming the field and the rule.
-    public convenience init(
-        capacity: Int,
-        refill refillAmount: Int? = nil,
-        every refillPeriod: Duration,
-        initialTokens: Int? = nil,
-        queueLimit: Int = 1024,
-        order: any WaitOrder = FIFOWaitOrder()
-    ) throws(BulwarkError) {
-        try self.init(
-            capacity: capacity, refill: refillAmount, every: refillPeriod, initialTokens: initialTokens,
-            queueLimit: queueLimit, order: order, clock: ContinuousClock()
-        )
-    }
-
-    /// Creates a limiter running a token bucket on `ContinuousClock`.
-    ///
-    /// - Throws: `BulwarkError/invalidConfiguration(field:rule:)` naming the field and the rule.
-    public convenience init(
-        configuration: TokenBucket.Configuration,
-        queueLimit: Int = 1024,
-        order: any WaitOrder = FIFOWaitOrder()
-    ) throws(BulwarkError) {
-        try self.init(configuration: configuration, queueLimit: queueLimit, order: order, clock: ContinuousClock())
-    }
-}

@@ -80,7 +80,7 @@ public final class InMemoryRateLimiter<Algorithm: RateLimitAlgorithm, C: Nanosec
         queueLimit: Int = 1024,
         order: any WaitOrder = FIFOWaitOrder(),
         maximumWait: Duration? = nil,
-        clock: C
+        clock: C = ContinuousClock()
     ) throws(BulwarkError) {
         let algorithm = try Algorithm(configuration: configuration, now: clock.nowNanoseconds)
         try self.init(algorithm: algorithm, queueLimit: queueLimit, order: order, maximumWait: maximumWait, clock: clock)
@@ -93,7 +93,7 @@ public final class InMemoryRateLimiter<Algorithm: RateLimitAlgorithm, C: Nanosec
         queueLimit: Int,
         order: any WaitOrder,
         maximumWait: Duration?,
-        clock: C
+        clock: C = ContinuousClock()
     ) throws(BulwarkError) {
         guard queueLimit >= 0 else {
             throw .invalidConfiguration(field: "queueLimit", rule: "must be at least 0")

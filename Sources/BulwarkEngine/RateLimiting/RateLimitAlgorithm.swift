@@ -84,6 +84,15 @@ public protocol RateLimitAlgorithm: Sendable {
 }
 
 extension RateLimitAlgorithm {
+    /// The time a step asked for at `now` runs at: `now`, or the latest reading the state has
+    /// taken into account when `now` is earlier. Two threads can read a clock and take the lock in
+    /// the opposite order (and a manual clock can be moved back), so a step may be handed a reading
+    /// older than the state's; no algorithm goes back in time, and every step starts here.
+    @inlinable @inline(__always)
+    public func timeOfStep(at now: Int64) -> Int64 {
+        max(now, updatedAt)
+    }
+
     /// `nanosecondsUntilAvailable(queuedAhead + cost, at: now)`, saturating.
     public func nanosecondsUntilAdmitted(queuedAhead: Int, cost: Int, at now: Int64) -> Int64 {
         let (total, overflow) = queuedAhead.addingReportingOverflow(cost)

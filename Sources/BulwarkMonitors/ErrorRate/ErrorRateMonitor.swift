@@ -86,15 +86,6 @@ public final class ErrorRateMonitor<C: NanosecondClock>: Sendable {
     }
 }
 
-extension ErrorRateMonitor where C == ContinuousClock {
-    /// Creates a monitor timed on `ContinuousClock`.
-    ///
-    /// - Throws: `BulwarkError/invalidConfiguration(field:rule:)` naming the field and the rule.
-    public convenience init(configuration: Configuration) throws(BulwarkError) {
-        try self.init(configuration: configuration, clock: ContinuousClock())
-    }
-}
-
 /// The calls and failures an ``ErrorRateMonitor`` saw in its window.
 public struct ErrorRateSnapshot: Sendable, Hashable, CustomStringConvertible {
     /// The calls recorded in the window.
@@ -127,5 +118,14 @@ public struct ErrorRateSnapshot: Sendable, Hashable, CustomStringConvertible {
     public var description: String {
         guard let failureRate else { return "\(failures)/\(calls) failed (below \(minimumCalls) calls)" }
         return "\(failures)/\(calls) failed (\((failureRate * 1000).rounded() / 10) %)"
+    }
+}
+
+extension ErrorRateMonitor where C == ContinuousClock {
+    /// Creates a monitor timed on `ContinuousClock`.
+    ///
+    /// - Throws: `BulwarkError/invalidConfiguration(field:rule:)` naming the field and the rule.
+    public convenience init(configuration: Configuration) throws(BulwarkError) {
+        try self.init(configuration: configuration, clock: ContinuousClock())
     }
 }

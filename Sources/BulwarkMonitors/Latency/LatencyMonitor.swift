@@ -165,15 +165,6 @@ public final class LatencyMonitor<C: NanosecondClock>: Sendable {
     }
 }
 
-extension LatencyMonitor where C == ContinuousClock {
-    /// Creates a monitor timed on `ContinuousClock`.
-    ///
-    /// - Throws: `BulwarkError/invalidConfiguration(field:rule:)` naming the field and the rule.
-    public convenience init(configuration: Configuration = Configuration()) throws(BulwarkError) {
-        try self.init(configuration: configuration, clock: ContinuousClock())
-    }
-}
-
 /// The latencies a ``LatencyMonitor`` saw in its window: count and percentiles, each within the
 /// monitor's precision. With no call recorded, every figure is zero.
 public struct LatencySnapshot: Sendable, Hashable, CustomStringConvertible {
@@ -204,5 +195,14 @@ public struct LatencySnapshot: Sendable, Hashable, CustomStringConvertible {
     /// `"n=120 p50=0.08 seconds p95=0.41 seconds p99=1.2 seconds max=2.0 seconds"`.
     public var description: String {
         "n=\(count) p50=\(p50) p95=\(p95) p99=\(p99) max=\(max)"
+    }
+}
+
+extension LatencyMonitor where C == ContinuousClock {
+    /// Creates a monitor timed on `ContinuousClock`.
+    ///
+    /// - Throws: `BulwarkError/invalidConfiguration(field:rule:)` naming the field and the rule.
+    public convenience init(configuration: Configuration = Configuration()) throws(BulwarkError) {
+        try self.init(configuration: configuration, clock: ContinuousClock())
     }
 }

@@ -51,7 +51,7 @@ public final class ResourceMonitor<C: NanosecondClock>: PeriodicWork {
     /// - Throws: `BulwarkError/invalidConfiguration(field:rule:)` for an interval that is not
     ///   positive or a smoothing outside `0 < s <= 1`.
     public init(
-        interval: Duration = .seconds(1), smoothing: Double = 0.5, source: any ResourceSource = SystemResourceSource(), clock: C
+        interval: Duration = .seconds(1), smoothing: Double = 0.5, source: any ResourceSource = SystemResourceSource(), clock: C = ContinuousClock()
     ) throws(BulwarkError) {
         _ = try Validation.positiveNanoseconds(interval, field: "interval")
         guard smoothing > 0, smoothing <= 1 else {
@@ -129,15 +129,6 @@ public final class ResourceMonitor<C: NanosecondClock>: PeriodicWork {
     /// through `BulwarkLifecycle`, until graceful shutdown).
     public func run() async throws {
         await runPeriodically(every: interval.saturatingNanoseconds, on: clock) { self.sample() }
-    }
-}
-
-extension ResourceMonitor where C == ContinuousClock {
-    /// Creates a monitor of this machine's `/proc` and cgroup, timed on `ContinuousClock`.
-    ///
-    /// - Throws: `BulwarkError/invalidConfiguration(field:rule:)` naming the field and the rule.
-    public convenience init(interval: Duration = .seconds(1), smoothing: Double = 0.5) throws(BulwarkError) {
-        try self.init(interval: interval, smoothing: smoothing, clock: ContinuousClock())
     }
 }
 

@@ -51,15 +51,6 @@ public final class HotParameterRateLimiter<Key: Hashable & Sendable, Algorithm: 
     }
 }
 
-extension HotParameterRateLimiter where C == ContinuousClock {
-    /// Creates a limiter timed on `ContinuousClock`.
-    ///
-    /// - Throws: `BulwarkError/invalidConfiguration(field:rule:)` naming the field and the rule.
-    public convenience init(detection: HotspotDetector<Key, C>.Configuration, hotLimit: Algorithm.Configuration) throws(BulwarkError) {
-        try self.init(detection: detection, hotLimit: hotLimit, clock: ContinuousClock())
-    }
-}
-
 extension HotParameterRateLimiter: ResiliencePolicy, OutcomePolicy where Key == String {
     /// Counts the context's partition key (a call without one passes) and refuses a hot key over
     /// its limit with `BulwarkError/rateLimited(retryAfter:)`.
@@ -92,5 +83,14 @@ public enum HotParameterDecision: Sendable, Hashable {
         case .cold: true
         case .hot(let decision): decision.isAllowed
         }
+    }
+}
+
+extension HotParameterRateLimiter where C == ContinuousClock {
+    /// Creates a limiter timed on `ContinuousClock`.
+    ///
+    /// - Throws: `BulwarkError/invalidConfiguration(field:rule:)` naming the field and the rule.
+    public convenience init(detection: HotspotDetector<Key, C>.Configuration, hotLimit: Algorithm.Configuration) throws(BulwarkError) {
+        try self.init(detection: detection, hotLimit: hotLimit, clock: ContinuousClock())
     }
 }

@@ -313,15 +313,6 @@ public final class HotspotDetector<Key: Hashable & Sendable, C: NanosecondClock>
     }
 }
 
-extension HotspotDetector where C == ContinuousClock {
-    /// Creates a detector timed on `ContinuousClock`.
-    ///
-    /// - Throws: `BulwarkError/invalidConfiguration(field:rule:)` naming the field and the rule.
-    public convenience init(configuration: Configuration, onChange: (@Sendable (Key, Bool) -> Void)? = nil) throws(BulwarkError) {
-        try self.init(configuration: configuration, clock: ContinuousClock(), onChange: onChange)
-    }
-}
-
 /// When a hotspot detector calls a key hot.
 public struct HotspotRule: Sendable, Hashable {
     /// Hot at or above this many requests per second over the window (K); `nil` for no such rule.
@@ -365,5 +356,14 @@ public struct HotKey<Key: Hashable & Sendable>: Sendable, Hashable {
         self.count = count
         self.perSecond = perSecond
         self.timesAverage = timesAverage
+    }
+}
+
+extension HotspotDetector where C == ContinuousClock {
+    /// Creates a detector timed on `ContinuousClock`.
+    ///
+    /// - Throws: `BulwarkError/invalidConfiguration(field:rule:)` naming the field and the rule.
+    public convenience init(configuration: Configuration, onChange: (@Sendable (Key, Bool) -> Void)? = nil) throws(BulwarkError) {
+        try self.init(configuration: configuration, clock: ContinuousClock(), onChange: onChange)
     }
 }

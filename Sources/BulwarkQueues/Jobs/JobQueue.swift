@@ -96,7 +96,7 @@ public final class JobQueue<Job: Sendable, C: NanosecondClock>: Sendable {
         order: any WaitOrder = FIFOWaitOrder(),
         capacity: Int,
         overflow: JobQueueOverflow = .rejectNewest,
-        clock: C,
+        clock: C = ContinuousClock(),
         onRemoval: @escaping @Sendable (QueuedJob<Job>, JobQueueRemoval) -> Void = { _, _ in }
     ) throws(BulwarkError) {
         guard capacity >= 0 else {
@@ -366,17 +366,3 @@ public final class JobQueue<Job: Sendable, C: NanosecondClock>: Sendable {
     }
 }
 
-extension JobQueue where C == ContinuousClock {
-    /// Creates an empty queue on the continuous clock.
-    ///
-    /// - Throws: `BulwarkError/invalidConfiguration(field:rule:)` for a negative capacity or an
-    ///   order that is not empty.
-    public convenience init(
-        order: any WaitOrder = FIFOWaitOrder(),
-        capacity: Int,
-        overflow: JobQueueOverflow = .rejectNewest,
-        onRemoval: @escaping @Sendable (QueuedJob<Job>, JobQueueRemoval) -> Void = { _, _ in }
-    ) throws(BulwarkError) {
-        try self.init(order: order, capacity: capacity, overflow: overflow, clock: ContinuousClock(), onRemoval: onRemoval)
-    }
-}
