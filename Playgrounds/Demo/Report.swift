@@ -1,12 +1,11 @@
 // What the scenarios share: a thread-safe log of results, formatting, and the loop that moves the
 // virtual clock once the simulation is quiet.
 import BulwarkTestKit
-import Synchronization
 import BulwarkSimulations
 
 /// Results appended from any task.
 final class Log<Entry: Sendable>: Sendable {
-    private let entries = Mutex<[Entry]>([])
+    private let entries = LockedValue<[Entry]>([])
     func append(_ entry: Entry) { entries.withLock { $0.append(entry) } }
     var all: [Entry] { entries.withLock { $0 } }
     var count: Int { entries.withLock { $0.count } }

@@ -61,7 +61,7 @@ public func runAgentGuard(tasksPerMinute: Double, minutes: Int = 60, seed: UInt6
         SimulatedProvider(profile, clock: clock, seed: seed &* 1_000 &+ UInt64(index))
     }
     let taskGuard = try AgentTaskGuard(providers: simulated, queueTimeout: .seconds(60), deadline: .seconds(180), clock: clock)
-    let healthLog = Mutex<[String]>([])
+    let healthLog = LockedValue<[String]>([])
     taskGuard.health.events.attach(ClosureObserver { event in
         guard let change = event.detail(as: HealthChanged.self) else { return }
         let (name, enabled, reason) = (change.dependency, change.enabled, change.reason)
@@ -174,7 +174,7 @@ public func runAgentGuard(tasksPerMinute: Double, minutes: Int = 60, seed: UInt6
 final class Tally: Sendable {
     let launched = Atomic<Int>(0)
     let answered = Atomic<Int>(0)
-    let outcomes = Mutex<[(submittedAt: Int64, ok: Bool, wait: Int64?, timedOut: Bool)]>([])
+    let outcomes = LockedValue<[(submittedAt: Int64, ok: Bool, wait: Int64?, timedOut: Bool)]>([])
 }
 
 /// Waits until the simulation is quiet, yielding to the tasks that are not; says so if it never

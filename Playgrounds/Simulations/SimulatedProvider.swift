@@ -3,7 +3,6 @@
 // for a while when an outage is scheduled. Every call is logged for the report.
 import Bulwark
 import BulwarkTestKit
-import Synchronization
 
 /// What a simulated provider answers besides a reply.
 enum ProviderFailure: Error, CustomStringConvertible, RetryAfterProviding {
@@ -50,14 +49,14 @@ final class SimulatedProvider: Sendable {
 
     let profile: ProviderProfile
     let clock: ManualClock
-    let state: Mutex<State>
+    let state: LockedValue<State>
     /// The network between the guard and the provider, each way, in milliseconds.
     static let network: ClosedRange<Int64> = 20 ... 120
 
     init(_ profile: ProviderProfile, clock: ManualClock, seed: UInt64) {
         self.profile = profile
         self.clock = clock
-        state = Mutex(State(random: SplitMix64(seed: seed)))
+        state = LockedValue(State(random: SplitMix64(seed: seed)))
     }
 
     func isDown(at now: Int64) -> Bool {

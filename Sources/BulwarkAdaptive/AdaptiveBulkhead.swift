@@ -61,7 +61,7 @@ public final class AdaptiveBulkhead<Estimator: AdaptiveLimit, C: NanosecondClock
     /// - Throws: `BulwarkError/invalidConfiguration(field:rule:)` naming the field and the rule.
     public init(
         _ estimator: Estimator,
-        queueLimit: Int = 1024,
+        queueLimit: Int = InMemoryRateLimiter<AdaptiveConcurrency<Estimator>, C>.defaultQueueLimit,
         order: any WaitOrder = FIFOWaitOrder(),
         maximumWait: Duration? = nil,
         classify: @escaping @Sendable ((any Error)?) -> AdaptiveOutcome = AdaptiveBulkhead.defaultClassification,

@@ -45,7 +45,7 @@ public final class Bulkhead<C: NanosecondClock>: OutcomePolicy {
     /// - Throws: `BulwarkError/invalidConfiguration(field:rule:)` naming the field and the rule.
     public init(
         limit: Int,
-        queueLimit: Int = 1024,
+        queueLimit: Int = InMemoryRateLimiter<ConcurrencyLimit, C>.defaultQueueLimit,
         order: any WaitOrder = FIFOWaitOrder(),
         maximumWait: Duration? = nil,
         clock: C = ContinuousClock()

@@ -118,53 +118,73 @@ public struct PipelineConfiguration: Codable, Sendable, Hashable {
             let timeout = try Timeout(try duration(seconds, "seconds"), clock: clock)
             return (timeout, timeout.events)
         case .retry(let attempts, let initial, let maximum, let jitter):
+            // What is not given keeps RetryConfiguration's default.
             var configuration = RetryConfiguration(maximumAttempts: attempts)
-            configuration.backoff = .exponential(
-                initial: try duration(initial ?? 0.2, "initialDelaySeconds"), multiplier: 2, jitter: jitter == true ? .full : .none
-            )
-            configuration.maximumDelay = try duration(maximum ?? 30, "maximumDelaySeconds")
+            if initial != nil || jitter == true, case .exponential(let base, let multiplier, _) = configuration.backoff {
+                let first = try initial.map { seconds throws(BulwarkError) in try duration(seconds, "initialDelaySeconds") } ?? base
+                configuration.backoff = .exponential(initial: first, multiplier: multiplier, jitter: jitter == true ? .full : .none)
+            }
+            if let maximum { configuration.maximumDelay = try duration(maximum, "maximumDelaySeconds") }
             let retry = try Retry(configuration: configuration, clock: clock)
             return (retry, retry.events)
         case .circuitBreaker(let failureRate, let minimumCalls, let windowCalls, let openSeconds, let probes, let windowSeconds):
-            var configuration = CircuitBreakerConfiguration(failureRateThreshold: failureRate ?? 50, minimumCalls: minimumCalls ?? 100)
-            configuration.window = windowSeconds.map { .time(seconds: $0) } ?? .count(windowCalls ?? 100)
-            configuration.openDuration = .fixed(try duration(openSeconds ?? 60, "openSeconds"))
-            configuration.halfOpenProbes = probes ?? 10
+            // What is not given keeps CircuitBreakerConfiguration's default.
+            var configuration = CircuitBreakerConfiguration()
+            if let failureRate { configuration.failureRateThreshold = failureRate }
+            if let minimumCalls { configuration.minimumCalls = minimumCalls }
+            if let windowSeconds { configuration.window = .time(seconds: windowSeconds) }
+            if let windowCalls { configuration.window = .count(windowCalls) }
+            if let openSeconds { configuration.openDuration = .fixed(try duration(openSeconds, "openSeconds")) }
+            if let probes { configuration.halfOpenProbes = probes }
             let breaker = try CircuitBreaker(configuration: configuration, clock: clock)
             return (breaker, breaker.events)
         case .rateLimiter(let capacity, let refill, let period, let queueLimit, let maximumWait):
             let limiter = try TokenBucketRateLimiter(
-                capacity: capacity, refill: refill ?? capacity, every: try duration(period, "periodSeconds"),
-                queueLimit: queueLimit ?? 1024, clock: clock
+                capacity: capacity, refill: refill, every: try duration(period, "periodSeconds"),
+                queueLimit: queueLimit ?? TokenBucketRateLimiter<C>.defaultQueueLimit, clock: clock
             )
             let stage = try RateLimitStage(limiter, maximumWait: try duration(maximumWait ?? 0, "maximumWaitSeconds"))
             return (stage, limiter.events)
         case .bulkhead(let limit, let queueLimit):
-            let bulkhead = try Bulkhead(limit: limit, queueLimit: queueLimit ?? 1024, clock: clock)
+            let bulkhead = try Bulkhead(limit: limit, queueLimit: queueLimit ?? TokenBucketRateLimiter<C>.defaultQueueLimit, clock: clock)
             return (bulkhead, bulkhead.events)
         case .adaptiveBulkhead(let algorithm, let initial, let minimum, let maximum, let queueLimit):
-            let queue = queueLimit ?? 1024
+            let queue = queueLimit ?? TokenBucketRateLimiter<C>.defaultQueueLimit
             switch algorithm {
             case "aimd":
-                let limit = try AIMDLimit(configuration: .init(
-                    initialLimit: initial ?? 20, minimumLimit: minimum ?? 1, maximumLimit: maximum ?? 200
-                ))
+                var configuration = AIMDLimit.Configuration()
+                Self.bounds(&configuration.initialLimit, &configuration.minimumLimit, &configuration.maximumLimit, initial, minimum, maximum)
+                let limit = try AIMDLimit(configuration: configuration)
                 let bulkhead = try AdaptiveBulkhead(limit, queueLimit: queue, clock: clock)
                 return (bulkhead, bulkhead.events)
             case "vegas":
-                let limit = try VegasLimit(configuration: .init(initialLimit: initial ?? 20, maximumLimit: maximum ?? 1000))
+                var configuration = VegasLimit.Configuration()  // Vegas has no minimum limit of its own
+                if let initial { configuration.initialLimit = initial }
+                if let maximum { configuration.maximumLimit = maximum }
+                let limit = try VegasLimit(configuration: configuration)
                 let bulkhead = try AdaptiveBulkhead(limit, queueLimit: queue, clock: clock)
                 return (bulkhead, bulkhead.events)
             case "gradient2":
-                let limit = try Gradient2Limit(configuration: .init(
-                    initialLimit: initial ?? 20, minimumLimit: minimum ?? 1, maximumLimit: maximum ?? 200
-                ))
+                var configuration = Gradient2Limit.Configuration()
+                Self.bounds(&configuration.initialLimit, &configuration.minimumLimit, &configuration.maximumLimit, initial, minimum, maximum)
+                let limit = try Gradient2Limit(configuration: configuration)
                 let bulkhead = try AdaptiveBulkhead(limit, queueLimit: queue, clock: clock)
                 return (bulkhead, bulkhead.events)
             default:
                 throw .invalidConfiguration(field: "algorithm", rule: "must be \"aimd\", \"vegas\" or \"gradient2\" (got \"\(algorithm)\")")
             }
         }
+    }
+
+    /// Sets an estimator's limits from the given ones, keeping Netflix's defaults for the initial
+    /// and maximum limits and taking 1 as the minimum when none is given (so that a small initial
+    /// limit is valid, where Netflix's minimum of 20 would refuse it).
+    private static func bounds(
+        _ initialLimit: inout Int, _ minimumLimit: inout Int, _ maximumLimit: inout Int, _ initial: Int?, _ minimum: Int?, _ maximum: Int?
+    ) {
+        if let initial { initialLimit = initial }
+        minimumLimit = minimum ?? 1
+        if let maximum { maximumLimit = maximum }
     }
 
     /// Refuses a breaker whose time window can never hold `minimumCalls` calls because a rate
@@ -182,7 +202,7 @@ public struct PipelineConfiguration: Codable, Sendable, Hashable {
                     rule: "must not be given with windowCalls: a breaker has one window, of calls or of seconds"
                 )
             }
-            let minimum = minimumCalls ?? 100
+            let minimum = minimumCalls ?? CircuitBreakerConfiguration().minimumCalls
             for (other, limiter) in stages.enumerated() where other != index {
                 guard let most = Self.mostAdmitted(by: limiter, within: windowSeconds) else { continue }
                 // Retries between an outer limiter and the breaker multiply the calls it sees.

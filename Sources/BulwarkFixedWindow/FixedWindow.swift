@@ -225,7 +225,7 @@ extension InMemoryRateLimiter where Algorithm == FixedWindow {
         limit: Int,
         window: Duration,
         epochNanoseconds: Int64? = nil,
-        queueLimit: Int = 1024,
+        queueLimit: Int = defaultQueueLimit,
         order: any WaitOrder = FIFOWaitOrder(),
         clock: C = ContinuousClock()
     ) throws(BulwarkError) {

@@ -252,7 +252,7 @@ extension InMemoryRateLimiter where Algorithm == GCRA {
         rate: Int,
         per period: Duration,
         burst: Int? = nil,
-        queueLimit: Int = 1024,
+        queueLimit: Int = defaultQueueLimit,
         order: any WaitOrder = FIFOWaitOrder(),
         clock: C = ContinuousClock()
     ) throws(BulwarkError) {

@@ -157,7 +157,7 @@ extension InMemoryRateLimiter where Algorithm == LeakyBucketMeter {
         drain drainAmount: Int? = nil,
         every drainPeriod: Duration,
         initialLevel: Int? = nil,
-        queueLimit: Int = 1024,
+        queueLimit: Int = defaultQueueLimit,
         order: any WaitOrder = FIFOWaitOrder(),
         clock: C = ContinuousClock()
     ) throws(BulwarkError) {

@@ -256,7 +256,7 @@ extension InMemoryRateLimiter where Algorithm == LeakyBucketShaper {
         per period: Duration,
         maximumCost: Int = 1,
         maximumDelay: Duration? = nil,
-        queueLimit: Int = 1024,
+        queueLimit: Int = defaultQueueLimit,
         order: any WaitOrder = FIFOWaitOrder(),
         clock: C = ContinuousClock()
     ) throws(BulwarkError) {

@@ -84,7 +84,7 @@ public final class PartitionedRateLimiter<Key: Hashable & Sendable, Algorithm: R
         group: @escaping @Sendable (Key) -> String? = { _ in nil },
         maximumPartitions: Int = 100_000,
         shards: Int = 16,
-        queueLimit: Int = 1024,
+        queueLimit: Int = InMemoryRateLimiter<Algorithm, C>.defaultQueueLimit,
         order: any WaitOrder = FIFOWaitOrder(),
         maximumWait: Duration? = nil,
         clock: C = ContinuousClock()

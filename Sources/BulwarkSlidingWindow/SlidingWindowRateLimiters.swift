@@ -30,7 +30,7 @@ extension InMemoryRateLimiter where Algorithm == SlidingWindowLog {
     ///   - clock: The clock to read and to sleep on.
     /// - Throws: `BulwarkError/invalidConfiguration(field:rule:)` naming the field and the rule.
     public convenience init(
-        limit: Int, window: Duration, queueLimit: Int = 1024, order: any WaitOrder = FIFOWaitOrder(), clock: C = ContinuousClock()
+        limit: Int, window: Duration, queueLimit: Int = defaultQueueLimit, order: any WaitOrder = FIFOWaitOrder(), clock: C = ContinuousClock()
     ) throws(BulwarkError) {
         try self.init(configuration: .init(limit: limit, window: window), queueLimit: queueLimit, order: order, clock: clock)
     }
@@ -48,7 +48,7 @@ extension InMemoryRateLimiter where Algorithm == SlidingWindowCounter {
     ///   - clock: The clock to read and to sleep on.
     /// - Throws: `BulwarkError/invalidConfiguration(field:rule:)` naming the field and the rule.
     public convenience init(
-        limit: Int, window: Duration, epochNanoseconds: Int64? = nil, queueLimit: Int = 1024,
+        limit: Int, window: Duration, epochNanoseconds: Int64? = nil, queueLimit: Int = defaultQueueLimit,
         order: any WaitOrder = FIFOWaitOrder(), clock: C = ContinuousClock()
     ) throws(BulwarkError) {
         try self.init(
@@ -71,7 +71,7 @@ extension InMemoryRateLimiter where Algorithm == SegmentedWindow {
     ///   - clock: The clock to read and to sleep on.
     /// - Throws: `BulwarkError/invalidConfiguration(field:rule:)` naming the field and the rule.
     public convenience init(
-        limit: Int, window: Duration, segments: Int, epochNanoseconds: Int64? = nil, queueLimit: Int = 1024,
+        limit: Int, window: Duration, segments: Int, epochNanoseconds: Int64? = nil, queueLimit: Int = defaultQueueLimit,
         order: any WaitOrder = FIFOWaitOrder(), clock: C = ContinuousClock()
     ) throws(BulwarkError) {
         try self.init(

@@ -26,7 +26,7 @@ extension InMemoryRateLimiter where Algorithm == TokenBucket {
         refill refillAmount: Int? = nil,
         every refillPeriod: Duration,
         initialTokens: Int? = nil,
-        queueLimit: Int = 1024,
+        queueLimit: Int = defaultQueueLimit,
         order: any WaitOrder = FIFOWaitOrder(),
         clock: C = ContinuousClock()
     ) throws(BulwarkError) {

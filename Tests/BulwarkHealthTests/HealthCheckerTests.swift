@@ -2,12 +2,11 @@ import Bulwark
 import BulwarkHealth
 import BulwarkTestKit
 import BulwarkTestSupport
-import Synchronization
 import Testing
 
 /// A probe whose outcome a test sets, counting its runs.
 final class FakeProbe: Sendable {
-    private let state = Mutex((healthy: true, runs: 0))
+    private let state = LockedValue((healthy: true, runs: 0))
     func set(healthy: Bool) { state.withLock { $0.healthy = healthy } }
     var runs: Int { state.withLock { $0.runs } }
     func run() throws {
@@ -151,7 +150,7 @@ struct HealthCheckerTests {
             dependencies: [HealthCheckedDependency("openai", policy: Self.fast), HealthCheckedDependency("anthropic", policy: Self.fast)],
             clock: clock
         )
-        let calls = Mutex<[String]>([])
+        let calls = LockedValue<[String]>([])
         let chain = try FallbackChain<String>([
             FallbackAlternative("openai", policy: try health.gate("openai")) { _ in
                 calls.withLock { $0.append("openai") }

@@ -2,7 +2,6 @@ import BulwarkTokenBucket
 import BulwarkPartitioned
 import BulwarkTestKit
 import BulwarkTestSupport
-import Synchronization
 import Testing
 
 @Suite("Hotspot detector", .timeLimit(minutes: 1))
@@ -48,7 +47,7 @@ struct HotspotDetectorTests {
     @Test("a hot key cools down once its surge leaves the window; every change is an event")
     func coolDown() throws {
         let clock = ManualClock()
-        let changes = Mutex<[String]>([])
+        let changes = LockedValue<[String]>([])
         let hotspots = try HotspotDetector<String, ManualClock>(
             configuration: .init(window: .seconds(10), buckets: 10, rule: .init(perSecond: 5, minimumCount: 10)), clock: clock
         ) { key, hot in changes.withLock { $0.append("\(key) \(hot)") } }

@@ -9,8 +9,8 @@ import Darwin
 /// A clock that can tell the time as whole nanoseconds, the unit every Bulwark algorithm computes in.
 ///
 /// Bulwark's limiters do their arithmetic on `Int64` nanoseconds: exact, with no floating-point
-/// drift, and cheap. Turning a `Duration` into nanoseconds costs a 128-bit division (about 15 ns,
-/// more than the rest of a limiter decision), so time-dependent Bulwark types take a clock that
+/// drift, and cheap. Turning a `Duration` into nanoseconds costs a 128-bit division (9 ns
+/// measured here, a quarter of a whole limiter decision), so time-dependent Bulwark types take a clock that
 /// can give the integer directly.
 ///
 /// `ContinuousClock`, `SuspendingClock`, `CachedClock` and the test kit's `ManualClock` conform.

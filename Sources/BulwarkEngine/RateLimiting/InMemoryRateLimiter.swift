@@ -77,7 +77,7 @@ public final class InMemoryRateLimiter<Algorithm: RateLimitAlgorithm, C: Nanosec
     ///   that is not empty, or a negative ``maximumWait``.
     public convenience init(
         configuration: Algorithm.Configuration,
-        queueLimit: Int = 1024,
+        queueLimit: Int = defaultQueueLimit,
         order: any WaitOrder = FIFOWaitOrder(),
         maximumWait: Duration? = nil,
         clock: C = ContinuousClock()
@@ -349,4 +349,10 @@ extension InMemoryRateLimiter.State {
         let wait = algorithm.nanosecondsUntilAdmitted(queuedAhead: waiting.queuedCost, cost: cost, at: now)
         return algorithm.snapshot(at: now, retryAfterNanoseconds: max(1, wait))
     }
+}
+
+extension InMemoryRateLimiter {
+    /// How many callers wait in a limiter's queue when no `queueLimit` is given: 1,024. Every
+    /// limiter, bulkhead and configuration takes its default from here.
+    public static var defaultQueueLimit: Int { 1024 }
 }

@@ -69,10 +69,14 @@ public struct RedisKeys: Sendable, Hashable {
 }
 
 extension RedisKeys {
-    /// 128 random bits in hex: the id of a lease, a reservation or a node, unique without
-    /// coordination.
+    /// 128 random bits as 32 lowercase hex digits (leading zeros kept, so every id has the same
+    /// length): the id of a lease, a reservation or a node, unique without coordination.
     static func uniqueID() -> String {
         var generator = SystemRandomNumberGenerator()
-        return String(generator.next() as UInt64, radix: 16) + String(generator.next() as UInt64, radix: 16)
+        func digits(_ value: UInt64) -> String {
+            let hex = String(value, radix: 16)
+            return String(repeating: "0", count: 16 - hex.count) + hex
+        }
+        return digits(generator.next()) + digits(generator.next())
     }
 }
