@@ -54,7 +54,7 @@ public struct RedisLimit: Sendable, Hashable {
     /// The script module's name (its Lua table).
     package let module: String
     /// The configuration as the script reads it, from its `ARGV[7]` on (see ``RedisRateLimiter/script``).
-    package let arguments: [String]
+    public let arguments: [String]
     /// The most the limit can admit at once.
     public let limit: Int
 
