@@ -30,7 +30,15 @@ let integrations: [(trait: String, description: String, packages: [String])] = [
         ["swift-service-lifecycle"]
     ),
     ("Monitors", "BulwarkMonitors' latency percentiles (hdrhistogram-swift), and so BulwarkHealth and BulwarkDegradation.", ["hdrhistogram-swift"]),
+    (
+        "HTTP", "BulwarkHTTP (headers, keys, status map) and BulwarkHummingbird (middleware and endpoints for Hummingbird 2).",
+        ["swift-http-types", "swift-http-structured-headers", "swift-crypto", "hummingbird", "swift-prometheus"]
+    ),
 ]
+
+/// The traits another trait turns on: the HTTP endpoints read the health checker and the
+/// degradation controller, which stand on BulwarkMonitors.
+let traitsRequired: [String: Set<String>] = ["HTTP": ["Monitors"]]
 
 /// BulwarkRedis' Lua scripts, one file each in `Sources/BulwarkRedis/Scripts/`.
 let luaScripts = [
@@ -77,12 +85,15 @@ let package = Package(
         .library(name: "BulwarkRedisClient", targets: ["BulwarkRedisClient"]),
         .library(name: "BulwarkRedis", targets: ["BulwarkRedis"]),
         .library(name: "BulwarkTestKit", targets: ["BulwarkTestKit"]),
+        .library(name: "BulwarkHTTP", targets: ["BulwarkHTTP"]),
+        .library(name: "BulwarkHummingbird", targets: ["BulwarkHummingbird"]),
         .executable(name: "bulwark-demo", targets: ["BulwarkDemo"]),
         .executable(name: "bulwark-agent-guard", targets: ["bulwark-agent-guard"]),
+        .executable(name: "bulwark-service", targets: ["bulwark-service"]),
     ],
     traits: Set(
         [.default(enabledTraits: Set(integrations.map(\.trait)))]
-            + integrations.map { Trait(name: $0.trait, description: $0.description) }
+            + integrations.map { Trait(name: $0.trait, description: $0.description, enabledTraits: traitsRequired[$0.trait] ?? []) }
     ),
     dependencies: [
         // The integrations only, each under its trait (see `integrations`): with the default traits
@@ -95,6 +106,11 @@ let package = Package(
         .package(url: "https://github.com/swift-server/swift-service-lifecycle", from: "2.13.0"),
         .package(url: "https://github.com/HdrHistogram/hdrhistogram-swift", from: "0.2.0"),
         .package(url: "https://github.com/apple/swift-nio", from: "2.101.2"),
+        .package(url: "https://github.com/apple/swift-http-types", from: "1.8.0"),
+        .package(url: "https://github.com/apple/swift-http-structured-headers", from: "1.7.0"),
+        .package(url: "https://github.com/apple/swift-crypto", "3.12.3"..<"5.0.0"),
+        .package(url: "https://github.com/hummingbird-project/hummingbird", from: "2.28.1"),
+        .package(url: "https://github.com/swift-server/swift-prometheus", from: "2.4.1"),
     ],
     targets: [
         // The vocabulary: clocks, decisions, errors, context, events, the policy and limiter contracts.
@@ -200,6 +216,30 @@ let package = Package(
             // read, linted and run with `redis-cli --eval` (`scripts/lua-script`, `scripts/check-lua`).
             resources: luaScripts.map { .embedInCode("Scripts/\($0).lua") }
         ),
+        // HTTP without a framework: client keys through trusted proxies, the rate-limit header
+        // families, the error-to-status map (swift-http-types, structured headers, SHA-256).
+        .target(
+            name: "BulwarkHTTP",
+            dependencies: [
+                "BulwarkCore",
+                external("HTTPTypes", "swift-http-types"),
+                external("RawStructuredFieldValues", "swift-http-structured-headers"),
+                external("Crypto", "swift-crypto"),
+            ]
+        ),
+        // Hummingbird 2 middleware (rate limits, policies, permits held while a body streams) and
+        // the health, metrics and admin endpoints.
+        .target(
+            name: "BulwarkHummingbird",
+            dependencies: [
+                "BulwarkHTTP", "BulwarkEngine", "BulwarkPartitioned", "BulwarkChain", "BulwarkBudget", "BulwarkConcurrency",
+                "BulwarkAdaptive", "BulwarkHealth", "BulwarkDegradation",
+                external("Hummingbird", "hummingbird"),
+                external("Prometheus", "swift-prometheus"),
+                // The peer's `SocketAddress` (Hummingbird stands on SwiftNIO: nothing more is fetched).
+                .product(name: "NIOCore", package: "swift-nio", condition: .when(traits: ["HTTP"])),
+            ]
+        ),
         // Test support users may want for their own pipelines: a manual clock.
         .target(name: "BulwarkTestKit", dependencies: ["BulwarkCore"]),
         // The umbrella: re-exports the in-process modules.
@@ -217,6 +257,17 @@ let package = Package(
                 external("Logging", "swift-log"),
             ],
             path: "Playgrounds/Demo"
+        ),
+        // README's HTTP example: a Hummingbird service behind a per-IP limit, a per-key token
+        // budget and a breaker, with health and metrics; the live tests start it.
+        .executableTarget(
+            name: "bulwark-service",
+            dependencies: [
+                "Bulwark", "BulwarkHealth", "BulwarkHummingbird", "BulwarkTelemetry",
+                external("Hummingbird", "hummingbird"),
+                external("Prometheus", "swift-prometheus"),
+            ],
+            path: "Playgrounds/Service"
         ),
 
         // Helpers shared by the test targets (not a product).
@@ -309,6 +360,27 @@ let package = Package(
                 external("MetricsTestKit", "swift-metrics"),
                 external("Tracing", "swift-distributed-tracing"),
                 external("InMemoryTracing", "swift-distributed-tracing"),
+            ]
+        ),
+        .testTarget(
+            name: "BulwarkHTTPTests",
+            dependencies: [
+                "BulwarkHTTP", "BulwarkTestSupport",
+                external("HTTPTypes", "swift-http-types"),
+                external("RawStructuredFieldValues", "swift-http-structured-headers"),
+            ]
+        ),
+        .testTarget(
+            name: "BulwarkHummingbirdTests",
+            dependencies: [
+                "BulwarkHummingbird", "BulwarkTokenBucket", "BulwarkPipeline", "BulwarkCircuitBreaker", "BulwarkTestKit",
+                "BulwarkTestSupport", "BulwarkPartitioned", "BulwarkHealth", "BulwarkDegradation", "BulwarkTimeout", "BulwarkTelemetry",
+                "BulwarkChain", "BulwarkBudget",
+                external("HTTPTypes", "swift-http-types"),
+                external("Hummingbird", "hummingbird"),
+                external("HummingbirdTesting", "hummingbird"),
+                external("Prometheus", "swift-prometheus"),
+                external("RawStructuredFieldValues", "swift-http-structured-headers"),
             ]
         ),
         // Real redis-server processes and a misbehaving fake server, shared by the two Redis test targets.

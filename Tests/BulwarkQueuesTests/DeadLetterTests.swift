@@ -100,15 +100,7 @@ struct DeadLetterQueueTests {
 
 /// The journal crash tests' child executable (`Tests/JournalWriter`), built beside this test binary.
 func journalWriter() -> URL {
-    let binary = URL(fileURLWithPath: (try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe")) ?? CommandLine.arguments[0])
-    var directory = binary.deletingLastPathComponent()
-    // The test bundle may be a directory (…/BulwarkPackageTests.xctest/Contents/MacOS/…).
-    while !FileManager.default.fileExists(atPath: directory.appendingPathComponent("bulwark-journal-writer").path),
-        directory.pathComponents.count > 1
-    {
-        directory = directory.deletingLastPathComponent()
-    }
-    return directory.appendingPathComponent("bulwark-journal-writer")
+    builtExecutable("bulwark-journal-writer")
 }
 
 @Suite("Journal crash test")

@@ -134,7 +134,7 @@ struct QueueMemoryTests {
         // A quarter of a million: every table and array then stands at the same fraction of its
         // capacity as at a million (each size is 4 = 2² times the other), so the bytes a job are
         // the million's (the Queues benchmark measures the million itself) in a quarter of the time.
-        let probe = journalWriter().deletingLastPathComponent().appendingPathComponent("bulwark-memory-probe")
+        let probe = builtExecutable("bulwark-memory-probe")
         let (output, status) = try await offPool { () throws -> (String, Int32) in
             let process = Process()
             process.executableURL = probe

@@ -1,0 +1,54 @@
+// Child processes for the tests that meet a program as its users do: the package's own
+// executables (built beside the test binary) and the system's clients (curl, wrk, python3).
+package import Foundation
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// The package's executable `name`, built beside this test binary (`swift build --build-tests`
+/// builds every executable of the package).
+package func builtExecutable(_ name: String) -> URL {
+    let binary = URL(fileURLWithPath: (try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe")) ?? CommandLine.arguments[0])
+    var directory = binary.deletingLastPathComponent()
+    // The test bundle may be a directory (…/BulwarkPackageTests.xctest/Contents/MacOS/…).
+    while !FileManager.default.fileExists(atPath: directory.appendingPathComponent(name).path), directory.pathComponents.count > 1 {
+        directory = directory.deletingLastPathComponent()
+    }
+    return directory.appendingPathComponent(name)
+}
+
+/// Runs `executable` (a path, or a name looked up in `PATH`) with `arguments` to its end, off the
+/// concurrency pool; its standard output, trimmed.
+package func run(_ executable: String, _ arguments: [String]) async throws -> String {
+    try await offPool {
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+        process.arguments = [executable] + arguments
+        let pipe = Pipe()
+        process.standardOutput = pipe
+        try process.run()
+        let data = pipe.fileHandleForReading.readDataToEndOfFile()
+        process.waitUntilExit()
+        return String(decoding: data, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)
+    }
+}
+
+/// A TCP port on the loopback interface that nothing listened on a moment ago (the kernel's
+/// choice for a socket bound to port 0, closed at once).
+package func freeLoopbackPort() -> Int? {
+    #if canImport(Glibc)
+    let descriptor = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+    guard descriptor >= 0 else { return nil }
+    defer { close(descriptor) }
+    var address = sockaddr_in()
+    address.sin_family = sa_family_t(AF_INET)
+    address.sin_addr.s_addr = inet_addr("127.0.0.1")
+    var length = socklen_t(MemoryLayout<sockaddr_in>.size)
+    let bound = withUnsafeMutablePointer(to: &address) { pointer in
+        pointer.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(descriptor, $0, length) == 0 && getsockname(descriptor, $0, &length) == 0 }
+    }
+    return bound ? Int(UInt16(bigEndian: address.sin_port)) : nil
+    #else
+    return nil
+    #endif
+}
