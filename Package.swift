@@ -90,6 +90,7 @@ let package = Package(
         .executable(name: "bulwark-demo", targets: ["BulwarkDemo"]),
         .executable(name: "bulwark-agent-guard", targets: ["bulwark-agent-guard"]),
         .executable(name: "bulwark-service", targets: ["bulwark-service"]),
+        .executable(name: "bulwark-http-overhead", targets: ["bulwark-http-overhead"]),
     ],
     traits: Set(
         [.default(enabledTraits: Set(integrations.map(\.trait)))]
@@ -268,6 +269,12 @@ let package = Package(
                 external("Prometheus", "swift-prometheus"),
             ],
             path: "Playgrounds/Service"
+        ),
+        // The server Benchmarks/http-overhead loads with wrk: one route bare and rate limited.
+        .executableTarget(
+            name: "bulwark-http-overhead",
+            dependencies: ["BulwarkHummingbird", "BulwarkPartitioned", "BulwarkTokenBucket", external("Hummingbird", "hummingbird")],
+            path: "Playgrounds/HTTPOverhead"
         ),
 
         // Helpers shared by the test targets (not a product).

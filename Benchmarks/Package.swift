@@ -19,6 +19,9 @@ let package = Package(
     dependencies: [
         .package(name: "Bulwark", path: "../"),
         .package(url: "https://github.com/ordo-one/package-benchmark", from: "1.38.1", traits: ["MallocInterposer"]),
+        // The HTTP suite builds a Hummingbird request and context of its own.
+        .package(url: "https://github.com/hummingbird-project/hummingbird", from: "2.28.1"),
+        .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
     ],
     targets: [
         // Helpers shared by the suites.
@@ -41,6 +44,18 @@ let package = Package(
         suite("Monitors", ["Bulwark", "BulwarkMonitors", "BulwarkHealth", "BulwarkDegradation"]),
         // Decisions through Redis against redis-benchmark's ceiling and the list pattern they replace.
         suite("Redis", ["BulwarkRedis"]),
+        // The rate-limit middleware per request, against the bare handler.
+        .executableTarget(
+            name: "HTTP",
+            dependencies: [
+                .product(name: "Benchmark", package: "package-benchmark"), "BenchmarkSupport",
+                .product(name: "BulwarkHummingbird", package: "Bulwark"), .product(name: "BulwarkPartitioned", package: "Bulwark"),
+                .product(name: "BulwarkTokenBucket", package: "Bulwark"),
+                .product(name: "Hummingbird", package: "hummingbird"), .product(name: "Logging", package: "swift-log"),
+            ],
+            path: "HTTP",
+            plugins: [.plugin(name: "BenchmarkPlugin", package: "package-benchmark")]
+        ),
         suite("Policies", [
             "BulwarkCircuitBreaker", "BulwarkRetry", "BulwarkTimeout", "BulwarkFallback", "BulwarkPipeline",
             "BulwarkTokenBucket", "BulwarkConcurrency",

@@ -74,8 +74,15 @@ public struct RateLimitMiddleware<Context: RequestContext>: RouterMiddleware {
     /// A middleware over a chain: each request takes its cost from every link, all or nothing;
     /// a partitioned link finds the request's key in the context's `partitionKey`.
     ///
-    /// - Parameter policies: One per link, in the chain's order: the fields describe the
-    ///   limiting link with its policy.
+    /// - Parameters:
+    ///   - chain: The links every request takes its cost from.
+    ///   - key: How a request's key is read (`RequestKey`): the partitioned links' key.
+    ///   - policies: One per link, in the chain's order: the fields describe the limiting link
+    ///     with its policy.
+    ///   - families: The header families sent (all by default).
+    ///   - cost: A request's cost (1 by default).
+    ///   - missingKey: What to do with a request that has no key.
+    ///   - errorBody: The JSON shape of a refusal.
     /// - Throws: `BulwarkError.invalidConfiguration` when `policies` does not hold one policy
     ///   per link.
     public init<C: NanosecondClock>(

@@ -35,7 +35,8 @@ public struct TokenBudgetMiddleware<Context: RequestContext, C: NanosecondClock>
     /// A middleware over `budget`.
     ///
     /// - Parameters:
-    ///   - key: How a request's key is read.
+    ///   - budget: The dimensions every request reserves in.
+    ///   - key: How a request's key is read: the partitioned dimensions' key.
     ///   - policies: One per dimension, in the budget's order, for the header fields.
     ///   - families: The header families sent (all by default).
     ///   - missingKey: What to do with a request that has no key.

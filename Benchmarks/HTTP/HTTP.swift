@@ -1,0 +1,85 @@
+// The rate-limit middleware in process: the same handler bare and behind the middleware (a
+// per-key token bucket, every header family), and its two parts alone (the key's SHA-256, the
+// header fields). The difference of the first two is the middleware's cost per request; the
+// service-level figure (wrk at 64 connections) is Benchmarks/http-overhead's.
+import Benchmark
+import BenchmarkSupport
+import BulwarkHummingbird
+import BulwarkPartitioned
+import BulwarkTokenBucket
+import Hummingbird
+import Logging
+
+/// A context made without a channel: what a middleware sees, minus the network.
+struct BenchmarkContext: RequestContext, RemoteAddressRequestContext {
+    struct Source: RequestContextSource {
+        var logger: Logger
+    }
+    var coreContext: CoreRequestContextStorage
+    var remoteAddress: SocketAddress? { nil }
+    init(source: Source) { coreContext = .init(source: source) }
+}
+
+let context = BenchmarkContext(source: .init(logger: Logger(label: "benchmark")))
+let request = Request(
+    head: HTTPRequest(method: .get, scheme: "http", authority: "localhost", path: "/v1/models", headerFields: [
+        .authorization: "Bearer sk-proj-0123456789abcdefghijklmnopqrstuvwxyz", .userAgent: "wrk",
+    ]),
+    body: RequestBody(buffer: ByteBuffer())
+)
+let info = HTTPRequestInfo(head: request.head, peer: nil, route: "/v1/models")
+let policy = try! RateLimitPolicy(name: "rpm", quota: 1_000_000_000, window: .seconds(60))
+
+/// The route's handler: a small JSON answer.
+@Sendable func handler(_ request: Request, _ context: BenchmarkContext) async throws -> Response {
+    Response(status: .ok, headers: [.contentType: "application/json"], body: .init(byteBuffer: ByteBuffer(string: #"{"data":[]}"#)))
+}
+
+func middleware(capacity: Int, initial: Int?) throws -> RateLimitMiddleware<BenchmarkContext> {
+    let limiter = try PartitionedRateLimiter<String, TokenBucket, ContinuousClock>(
+        configuration: .init(capacity: capacity, refill: 1, every: .seconds(3_600), initialTokens: initial), maximumPartitions: 1_000
+    )
+    return RateLimitMiddleware(limiter: limiter, key: .bearerToken, policy: policy)
+}
+
+let benchmarks: @Sendable () -> Void = {
+    Benchmark.defaultConfiguration = .init(
+        metrics: standardMetrics, timeUnits: .nanoseconds, scalingFactor: .kilo, maxDuration: .seconds(2), maxIterations: 1_000
+    )
+
+    Benchmark("HTTP: the handler alone (baseline)") { benchmark in
+        for _ in benchmark.scaledIterations {
+            blackHole(try await handler(request, context).status)
+        }
+    }
+
+    Benchmark("HTTP: RateLimitMiddleware, admitted (bearer key hashed, every family)") { benchmark in
+        let limit = try middleware(capacity: 1_000_000_000_000, initial: nil)
+        for _ in benchmark.scaledIterations {
+            blackHole(try await limit.handle(request, context: context, next: handler).status)
+        }
+    }
+
+    Benchmark("HTTP: RateLimitMiddleware, refused (429 with its JSON body)") { benchmark in
+        let limit = try middleware(capacity: 1, initial: 0)
+        for _ in benchmark.scaledIterations {
+            blackHole(try await limit.handle(request, context: context, next: handler).status)
+        }
+    }
+
+    Benchmark("HTTP: the bearer key alone (SHA-256, hex)") { benchmark in
+        for _ in benchmark.scaledIterations {
+            blackHole(RequestKey.bearerToken.key(for: info))
+        }
+    }
+
+    Benchmark("HTTP: the header fields alone (IETF structured fields, OpenAI's, on an admitted decision)") { benchmark in
+        let writer = RateLimitHeaderWriter(policy: policy)
+        let decision = RateLimitDecision(isAllowed: true, limit: 1_000, remaining: 998, retryAfterNanoseconds: 0, resetAfterNanoseconds: 120_000_000)
+        for _ in benchmark.scaledIterations {
+            var fields = HTTPFields()
+            writer.write(decision, into: &fields)
+            blackHole(fields.count)
+        }
+    }
+}
