@@ -36,7 +36,7 @@ let package = Package(
         // The floor of this machine: a clock read, an atomic compare-exchange, a mutex lock.
         suite("Floor", ["BulwarkCore", "BulwarkEngine"]),
         suite("TokenBucket", ["BulwarkTokenBucket"]),
-        suite("Algorithms", ["BulwarkLeakyBucket", "BulwarkGCRA", "BulwarkFixedWindow", "BulwarkSlidingWindow"]),
+        suite("LimiterAlgorithms", ["BulwarkLeakyBucket", "BulwarkGCRA", "BulwarkFixedWindow", "BulwarkSlidingWindow"]),
         suite("Composites", ["BulwarkTokenBucket", "BulwarkChain", "BulwarkBudget", "BulwarkConcurrency"]),
         suite("Partitioned", ["BulwarkTokenBucket", "BulwarkPartitioned"]),
         suite("Contention", ["BulwarkTokenBucket"]),

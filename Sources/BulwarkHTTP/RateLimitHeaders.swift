@@ -80,16 +80,35 @@ extension HTTPField.Name {
 
 /// Writes a decision's figures into response header fields, exactly: what remains, when the
 /// limit is full again, how long to wait.
+///
+/// What does not change from one response to the next is made once, at creation: the
+/// `RateLimit-Policy` value, the policy's name as a structured-field string (both serialized by
+/// swift-http-structured-headers), OpenAI's field names and the quota. A response then only
+/// appends the decision's integers, which RFC 9651 writes as plain decimals.
 public struct RateLimitHeaderWriter: Sendable {
     /// The limit the fields describe.
-    public var policy: RateLimitPolicy
+    public let policy: RateLimitPolicy
     /// The families sent.
-    public var families: RateLimitHeaderFamilies
+    public let families: RateLimitHeaderFamilies
+    /// The `RateLimit-Policy` member, `nil` without a window.
+    private let policyMember: String?
+    /// The policy's name as an sf-string (`"rpm"`), the start of each `RateLimit` member.
+    private let name: String
+    /// OpenAI's three field names for the policy's unit, and the quota as text.
+    private let limitField, remainingField, resetField: HTTPField.Name
+    private let quota: String
 
     /// A writer of `families` for `policy`.
     public init(policy: RateLimitPolicy, families: RateLimitHeaderFamilies = .all) {
         self.policy = policy
         self.families = families
+        policyMember = Self.ietfPolicy(policy)
+        name = Self.serialize(name: policy.name, OrderedMap()) ?? "\"\""
+        // A unit is lowercase letters (RateLimitPolicy checks it), so each name is a valid token.
+        limitField = HTTPField.Name("x-ratelimit-limit-\(policy.unit)")!
+        remainingField = HTTPField.Name("x-ratelimit-remaining-\(policy.unit)")!
+        resetField = HTTPField.Name("x-ratelimit-reset-\(policy.unit)")!
+        quota = String(policy.quota)
     }
 
     /// Adds the fields for `decision`: the descriptive ones always, `Retry-After` and
@@ -100,13 +119,13 @@ public struct RateLimitHeaderWriter: Sendable {
     /// has it. Each OpenAI field names its unit, so limits of different units sit side by side.
     public func write(_ decision: RateLimitDecision, into fields: inout HTTPFields) {
         if families.contains(.ietf) {
-            if let policyField = Self.ietfPolicy(policy) { Self.append(policyField, to: .rateLimitPolicy, in: &fields) }
-            Self.append(Self.ietfRateLimit(policy, decision), to: .rateLimit, in: &fields)
+            if let policyMember { Self.append(policyMember, to: .rateLimitPolicy, in: &fields) }
+            Self.append(Self.rateLimitMember(name: name, decision), to: .rateLimit, in: &fields)
         }
         if families.contains(.openAI) {
-            fields[HTTPField.Name("x-ratelimit-limit-\(policy.unit)")!] = String(policy.quota)
-            fields[HTTPField.Name("x-ratelimit-remaining-\(policy.unit)")!] = String(decision.remaining)
-            fields[HTTPField.Name("x-ratelimit-reset-\(policy.unit)")!] = Self.goDuration(nanoseconds: decision.resetAfterNanoseconds)
+            fields[limitField] = quota
+            fields[remainingField] = String(decision.remaining)
+            fields[resetField] = Self.goDuration(nanoseconds: decision.resetAfterNanoseconds)
         }
         if families.contains(.retryAfter), !decision.isAllowed {
             Self.writeRetryAfter(nanoseconds: decision.retryAfterNanoseconds, into: &fields)
@@ -126,7 +145,7 @@ public struct RateLimitHeaderWriter: Sendable {
     public static func ietfPolicy(_ policy: RateLimitPolicy) -> String? {
         guard let window = policy.window else { return nil }
         var parameters = OrderedMap<String, RFC9651BareItem>()
-        parameters["q"] = .integer(Int64(policy.quota))
+        parameters["q"] = .integer(min(Int64(policy.quota), sfIntegerMaximum))
         parameters["w"] = .integer(window.saturatingNanoseconds.dividedRoundingUp(by: 1_000_000_000))
         if policy.unit != "requests" { parameters["qu"] = .string(policy.unit) }
         return serialize(name: policy.name, parameters)
@@ -134,10 +153,15 @@ public struct RateLimitHeaderWriter: Sendable {
 
     /// `"<name>";r=<remaining>;t=<seconds until full>`, the reset rounded up to whole seconds.
     public static func ietfRateLimit(_ policy: RateLimitPolicy, _ decision: RateLimitDecision) -> String {
-        var parameters = OrderedMap<String, RFC9651BareItem>()
-        parameters["r"] = .integer(Int64(decision.remaining))
-        parameters["t"] = .integer(max(0, decision.resetAfterNanoseconds).dividedRoundingUp(by: 1_000_000_000))
-        return serialize(name: policy.name, parameters) ?? ""
+        rateLimitMember(name: serialize(name: policy.name, OrderedMap()) ?? "\"\"", decision)
+    }
+
+    /// A `RateLimit` member from the serialized name and the decision's integers.
+    private static func rateLimitMember(name: String, _ decision: RateLimitDecision) -> String {
+        // RFC 9651 integers have at most 15 digits.
+        let remaining = min(Int64(decision.remaining), sfIntegerMaximum)
+        let reset = min(max(0, decision.resetAfterNanoseconds).dividedRoundingUp(by: 1_000_000_000), sfIntegerMaximum)
+        return name + ";r=" + String(remaining) + ";t=" + String(reset)
     }
 
     /// Adds `member` to the list field `name`.
@@ -186,3 +210,6 @@ public struct RateLimitHeaderWriter: Sendable {
         return seconds
     }
 }
+
+/// The largest integer a structured field holds (RFC 9651: at most 15 digits).
+private let sfIntegerMaximum: Int64 = 999_999_999_999_999

@@ -30,10 +30,17 @@ public struct HTTPRequestInfo: Sendable {
 public struct RequestKey: Sendable {
     /// The extractor.
     let extract: @Sendable (HTTPRequestInfo) -> String?
+    /// Whether the extractor reads the peer's address: a middleware resolves it (a dynamic cast
+    /// and a parse) only then.
+    public let readsPeer: Bool
 
     /// A key from a closure of your own (return `nil` when the request has none).
-    public init(_ extract: @escaping @Sendable (HTTPRequestInfo) -> String?) {
+    ///
+    /// - Parameter readsPeer: Whether `extract` reads `HTTPRequestInfo.peer`; when `false`, a
+    ///   middleware leaves it `nil`.
+    public init(readsPeer: Bool = true, _ extract: @escaping @Sendable (HTTPRequestInfo) -> String?) {
         self.extract = extract
+        self.readsPeer = readsPeer
     }
 
     /// The key of `request`, or `nil` when it has none.
@@ -44,31 +51,36 @@ public struct RequestKey: Sendable {
     /// The client's IP address (`ip:<address>`), read through trusted proxies only (see
     /// ``ClientAddress``).
     public static func clientIP(trusting proxies: TrustedProxies = .none) -> RequestKey {
-        RequestKey { request in
+        RequestKey(readsPeer: true) { request in
             ClientAddress.resolve(peer: request.peer, fields: request.head.headerFields, trusted: proxies).map { "ip:\($0)" }
         }
     }
 
-    /// The bearer token of `Authorization: Bearer <token>`, hashed (`token:<32 hex digits>`).
-    public static let bearerToken = RequestKey { request in
-        guard let value = request.head.headerFields[.authorization], value.utf8.count <= 4_096 else { return nil }
-        let parts = value.split(separator: " ", maxSplits: 1)
-        guard parts.count == 2, parts[0].lowercased() == "bearer" else { return nil }
-        return secret(parts[1]).map { "token:\($0)" }
+    /// The bearer token of `Authorization: Bearer <token>` (the scheme in any case, one space),
+    /// hashed (`token:<32 hex digits>`).
+    public static let bearerToken = RequestKey(readsPeer: false) { request in
+        guard let value = request.head.headerFields[.authorization] else { return nil }
+        let utf8 = value.utf8
+        guard utf8.count > 7, utf8.count <= 4_096 else { return nil }
+        let space = utf8.index(utf8.startIndex, offsetBy: 6)
+        guard utf8[space] == UInt8(ascii: " "),
+              zip(utf8[..<space], "bearer".utf8).allSatisfy({ $0 | 0x20 == $1 })
+        else { return nil }
+        return hashed(value[utf8.index(after: space)...], label: "token:")
     }
 
     /// The API key in header `name` (for example `x-api-key`), hashed (`key:<32 hex digits>`).
     public static func apiKey(header name: HTTPField.Name) -> RequestKey {
-        RequestKey { request in
+        RequestKey(readsPeer: false) { request in
             guard let value = request.head.headerFields[name], value.utf8.count <= 4_096 else { return nil }
-            return secret(Substring(value)).map { "key:\($0)" }
+            return hashed(Substring(value), label: "key:")
         }
     }
 
     /// The value of header `name` as it is (a tenant or organisation id), as `<label>:<value>`:
     /// at most 128 visible ASCII characters, else no key.
     public static func header(_ name: HTTPField.Name, label: String) -> RequestKey {
-        RequestKey { request in
+        RequestKey(readsPeer: false) { request in
             guard let value = request.head.headerFields[name], !value.isEmpty, value.utf8.count <= 128,
                   value.utf8.allSatisfy({ (0x21...0x7E).contains($0) })
             else { return nil }
@@ -79,13 +91,13 @@ public struct RequestKey: Sendable {
     /// The method and the matched route pattern (`route:POST /v1/chat/completions`); the path
     /// when no route is known. Bounded when routes are: the path of an unmatched request is not
     /// (use it with a partitioned limiter's bounded memory).
-    public static let route = RequestKey { request in
+    public static let route = RequestKey(readsPeer: false) { request in
         "route:\(request.head.method.rawValue) \(request.route ?? request.head.path ?? "/")"
     }
 
     /// Every key of `keys`, joined by `|`; no key when one of them has none.
     public static func combined(_ keys: [RequestKey]) -> RequestKey {
-        RequestKey { request in
+        RequestKey(readsPeer: keys.contains { $0.readsPeer }) { request in
             var parts: [String] = []
             for key in keys {
                 guard let part = key.extract(request) else { return nil }
@@ -95,14 +107,29 @@ public struct RequestKey: Sendable {
         }
     }
 
-    /// The hash of a credential: 16 bytes of SHA-256 in hex; `nil` for an empty one or one with
-    /// characters other than visible ASCII.
-    static func secret(_ value: Substring) -> String? {
-        guard !value.isEmpty, value.utf8.allSatisfy({ (0x21...0x7E).contains($0) }) else { return nil }
-        let digest = SHA256.hash(data: Array(value.utf8))
-        return digest.prefix(16).map { byte in
-            let hex = String(byte, radix: 16)
-            return byte < 16 ? "0" + hex : hex
-        }.joined()
+    /// `label` and the hash of a credential, 16 bytes of SHA-256 in hex; `nil` for an empty
+    /// credential or one with characters other than visible ASCII.
+    static func hashed(_ value: Substring, label: StaticString) -> String? {
+        var value = value
+        return value.withUTF8 { bytes -> String? in
+            guard !bytes.isEmpty, bytes.allSatisfy({ (0x21...0x7E).contains($0) }) else { return nil }
+            let digest = SHA256.hash(data: UnsafeRawBufferPointer(bytes))
+            let prefix = label.utf8CodeUnitCount
+            return String(unsafeUninitializedCapacity: prefix + 32) { out in
+                _ = UnsafeMutableBufferPointer(rebasing: out[..<prefix]).initialize(from: UnsafeBufferPointer(start: label.utf8Start, count: prefix))
+                var index = prefix
+                digest.withUnsafeBytes { hash in
+                    for byte in hash.prefix(16) {
+                        out[index] = hexDigits[Int(byte >> 4)]
+                        out[index + 1] = hexDigits[Int(byte & 0x0F)]
+                        index += 2
+                    }
+                }
+                return index
+            }
+        }
     }
 }
+
+/// The lowercase hexadecimal digits, as UTF-8.
+private let hexDigits: [UInt8] = Array("0123456789abcdef".utf8)
