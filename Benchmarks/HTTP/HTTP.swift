@@ -36,12 +36,12 @@ let policy = try! RateLimitPolicy(name: "rpm", quota: 1_000_000_000, window: .se
 }
 
 /// A per-key bucket that never runs dry (`admitting`), or one that is always empty.
-func middleware(admitting: Bool) throws -> RateLimitMiddleware<BenchmarkContext> {
+func middleware(admitting: Bool, key: RequestKey = .bearerToken, families: RateLimitHeaderFamilies = .all) throws -> RateLimitMiddleware<BenchmarkContext> {
     let bucket: TokenBucket.Configuration = admitting
         ? .init(capacity: 1_000_000_000, refill: 1_000_000_000, every: .seconds(1))
         : .init(capacity: 1, refill: 1, every: .seconds(3_600), initialTokens: 0)
     let limiter = try PartitionedRateLimiter<String, TokenBucket, ContinuousClock>(configuration: bucket, maximumPartitions: 1_000)
-    return RateLimitMiddleware(limiter: limiter, key: .bearerToken, policy: policy)
+    return RateLimitMiddleware(limiter: limiter, key: key, policy: policy, families: families)
 }
 
 let benchmarks: @Sendable () -> Void = {
@@ -57,6 +57,20 @@ let benchmarks: @Sendable () -> Void = {
 
     Benchmark("HTTP: RateLimitMiddleware, admitted (bearer key hashed, every family)") { benchmark in
         let limit = try middleware(admitting: true)
+        for _ in benchmark.scaledIterations {
+            blackHole(try await limit.handle(request, context: context, next: handler).status)
+        }
+    }
+
+    Benchmark("HTTP: RateLimitMiddleware, admitted, no header family") { benchmark in
+        let limit = try middleware(admitting: true, families: [])
+        for _ in benchmark.scaledIterations {
+            blackHole(try await limit.handle(request, context: context, next: handler).status)
+        }
+    }
+
+    Benchmark("HTTP: RateLimitMiddleware, admitted, the route as key, no header family") { benchmark in
+        let limit = try middleware(admitting: true, key: .route, families: [])
         for _ in benchmark.scaledIterations {
             blackHole(try await limit.handle(request, context: context, next: handler).status)
         }
