@@ -141,10 +141,8 @@ public struct RateLimitMiddleware<Context: RequestContext>: RouterMiddleware {
 
     /// Decides, then answers 429 or passes the request on and adds the fields to its response.
     public func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
-        let info = HTTPRequestInfo(head: request.head, peer: key.readsPeer ? context.peerAddress : nil, route: context.endpointPath)
-        guard let key = key.key(for: info) else {
-            if missingKey == .allow { return try await next(request, context) }
-            return Response(HTTPErrorMapping.response(status: .unauthorized, code: "missing_key", message: "the request has no credential this route is limited by"))
+        guard let key = key.key(for: request, context: context) else {
+            return missingKey == .allow ? try await next(request, context) : .missingKey
         }
         let (decision, policy): (RateLimitDecision, Int)
         do {
@@ -161,6 +159,14 @@ public struct RateLimitMiddleware<Context: RequestContext>: RouterMiddleware {
     }
 }
 
+extension RequestKey {
+    /// The key of a Hummingbird request; the peer's address is resolved only for a key that
+    /// reads it.
+    func key(for request: Request, context: some RequestContext) -> String? {
+        key(for: HTTPRequestInfo(head: request.head, peer: readsPeer ? context.peerAddress : nil, route: context.endpointPath))
+    }
+}
+
 extension RequestContext {
     /// The peer's IP address, when the context records it (`RemoteAddressRequestContext`).
     var peerAddress: IPAddress? {
@@ -173,6 +179,11 @@ extension Response {
     /// The response for a refusal.
     init(_ error: HTTPErrorResponse) {
         self.init(status: error.status, headers: error.headerFields, body: ResponseBody(byteBuffer: ByteBuffer(string: error.body)))
+    }
+
+    /// 401 for a request without the credential its key is made of.
+    static var missingKey: Response {
+        Response(HTTPErrorMapping.response(status: .unauthorized, code: "missing_key", message: "the request has no credential this route is limited by"))
     }
 
     /// 429 for a refused decision, with the fields `writer` writes.

@@ -72,10 +72,8 @@ public struct TokenBudgetMiddleware<Context: RequestContext, C: NanosecondClock>
 
     /// Reserves, runs the handler, and settles once the body is written.
     public func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
-        let info = HTTPRequestInfo(head: request.head, peer: key.readsPeer ? context.peerAddress : nil, route: context.endpointPath)
-        guard let key = key.key(for: info) else {
-            if missingKey == .allow { return try await next(request, context) }
-            return Response(HTTPErrorMapping.response(status: .unauthorized, code: "missing_key", message: "the request has no credential this route is limited by"))
+        guard let key = key.key(for: request, context: context) else {
+            return missingKey == .allow ? try await next(request, context) : .missingKey
         }
         let call = ResilienceContext(operationName: "\(request.method.rawValue) \(context.endpointPath ?? request.uri.path)", partitionKey: key)
         let reservation: BudgetReservation<C>
