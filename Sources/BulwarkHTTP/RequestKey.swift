@@ -36,8 +36,10 @@ public struct RequestKey: Sendable {
 
     /// A key from a closure of your own (return `nil` when the request has none).
     ///
-    /// - Parameter readsPeer: Whether `extract` reads `HTTPRequestInfo.peer`; when `false`, a
-    ///   middleware leaves it `nil`.
+    /// - Parameters:
+    ///   - readsPeer: Whether `extract` reads `HTTPRequestInfo.peer`; when `false`, a middleware
+    ///     leaves it `nil`.
+    ///   - extract: The key of a request, or `nil` when it has none.
     public init(readsPeer: Bool = true, _ extract: @escaping @Sendable (HTTPRequestInfo) -> String?) {
         self.extract = extract
         self.readsPeer = readsPeer
