@@ -83,6 +83,22 @@ let benchmarks: @Sendable () -> Void = {
         }
     }
 
+    Benchmark("HTTP: the route key alone") { benchmark in
+        for _ in benchmark.scaledIterations {
+            blackHole(RequestKey.route.key(for: info))
+        }
+    }
+
+    Benchmark("HTTP: the per-key decision alone (partitioned token bucket)") { benchmark in
+        let limiter = try PartitionedRateLimiter<String, TokenBucket, ContinuousClock>(
+            configuration: .init(capacity: 1_000_000_000, refill: 1_000_000_000, every: .seconds(1)), maximumPartitions: 1_000
+        )
+        let key = "route:GET /v1/models"
+        for _ in benchmark.scaledIterations {
+            blackHole(try limiter.tryAcquire(key).isAllowed)
+        }
+    }
+
     Benchmark("HTTP: the bearer key alone (SHA-256, hex)") { benchmark in
         for _ in benchmark.scaledIterations {
             blackHole(RequestKey.bearerToken.key(for: info))
