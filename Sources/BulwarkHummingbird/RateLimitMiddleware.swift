@@ -63,10 +63,25 @@ public struct RateLimitMiddleware<Context: RequestContext>: RouterMiddleware {
         errorBody: HTTPErrorBodyStyle = .bulwark,
         acquire: @escaping Acquire
     ) {
-        self.decide = { key, cost in (try await acquire(key, cost), 0) }
+        self.init(
+            key: key, headers: [RateLimitHeaderWriter(policy: policy, families: families)], cost: cost, missingKey: missingKey,
+            errorBody: errorBody
+        ) { key, cost in (try await acquire(key, cost), 0) }
+    }
+
+    /// Every stored property.
+    private init(
+        key: RequestKey,
+        headers: [RateLimitHeaderWriter],
+        cost: @escaping @Sendable (Request, Context) -> Int,
+        missingKey: MissingKeyAction,
+        errorBody: HTTPErrorBodyStyle,
+        decide: @escaping @Sendable (_ key: String, _ cost: Int) async throws -> (RateLimitDecision, Int)
+    ) {
+        self.decide = decide
         self.key = key
         self.cost = cost
-        self.headers = [RateLimitHeaderWriter(policy: policy, families: families)]
+        self.headers = headers
         self.missingKey = missingKey
         self.errorBody = errorBody
     }
@@ -97,15 +112,13 @@ public struct RateLimitMiddleware<Context: RequestContext>: RouterMiddleware {
         guard policies.count == chain.links.count else {
             throw .invalidConfiguration(field: "policies", rule: "must hold one policy per link, \(chain.links.count) (got \(policies.count))")
         }
-        self.decide = { key, cost in
+        self.init(
+            key: key, headers: policies.map { RateLimitHeaderWriter(policy: $0, families: families) }, cost: cost,
+            missingKey: missingKey, errorBody: errorBody
+        ) { key, cost in
             let decision = try chain.tryAcquire(cost: cost, context: ResilienceContext(operationName: "http", partitionKey: key))
             return (decision.decision, decision.linkIndex)
         }
-        self.key = key
-        self.cost = cost
-        self.headers = policies.map { RateLimitHeaderWriter(policy: $0, families: families) }
-        self.missingKey = missingKey
-        self.errorBody = errorBody
     }
 
     /// A middleware over a limiter partitioned by key: each key its own limit.

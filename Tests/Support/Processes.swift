@@ -17,20 +17,24 @@ package func builtExecutable(_ name: String) -> URL {
     return directory.appendingPathComponent(name)
 }
 
-/// Runs `executable` (a path, or a name looked up in `PATH`) with `arguments` to its end, off the
-/// concurrency pool; its standard output, trimmed.
-package func run(_ executable: String, _ arguments: [String]) async throws -> String {
-    try await offPool {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-        process.arguments = [executable] + arguments
-        let pipe = Pipe()
-        process.standardOutput = pipe
-        try process.run()
-        let data = pipe.fileHandleForReading.readDataToEndOfFile()
-        process.waitUntilExit()
-        return String(decoding: data, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)
-    }
+/// Runs `program` (a path, or a name looked up in `PATH`) with `arguments` to its end; its
+/// standard output, trimmed (its standard error is dropped).
+package func runProgram(_ program: String, _ arguments: [String]) throws -> String {
+    let process = Process()
+    process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+    process.arguments = [program] + arguments
+    let pipe = Pipe()
+    process.standardOutput = pipe
+    process.standardError = FileHandle.nullDevice
+    try process.run()
+    let data = pipe.fileHandleForReading.readDataToEndOfFile()
+    process.waitUntilExit()
+    return String(decoding: data, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)
+}
+
+/// ``runProgram(_:_:)`` off the concurrency pool, for a test that awaits it.
+package func run(_ program: String, _ arguments: [String]) async throws -> String {
+    try await offPool { try runProgram(program, arguments) }
 }
 
 /// A TCP port on the loopback interface that nothing listened on a moment ago (the kernel's
