@@ -85,12 +85,14 @@ let package = Package(
         .library(name: "BulwarkRedisClient", targets: ["BulwarkRedisClient"]),
         .library(name: "BulwarkRedis", targets: ["BulwarkRedis"]),
         .library(name: "BulwarkTestKit", targets: ["BulwarkTestKit"]),
+        .library(name: "BulwarkTokenizer", targets: ["BulwarkTokenizer"]),
         .library(name: "BulwarkHTTP", targets: ["BulwarkHTTP"]),
         .library(name: "BulwarkHummingbird", targets: ["BulwarkHummingbird"]),
         .executable(name: "bulwark-demo", targets: ["BulwarkDemo"]),
         .executable(name: "bulwark-agent-guard", targets: ["bulwark-agent-guard"]),
         .executable(name: "bulwark-service", targets: ["bulwark-service"]),
         .executable(name: "bulwark-http-overhead", targets: ["bulwark-http-overhead"]),
+        .executable(name: "bulwark-tokens", targets: ["bulwark-tokens"]),
     ],
     traits: Set(
         [.default(enabledTraits: Set(integrations.map(\.trait)))]
@@ -241,6 +243,8 @@ let package = Package(
                 .product(name: "NIOCore", package: "swift-nio", condition: .when(traits: ["HTTP"])),
             ]
         ),
+        // Tokens as OpenAI counts them: byte-pair encoding from tiktoken's rank files (toolchain only).
+        .target(name: "BulwarkTokenizer"),
         // Test support users may want for their own pipelines: a manual clock.
         .target(name: "BulwarkTestKit", dependencies: ["BulwarkCore"]),
         // The umbrella: re-exports the in-process modules.
@@ -276,6 +280,8 @@ let package = Package(
             dependencies: ["BulwarkHummingbird", "BulwarkPartitioned", "BulwarkTokenBucket", external("Hummingbird", "hummingbird")],
             path: "Playgrounds/HTTPOverhead"
         ),
+        // Token counts as tiktoken's, and the tokenizer's speed (Benchmarks/tokenizer).
+        .executableTarget(name: "bulwark-tokens", dependencies: ["BulwarkTokenizer"], path: "Playgrounds/Tokens"),
 
         // Helpers shared by the test targets (not a product).
         .target(name: "BulwarkTestSupport", dependencies: ["BulwarkCore", "BulwarkTestKit", "BulwarkMonitors"], path: "Tests/Support"),
@@ -414,6 +420,7 @@ let package = Package(
                 "BulwarkTestSupport", "BulwarkRedisTestSupport",
             ]
         ),
+        .testTarget(name: "BulwarkTokenizerTests", dependencies: ["BulwarkTokenizer", "BulwarkTestSupport"]),
         .testTarget(name: "BulwarkTestKitTests", dependencies: ["BulwarkTestKit", "BulwarkCore", "BulwarkTestSupport"]),
         // The umbrella's: the README's examples, bounds across modules, suites that span several
         // modules, and the agent guard simulation (Playgrounds/Simulations).
@@ -424,8 +431,9 @@ let package = Package(
     swiftLanguageModes: [.v6]
 )
 
-// The DocC plugin, for `BULWARK_DOCS=1 swift package generate-documentation` (CI builds every
-// module's catalog): only then, so that no user of the package fetches it.
+// The DocC plugin, for `BULWARK_DOCS=1 swift package generate-documentation` (a hosted archive):
+// only then, so that no user of the package fetches it. CI checks every catalog faster with
+// scripts/check-docs, from the debug build's modules.
 if Context.environment["BULWARK_DOCS"] == "1" {
     package.dependencies.append(.package(url: "https://github.com/swiftlang/swift-docc-plugin", from: "1.5.0"))
 }
