@@ -34,11 +34,15 @@ let integrations: [(trait: String, description: String, packages: [String])] = [
         "HTTP", "BulwarkHTTP (headers, keys, status map) and BulwarkHummingbird (middleware and endpoints for Hummingbird 2).",
         ["swift-http-types", "swift-http-structured-headers", "swift-crypto", "hummingbird", "swift-prometheus"]
     ),
+    (
+        "Gateway", "BulwarkGateway and bulwark-gateway: the OpenAI-compatible LLM rate-limiting gateway (YAML configuration, command line).",
+        ["Yams", "swift-argument-parser"]
+    ),
 ]
 
 /// The traits another trait turns on: the HTTP endpoints read the health checker and the
 /// degradation controller, which stand on BulwarkMonitors.
-let traitsRequired: [String: Set<String>] = ["HTTP": ["Monitors"]]
+let traitsRequired: [String: Set<String>] = ["HTTP": ["Monitors"], "Gateway": ["HTTP", "Redis"]]
 
 /// BulwarkRedis' Lua scripts, one file each in `Sources/BulwarkRedis/Scripts/`.
 let luaScripts = [
@@ -86,6 +90,8 @@ let package = Package(
         .library(name: "BulwarkRedis", targets: ["BulwarkRedis"]),
         .library(name: "BulwarkTestKit", targets: ["BulwarkTestKit"]),
         .library(name: "BulwarkTokenizer", targets: ["BulwarkTokenizer"]),
+        .library(name: "BulwarkGateway", targets: ["BulwarkGateway"]),
+        .executable(name: "bulwark-gateway", targets: ["bulwark-gateway"]),
         .library(name: "BulwarkHTTP", targets: ["BulwarkHTTP"]),
         .library(name: "BulwarkHummingbird", targets: ["BulwarkHummingbird"]),
         .executable(name: "bulwark-demo", targets: ["BulwarkDemo"]),
@@ -114,6 +120,8 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-crypto", "3.12.3"..<"5.0.0"),
         .package(url: "https://github.com/hummingbird-project/hummingbird", from: "2.28.1"),
         .package(url: "https://github.com/swift-server/swift-prometheus", from: "2.4.1"),
+        .package(url: "https://github.com/jpsim/Yams", from: "6.2.2"),
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
     ],
     targets: [
         // The vocabulary: clocks, decisions, errors, context, events, the policy and limiter contracts.
@@ -245,6 +253,22 @@ let package = Package(
         ),
         // Tokens as OpenAI counts them: byte-pair encoding from tiktoken's rank files (toolchain only).
         .target(name: "BulwarkTokenizer"),
+        // The OpenAI-compatible gateway: keys, per-minute limits of requests and tokens reserved and
+        // settled in memory or in Redis, the mock and real upstreams, streams relayed.
+        .target(
+            name: "BulwarkGateway",
+            dependencies: [
+                "BulwarkCore", "BulwarkPrimitives", "BulwarkEngine", "BulwarkChain", "BulwarkBudget", "BulwarkSlidingWindow",
+                "BulwarkTimeout", "BulwarkTokenizer", "BulwarkRedis", "BulwarkRedisClient", "BulwarkHTTP", "BulwarkHummingbird",
+                external("Hummingbird", "hummingbird"), external("HTTPTypes", "swift-http-types"), external("Crypto", "swift-crypto"),
+                external("Yams", "Yams"),
+            ]
+        ),
+        .executableTarget(
+            name: "bulwark-gateway",
+            dependencies: ["BulwarkGateway", external("ArgumentParser", "swift-argument-parser")],
+            path: "Playgrounds/Gateway"
+        ),
         // Test support users may want for their own pipelines: a manual clock.
         .target(name: "BulwarkTestKit", dependencies: ["BulwarkCore"]),
         // The umbrella: re-exports the in-process modules.
@@ -420,6 +444,7 @@ let package = Package(
                 "BulwarkTestSupport", "BulwarkRedisTestSupport",
             ]
         ),
+        .testTarget(name: "BulwarkGatewayTests", dependencies: ["BulwarkGateway", "BulwarkTestSupport"], exclude: ["openai_client.py"]),
         .testTarget(name: "BulwarkTokenizerTests", dependencies: ["BulwarkTokenizer", "BulwarkTestSupport"]),
         .testTarget(name: "BulwarkTestKitTests", dependencies: ["BulwarkTestKit", "BulwarkCore", "BulwarkTestSupport"]),
         // The umbrella's: the README's examples, bounds across modules, suites that span several

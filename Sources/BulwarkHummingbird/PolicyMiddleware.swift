@@ -123,20 +123,20 @@ public struct ConcurrencyMiddleware<Context: RequestContext>: RouterMiddleware {
 /// A permit given back exactly once, with the call's outcome: by the body's end, or, when the
 /// response is dropped before its body is written, with `abandoned` when the last reference goes
 /// (so no path leaks it).
-final class PermitHolder<Permit: ~Copyable, Outcome: Sendable>: @unchecked Sendable {
+package final class PermitHolder<Permit: ~Copyable, Outcome: Sendable>: @unchecked Sendable {
     private var permit: Permit?
     private let give: (consuming Permit, Outcome) -> Void
     private let abandoned: Outcome
     private let released = Atomic<Bool>(false)
 
-    init(_ permit: consuming Permit, abandoned: Outcome, _ give: @escaping (consuming Permit, Outcome) -> Void) {
+    package init(_ permit: consuming Permit, abandoned: Outcome, _ give: @escaping (consuming Permit, Outcome) -> Void) {
         self.permit = consume permit
         self.abandoned = abandoned
         self.give = give
     }
 
     /// Gives the permit back with `outcome`, the first time only.
-    func release(_ outcome: Outcome) {
+    package func release(_ outcome: Outcome) {
         guard released.compareExchange(expected: false, desired: true, ordering: .acquiringAndReleasing).exchanged,
               let permit = permit.take()
         else { return }

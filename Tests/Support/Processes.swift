@@ -56,3 +56,53 @@ package func freeLoopbackPort() -> Int? {
     return nil
     #endif
 }
+
+/// A package executable started as a server on a loopback port, its output kept in a log file:
+/// up once `GET /health/live` answers 200.
+package final class LiveServer: @unchecked Sendable {
+    /// `http://127.0.0.1:<port>`.
+    package let base: String
+    private let process = Process()
+    private let log: URL
+
+    /// Starts `executable` with `arguments` and `environment` (added to this process'), serving
+    /// on `port`; waits until it answers (for at most two minutes: a sanitized build starts
+    /// slowly), else throws with its output.
+    package init(_ executable: String, arguments: [String] = [], environment: [String: String] = [:], port: Int) async throws {
+        base = "http://127.0.0.1:\(port)"
+        log = FileManager.default.temporaryDirectory.appendingPathComponent("\(executable)-\(port)-\(UUID().uuidString).log")
+        _ = FileManager.default.createFile(atPath: log.path, contents: nil)
+        let handle = try FileHandle(forWritingTo: log)
+        process.executableURL = builtExecutable(executable)
+        process.arguments = arguments
+        process.environment = ProcessInfo.processInfo.environment.merging(environment) { $1 }
+        process.standardOutput = handle
+        process.standardError = handle
+        try process.run()
+        for _ in 0 ..< 1_200 where process.isRunning {
+            if try await run("curl", ["-s", "-o", "/dev/null", "-w", "%{http_code}", "\(base)/health/live"]) == "200" { return }
+            try await Task.sleep(for: .milliseconds(100))
+        }
+        stop()
+        throw LiveServerError(output: output)
+    }
+
+    /// What the server printed so far.
+    package var output: String { String(decoding: (try? Data(contentsOf: log)) ?? Data(), as: UTF8.self) }
+
+    /// Whether the process is still running.
+    package var isRunning: Bool { process.isRunning }
+
+    /// Stops the server (SIGTERM), waits for it, and removes its log.
+    package func stop() {
+        if process.isRunning { process.terminate() }
+        process.waitUntilExit()
+        try? FileManager.default.removeItem(at: log)
+    }
+}
+
+/// A server that did not start, with what it printed.
+package struct LiveServerError: Error, CustomStringConvertible {
+    package let output: String
+    package var description: String { "the server did not start: \(output)" }
+}

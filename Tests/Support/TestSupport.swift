@@ -4,6 +4,7 @@ import BulwarkCore
 package import Testing
 import Synchronization
 import Dispatch
+import Foundation
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -113,3 +114,9 @@ extension Trait where Self == TimeLimitTrait {
         .timeLimit(.minutes(isThreadSanitized ? 5 * minutes : minutes))
     }
 }
+
+/// Whether the solo tests run: those that load both cores for many seconds (the tokenizer's
+/// corpus, the gateway's live runs), which `swift test` skips so that they do not slow the
+/// timing-bound suites beside them. CI runs them in a step of their own:
+/// `BULWARK_SOLO=1 swift test --skip-build --filter <suites>`.
+package let soloTests = ProcessInfo.processInfo.environment["BULWARK_SOLO"] == "1"

@@ -1,0 +1,179 @@
+public import BulwarkCore
+import BulwarkHTTP
+import BulwarkRedisClient
+import BulwarkTimeout
+import BulwarkTokenizer
+import Foundation
+import HTTPTypes
+public import Hummingbird
+
+/// An OpenAI-compatible gateway that limits each API key's requests, input tokens and output
+/// tokens per minute (see ``GatewayConfiguration`` for the limits, and the guide for the rules):
+/// `POST /v1/chat/completions` (JSON or a stream of server-sent events), `POST /v1/embeddings`,
+/// `GET /v1/models`, `GET /health/live`.
+///
+/// A request is authenticated by its bearer key, its prompt counted with the model's tokenizer,
+/// and `[1, prompt tokens, output maximum]` reserved in every limit that applies, all or none;
+/// after the reply the reservation is settled with the upstream's `usage`. A refused request
+/// gets 429 with OpenAI's body and the exact wait in `Retry-After` and `retry-after-ms`; every
+/// answer carries `x-ratelimit-limit|remaining|reset-requests|tokens`, streams included (the
+/// head is written before the first event).
+public struct Gateway: Sendable {
+    /// The configuration it serves.
+    public let configuration: GatewayConfiguration
+    /// What the gateway could not set up as asked but serves anyway (rank files missing: token
+    /// counts are estimates), to print at start-up.
+    public let warnings: [String]
+    let ledger: GatewayLedger
+    let keys: [String: GatewayConfiguration.Key]
+    let tokenizers: [Tokenizer.Encoding: Tokenizer]
+    let upstreams: [String: any Upstream]
+    let node: String
+
+    /// A gateway for `configuration`: its tokenizers loaded, its Redis client made (connections
+    /// open on first use).
+    ///
+    /// - Throws: `BulwarkError/invalidConfiguration(field:rule:)` naming the field at fault.
+    public init(configuration: GatewayConfiguration) throws(BulwarkError) {
+        try configuration.validate()
+        self.configuration = configuration
+        var redis: RedisClient?
+        if let settings = configuration.redis {
+            redis = try RedisClient(configuration: RedisConfiguration(
+                endpoints: [RedisEndpoint(host: settings.host, port: settings.port)],
+                commandTimeout: .milliseconds(settings.timeoutMs)
+            ))
+        }
+        ledger = try GatewayLedger(configuration: configuration, redis: redis)
+        var keys: [String: GatewayConfiguration.Key] = [:]
+        for key in configuration.keys { if let digest = key.digest { keys[digest] = key } }
+        self.keys = keys
+        var tokenizers: [Tokenizer.Encoding: Tokenizer] = [:]
+        var warnings: [String] = []
+        let needed = Set(configuration.models.map { Self.encoding(of: $0.key, $0.value) })
+        for encoding in Tokenizer.Encoding.allCases where needed.contains(encoding) {
+            let path = configuration.tokenizer.directory + "/" + encoding.fileName
+            do {
+                tokenizers[encoding] = try Tokenizer(encoding, ranksFile: path)
+            } catch {
+                warnings.append("\(error): \(encoding.rawValue) token counts are estimates (4 bytes a token) until the file is there (scripts/fetch-tiktoken)")
+            }
+        }
+        self.tokenizers = tokenizers
+        self.warnings = warnings
+        node = configuration.node ?? ProcessInfo.processInfo.hostName
+        var upstreams: [String: any Upstream] = [:]
+        let counter = PromptCounter(configuration: configuration, tokenizers: tokenizers)
+        for (name, upstream) in configuration.upstreams where upstream.kind == "mock" {
+            upstreams[name] = MockUpstream(name: name, settings: upstream.mock) { path, body in counter.count(path: path, body: body) }
+        }
+        self.upstreams = upstreams
+    }
+
+    /// The model's encoding: configured, else tiktoken's for its name, else `o200k_base`.
+    static func encoding(of name: String, _ model: GatewayConfiguration.Model) -> Tokenizer.Encoding {
+        model.encoding ?? Tokenizer.encoding(forModel: model.upstreamModel ?? name) ?? .o200kBase
+    }
+
+    /// The routes, on a router of any context.
+    public func addRoutes<Context: RequestContext>(to router: Router<Context>) {
+        router.get("health/live") { _, _ in Response(status: .ok, headers: [.contentType: "application/json"], body: .init(byteBuffer: ByteBuffer(string: #"{"status":"live"}"#))) }
+        router.get("v1/models") { _, _ in models() }
+        router.post("v1/chat/completions") { request, _ in try await serve(request, path: "chat/completions") }
+        router.post("v1/embeddings") { request, _ in try await serve(request, path: "embeddings") }
+    }
+
+    /// Serves on the configured address until the process is told to stop.
+    public func run() async throws {
+        let router = Router()
+        addRoutes(to: router)
+        let application = Application(
+            router: router, configuration: .init(address: .hostname(configuration.listen.host, port: configuration.listen.port))
+        )
+        try await application.runService()
+    }
+
+    private func models() -> Response {
+        let data = configuration.models.keys.sorted().map { #"{"id":"\#($0)","object":"model","created":0,"owned_by":"bulwark"}"# }
+        let body = #"{"object":"list","data":[\#(data.joined(separator: ","))]}"#
+        return Response(status: .ok, headers: [.contentType: "application/json"], body: .init(byteBuffer: ByteBuffer(string: body)))
+    }
+}
+
+extension Gateway {
+    /// One request through authentication, parsing, accounting, the upstream and settlement.
+    func serve(_ request: Request, path: String) async throws -> Response {
+        guard let token = Self.bearer(request.headers[.authorization]) else {
+            return OpenAIError.response(
+                .unauthorized, "You didn't provide an API key. You need to provide your API key in an Authorization header using Bearer auth (i.e. Authorization: Bearer YOUR_KEY).",
+                code: "missing_api_key"
+            )
+        }
+        guard let key = keys[GatewayConfiguration.sha256(token)] else {
+            return OpenAIError.response(.unauthorized, "Incorrect API key provided.", code: "invalid_api_key")
+        }
+        let bytes: [UInt8]
+        do {
+            bytes = Array(buffer: try await request.body.collect(upTo: configuration.maxBodyBytes))
+        } catch {
+            return OpenAIError.response(.contentTooLarge, "The request body is larger than \(configuration.maxBodyBytes) bytes.", code: "request_too_large")
+        }
+        let parsed: ParsedRequest
+        switch parse(bytes, path: path) {
+        case .success(let request): parsed = request
+        case .failure(let refusal): return refusal.response
+        }
+        let plan: GatewayLedger.Plan
+        let decision: GatewayLedger.Decision
+        let ticket: GatewayLedger.Ticket?
+        do {
+            plan = try ledger.plan(for: key, model: parsed.model)
+            (decision, ticket) = try await ledger.reserve(plan, estimate: parsed.estimate)
+        } catch BulwarkError.invalidArgument(let field, let rule) {
+            return OpenAIError.response(.badRequest, "Request too large: \(rule).", param: field, code: "request_too_large")
+        } catch {
+            return OpenAIError.response(.serviceUnavailable, "The rate limiter's shared state is unavailable; try again shortly.", type: "server_error", code: "limiter_unavailable")
+        }
+        var headers = rateLimitFields(plan, decision)
+        guard decision.isAllowed else {
+            let limit = decision.deniedBy.map { plan.limits[$0] }
+            let type = limit?.dimension == .requests ? "requests" : "tokens"
+            let wait = Double(decision.retryAfterNanoseconds) / 1e9
+            let message = "Rate limit reached for \(parsed.model) on \(limit.map { "\($0.name) (\($0.limit) per minute)" } ?? "a limit"). Please try again in \(String(format: "%.3f", wait))s."
+            RateLimitHeaderWriter.writeRetryAfter(nanoseconds: decision.retryAfterNanoseconds, into: &headers)
+            return OpenAIError.response(.tooManyRequests, message, type: type, code: "rate_limit_exceeded", headers: headers)
+        }
+        return try await forward(parsed, path: path, headers: headers, ticket: ticket)
+    }
+
+    /// `Bearer <token>` → the token.
+    static func bearer(_ field: String?) -> String? {
+        guard let field, field.count > 7, field.prefix(7).lowercased() == "bearer " else { return nil }
+        let token = field.dropFirst(7).trimmingCharacters(in: .whitespaces)
+        return token.isEmpty ? nil : token
+    }
+
+    /// `x-ratelimit-limit|remaining|reset-requests|tokens`: for each, the limit of that kind with
+    /// the least left (the refusing one on a refusal); and the node's name.
+    func rateLimitFields(_ plan: GatewayLedger.Plan, _ decision: GatewayLedger.Decision) -> HTTPFields {
+        var fields = HTTPFields()
+        fields[HTTPField.Name("x-bulwark-node")!] = node
+        guard let remaining = decision.remaining, !plan.limits.isEmpty else { return fields }
+        let reset = ledger.resetNanoseconds()
+        for (unit, kinds) in [("requests", [GatewayDimension.requests]), ("tokens", [.inputTokens, .outputTokens])] {
+            let candidates = plan.limits.indices.filter { kinds.contains(plan.limits[$0].dimension) }
+            let chosen: Int?
+            if let denied = decision.deniedBy, candidates.contains(denied) {
+                chosen = denied
+            } else {
+                chosen = candidates.min { remaining[$0] < remaining[$1] }
+            }
+            guard let index = chosen else { continue }
+            let limit = plan.limits[index].limit
+            fields[HTTPField.Name("x-ratelimit-limit-\(unit)")!] = String(limit)
+            fields[HTTPField.Name("x-ratelimit-remaining-\(unit)")!] = String(remaining[index])
+            fields[HTTPField.Name("x-ratelimit-reset-\(unit)")!] = RateLimitHeaderWriter.goDuration(nanoseconds: remaining[index] >= limit ? 0 : reset)
+        }
+        return fields
+    }
+}

@@ -1,0 +1,216 @@
+import BulwarkCore
+import BulwarkTimeout
+import BulwarkTokenizer
+import Foundation
+import HTTPTypes
+import Hummingbird
+
+/// A request the gateway understood: its model, what it reserves, and the body to send upstream.
+struct ParsedRequest: Sendable {
+    var model: String
+    /// Requests, input tokens, output tokens.
+    var estimate: [Int]
+    var upstreamBody: [UInt8]
+    var stream: Bool
+    /// Whether the client asked for the usage chunk at a stream's end.
+    var clientWantsUsage: Bool
+    var upstreams: [String]
+    var encoding: Tokenizer.Encoding
+}
+
+/// A request refused before it is counted: a bad body, an unknown model, a bad maximum.
+struct Refusal: Error {
+    var response: Response
+}
+
+/// Counts prompts with the configured tokenizers, or estimates them (4 bytes a token) for an
+/// encoding whose rank file is missing.
+struct PromptCounter: Sendable {
+    let configuration: GatewayConfiguration
+    let tokenizers: [Tokenizer.Encoding: Tokenizer]
+
+    func count(_ text: String, _ encoding: Tokenizer.Encoding) -> Int {
+        tokenizers[encoding]?.count(text) ?? (text.utf8.count + 3) / 4
+    }
+
+    func count(chat messages: [ChatMessage], _ encoding: Tokenizer.Encoding) -> Int {
+        if let tokenizer = tokenizers[encoding] { return tokenizer.countChat(messages) }
+        return 3 + messages.reduce(0) { $0 + 3 + count($1.role, encoding) + count($1.content, encoding) + ($1.name.map { count($0, encoding) + 1 } ?? 0) }
+    }
+
+    func count(embeddings request: EmbeddingsRequest, _ encoding: Tokenizer.Encoding) -> Int {
+        request.input.reduce(0) { total, input in
+            switch input {
+            case .text(let text): total + count(text, encoding)
+            case .tokens(let count): total + count
+            }
+        }
+    }
+
+    /// The prompt tokens of a body sent to `path`, 0 when it cannot be read (the mock's usage).
+    func count(path: String, body: [UInt8]) -> Int {
+        let decoder = JSONDecoder()
+        if path == "chat/completions", let chat = try? decoder.decode(ChatRequest.self, from: Data(body)) {
+            return count(chat: chat.chatMessages, encoding(chat.model))
+        }
+        if let embeddings = try? decoder.decode(EmbeddingsRequest.self, from: Data(body)) {
+            return count(embeddings: embeddings, encoding(embeddings.model))
+        }
+        return 0
+    }
+
+    func encoding(_ model: String) -> Tokenizer.Encoding {
+        configuration.models[model].map { Gateway.encoding(of: model, $0) } ?? Tokenizer.encoding(forModel: model) ?? .o200kBase
+    }
+}
+
+extension Gateway {
+    var counter: PromptCounter { PromptCounter(configuration: configuration, tokenizers: tokenizers) }
+
+    /// Reads a chat or embeddings body: OpenAI's 400 for JSON it cannot read or a bad maximum, 404
+    /// for a model it does not serve.
+    func parse(_ bytes: [UInt8], path: String) -> Result<ParsedRequest, Refusal> {
+        let decoder = JSONDecoder()
+        func invalid(_ message: String, param: String? = nil, code: String? = nil) -> Result<ParsedRequest, Refusal> {
+            .failure(Refusal(response: OpenAIError.response(.badRequest, message, param: param, code: code)))
+        }
+        func unknown(_ model: String) -> Result<ParsedRequest, Refusal> {
+            .failure(Refusal(response: OpenAIError.response(
+                .notFound, "The model `\(model)` does not exist or you do not have access to it.", code: "model_not_found"
+            )))
+        }
+        if path == "embeddings" {
+            guard let request = try? decoder.decode(EmbeddingsRequest.self, from: Data(bytes)) else {
+                return invalid("We could not parse the JSON body of your request: it needs `model` and `input` (a string, strings, or tokens).")
+            }
+            guard let model = configuration.models[request.model], model.embedding else { return unknown(request.model) }
+            let encoding = Self.encoding(of: request.model, model)
+            return .success(ParsedRequest(
+                model: request.model, estimate: [1, counter.count(embeddings: request, encoding), 0], upstreamBody: bytes, stream: false,
+                clientWantsUsage: false, upstreams: model.upstreams, encoding: encoding
+            ))
+        }
+        let request: ChatRequest
+        do {
+            request = try decoder.decode(ChatRequest.self, from: Data(bytes))
+        } catch {
+            return invalid("We could not parse the JSON body of your request: it needs `model` and `messages` (each with a `role`).")
+        }
+        guard let model = configuration.models[request.model], !model.embedding else { return unknown(request.model) }
+        if let maximum = request.maximumOutput {
+            guard maximum >= 1 else {
+                return invalid(
+                    "Invalid '\(request.maximumOutputField)': integer below minimum value. Expected a value >= 1, but got \(maximum) instead.",
+                    param: request.maximumOutputField, code: "integer_below_min_value"
+                )
+            }
+            guard maximum <= model.maxOutput else {
+                return invalid(
+                    "\(request.maximumOutputField) is too large: \(maximum). This model supports at most \(model.maxOutput) completion tokens, whereas you provided \(maximum).",
+                    param: request.maximumOutputField, code: "invalid_value"
+                )
+            }
+        }
+        let encoding = Self.encoding(of: request.model, model)
+        let stream = request.stream == true
+        let wantsUsage = request.streamOptions?.includeUsage == true
+        return .success(ParsedRequest(
+            model: request.model, estimate: [1, counter.count(chat: request.chatMessages, encoding), request.maximumOutput ?? model.defaultMaxOutput],
+            upstreamBody: stream && !wantsUsage ? Self.askingForUsage(bytes) : bytes, stream: stream, clientWantsUsage: wantsUsage,
+            upstreams: model.upstreams, encoding: encoding
+        ))
+    }
+
+    /// The body with `"stream_options": {"include_usage": true}`: appended before the closing
+    /// brace when the client sent no `stream_options` (every other byte as sent), else rewritten.
+    static func askingForUsage(_ body: [UInt8]) -> [UInt8] {
+        if var object = (try? JSONSerialization.jsonObject(with: Data(body))) as? [String: Any], object["stream_options"] != nil {
+            var options = object["stream_options"] as? [String: Any] ?? [:]
+            options["include_usage"] = true
+            object["stream_options"] = options
+            return (try? JSONSerialization.data(withJSONObject: object)).map { Array($0) } ?? body
+        }
+        guard let close = body.lastIndex(of: UInt8(ascii: "}")) else { return body }
+        return Array(body[..<close]) + Array(#","stream_options":{"include_usage":true}"#.utf8) + Array(body[close...])
+    }
+
+    /// Sends the request to the model's first upstream and answers the client, settling the
+    /// reservation with the reply's usage.
+    func forward(_ request: ParsedRequest, path: String, headers: HTTPFields, ticket: GatewayLedger.Ticket?) async throws -> Response {
+        guard let upstream = request.upstreams.lazy.compactMap({ upstreams[$0] }).first else {
+            await ticket?.settle([1, 0, 0])
+            return OpenAIError.response(.serviceUnavailable, "No upstream serves \(request.model) now.", type: "server_error", code: "upstream_unavailable", headers: headers)
+        }
+        let seconds = configuration.upstreams[upstream.name]?.timeoutSeconds ?? 600
+        let reply: UpstreamReply
+        do {
+            reply = try await Timeout(.seconds(seconds)).execute(ResilienceContext(operationName: "upstream")) { _ in
+                try await upstream.send(path: path, body: request.upstreamBody, stream: request.stream)
+            }
+        } catch {
+            // The provider did not answer: the request counts, its tokens go back.
+            await ticket?.settle([1, 0, 0])
+            let timedOut = (error as? BulwarkError).map { if case .timedOut = $0 { true } else { false } } ?? false
+            return OpenAIError.response(
+                timedOut ? .gatewayTimeout : .badGateway, timedOut ? "The upstream did not answer within \(seconds) s." : "The upstream failed: \(error).",
+                type: "server_error", code: timedOut ? "upstream_timeout" : "upstream_error", headers: headers
+            )
+        }
+        var fields = headers
+        for (name, value) in reply.headers {
+            if let field = HTTPField.Name(name), name.lowercased() == "content-type" { fields[field] = value }
+        }
+        switch reply.body {
+        case .whole(let body):
+            if reply.status == 200, let usage = Usage.read(body) {
+                await ticket?.settle([1, usage.promptTokens, usage.completionTokens ?? 0])
+            } else if reply.status != 200 {
+                await ticket?.settle([1, 0, 0])
+            }
+            return Response(status: .init(code: reply.status), headers: fields, body: .init(byteBuffer: ByteBuffer(bytes: body)))
+        case .events(let events):
+            fields[.contentType] = "text/event-stream"
+            fields[.cacheControl] = "no-cache"
+            let tokenizer = tokenizers[request.encoding]
+            let prompt = request.estimate[1]
+            return Response(status: .ok, headers: fields, body: ResponseBody { writer in
+                var delivered = 0
+                var usage: Usage?
+                var completed = false
+                do {
+                    for try await event in events {
+                        if event.count > 9, String(decoding: event, as: UTF8.self).contains(#""usage":{"#), let read = Usage.read(event) {
+                            usage = read
+                            if !request.clientWantsUsage { continue }
+                        }
+                        let content = Self.deltaContent(event)
+                        try await writer.write(ByteBuffer(bytes: Array("data: ".utf8) + event + Array("\n\n".utf8)))
+                        delivered += tokenizer?.count(content) ?? (content.utf8.count + 3) / 4
+                    }
+                    try await writer.write(ByteBuffer(string: "data: [DONE]\n\n"))
+                    completed = true
+                } catch {
+                    // The client went away, or the upstream's stream broke: charged what was delivered.
+                }
+                if completed, let usage {
+                    await ticket?.settle([1, usage.promptTokens, usage.completionTokens ?? delivered])
+                } else {
+                    await ticket?.settle([1, prompt, delivered])
+                }
+                try await writer.finish(nil)
+            })
+        }
+    }
+
+    /// The text of a chunk's `choices[0].delta.content`, empty when it has none.
+    static func deltaContent(_ event: [UInt8]) -> String {
+        struct Chunk: Decodable {
+            struct Choice: Decodable {
+                struct Delta: Decodable { var content: String? }
+                var delta: Delta?
+            }
+            var choices: [Choice]?
+        }
+        return (try? JSONDecoder().decode(Chunk.self, from: Data(event)))?.choices?.first?.delta?.content ?? ""
+    }
+}
