@@ -444,7 +444,9 @@ let package = Package(
                 "BulwarkTestSupport", "BulwarkRedisTestSupport",
             ]
         ),
-        .testTarget(name: "BulwarkGatewayTests", dependencies: ["BulwarkGateway", "BulwarkTestSupport"], exclude: ["openai_client.py"]),
+        .testTarget(
+            name: "BulwarkGatewayTests", dependencies: ["BulwarkGateway", "BulwarkTestSupport", "BulwarkRedisTestSupport"], exclude: ["openai_client.py"]
+        ),
         .testTarget(name: "BulwarkTokenizerTests", dependencies: ["BulwarkTokenizer", "BulwarkTestSupport"]),
         .testTarget(name: "BulwarkTestKitTests", dependencies: ["BulwarkTestKit", "BulwarkCore", "BulwarkTestSupport"]),
         // The umbrella's: the README's examples, bounds across modules, suites that span several
