@@ -36,7 +36,7 @@ let integrations: [(trait: String, description: String, packages: [String])] = [
     ),
     (
         "Gateway", "BulwarkGateway and bulwark-gateway: the OpenAI-compatible LLM rate-limiting gateway (YAML configuration, command line).",
-        ["Yams", "swift-argument-parser"]
+        ["Yams", "swift-argument-parser", "async-http-client"]
     ),
 ]
 
@@ -92,6 +92,7 @@ let package = Package(
         .library(name: "BulwarkTokenizer", targets: ["BulwarkTokenizer"]),
         .library(name: "BulwarkGateway", targets: ["BulwarkGateway"]),
         .executable(name: "bulwark-gateway", targets: ["bulwark-gateway"]),
+        .executable(name: "bulwark-load", targets: ["bulwark-load"]),
         .library(name: "BulwarkHTTP", targets: ["BulwarkHTTP"]),
         .library(name: "BulwarkHummingbird", targets: ["BulwarkHummingbird"]),
         .executable(name: "bulwark-demo", targets: ["BulwarkDemo"]),
@@ -122,6 +123,7 @@ let package = Package(
         .package(url: "https://github.com/swift-server/swift-prometheus", from: "2.4.1"),
         .package(url: "https://github.com/jpsim/Yams", from: "6.2.2"),
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
+        .package(url: "https://github.com/swift-server/async-http-client", from: "1.37.0"),
     ],
     targets: [
         // The vocabulary: clocks, decisions, errors, context, events, the policy and limiter contracts.
@@ -268,6 +270,15 @@ let package = Package(
             name: "bulwark-gateway",
             dependencies: ["BulwarkGateway", external("ArgumentParser", "swift-argument-parser")],
             path: "Playgrounds/Gateway"
+        ),
+        // The gateway's load client: keys, nodes, prompt sizes, streams; a table and an HTML report.
+        .executableTarget(
+            name: "bulwark-load",
+            dependencies: [
+                external("ArgumentParser", "swift-argument-parser"), external("AsyncHTTPClient", "async-http-client"),
+                external("NIOCore", "swift-nio"), external("NIOHTTP1", "swift-nio"),
+            ],
+            path: "Playgrounds/Load"
         ),
         // Test support users may want for their own pipelines: a manual clock.
         .target(name: "BulwarkTestKit", dependencies: ["BulwarkCore"]),
