@@ -261,9 +261,10 @@ let package = Package(
             name: "BulwarkGateway",
             dependencies: [
                 "BulwarkCore", "BulwarkPrimitives", "BulwarkEngine", "BulwarkChain", "BulwarkBudget", "BulwarkSlidingWindow",
-                "BulwarkTimeout", "BulwarkTokenizer", "BulwarkRedis", "BulwarkRedisClient", "BulwarkHTTP", "BulwarkHummingbird",
-                external("Hummingbird", "hummingbird"), external("HTTPTypes", "swift-http-types"), external("Crypto", "swift-crypto"),
-                external("Yams", "Yams"),
+                "BulwarkTimeout", "BulwarkCircuitBreaker", "BulwarkTokenizer", "BulwarkRedis", "BulwarkRedisClient", "BulwarkHTTP",
+                "BulwarkHummingbird", external("Hummingbird", "hummingbird"), external("HTTPTypes", "swift-http-types"),
+                external("Crypto", "swift-crypto"), external("Yams", "Yams"), external("AsyncHTTPClient", "async-http-client"),
+                external("NIOCore", "swift-nio"), external("NIOHTTP1", "swift-nio"),
             ]
         ),
         .executableTarget(

@@ -30,12 +30,20 @@ struct GatewayCommand: AsyncParsableCommand {
     @Option(name: .long, help: "This node's name, in place of the configuration's (sent in x-bulwark-node).")
     var node: String?
 
+    @Flag(name: .long, help: "Serve the mock provider alone (no keys, no limits): an upstream for gateways, LiteLLM or load tests.")
+    var serveMock = false
+
     func run() async throws {
         var configuration = try config.map { try GatewayConfiguration.load(path: $0) } ?? GatewayConfiguration.demo
         if let port { configuration.listen.port = port }
         if let host { configuration.listen.host = host }
         if let node { configuration.node = node }
         let gateway = try Gateway(configuration: configuration)
+        if serveMock {
+            print("bulwark-gateway: the mock provider on http://\(configuration.listen.host):\(configuration.listen.port)/v1")
+            try await gateway.runMock()
+            return
+        }
         for warning in gateway.warnings { FileHandle.standardError.write(Data("warning: \(warning)\n".utf8)) }
         let store = configuration.redis.map { "Redis at \($0.host):\($0.port)" } ?? "this process"
         print("bulwark-gateway on http://\(configuration.listen.host):\(configuration.listen.port), limits kept in \(store), \(configuration.keys.count) keys, models: \(configuration.models.keys.sorted().joined(separator: ", "))")

@@ -1,4 +1,6 @@
 public import BulwarkCore
+import AsyncHTTPClient
+import BulwarkCircuitBreaker
 import BulwarkHTTP
 import BulwarkRedisClient
 import BulwarkTimeout
@@ -28,6 +30,8 @@ public struct Gateway: Sendable {
     let keys: [String: GatewayConfiguration.Key]
     let tokenizers: [Tokenizer.Encoding: Tokenizer]
     let upstreams: [String: any Upstream]
+    /// One breaker per upstream: half the calls of the last 20 failing (at least 10) open it.
+    let breakers: [String: CircuitBreaker<ContinuousClock>]
     let node: String
 
     /// A gateway for `configuration`: its tokenizers loaded, its Redis client made (connections
@@ -63,11 +67,30 @@ public struct Gateway: Sendable {
         self.warnings = warnings
         node = configuration.node ?? ProcessInfo.processInfo.hostName
         var upstreams: [String: any Upstream] = [:]
+        // One client for every HTTP upstream: a connection that cannot be made fails at once (2 s
+        // at most), so that the next upstream is tried rather than the pool retrying until the
+        // call's deadline.
+        var http = HTTPClient.Configuration()
+        http.connectionPool = .init(idleTimeout: .seconds(60), concurrentHTTP1ConnectionsPerHostSoftLimit: 64)
+        http.connectionPool.retryConnectionEstablishment = false
+        http.timeout = .init(connect: .seconds(2))
+        let client = configuration.upstreams.values.contains { $0.kind != "mock" } ? HTTPClient(eventLoopGroupProvider: .singleton, configuration: http) : nil
+        var breakers: [String: CircuitBreaker<ContinuousClock>] = [:]
         let counter = PromptCounter(configuration: configuration, tokenizers: tokenizers)
-        for (name, upstream) in configuration.upstreams where upstream.kind == "mock" {
-            upstreams[name] = MockUpstream(name: name, settings: upstream.mock) { path, body in counter.count(path: path, body: body) }
+        for (name, upstream) in configuration.upstreams {
+            if upstream.kind == "mock" {
+                upstreams[name] = MockUpstream(name: name, settings: upstream.mock) { path, body in counter.count(path: path, body: body) }
+            } else {
+                let key = upstream.apiKeyEnv.flatMap { ProcessInfo.processInfo.environment[$0] }
+                upstreams[name] = HTTPUpstream(name: name, baseURL: upstream.url ?? "", apiKey: key, client: client ?? HTTPClient.shared)
+            }
+            var breaker = CircuitBreakerConfiguration(failureRateThreshold: 50, minimumCalls: 10)
+            breaker.window = .count(20)
+            breaker.openDuration = .fixed(.seconds(30))
+            breakers[name] = try CircuitBreaker(configuration: breaker)
         }
         self.upstreams = upstreams
+        self.breakers = breakers
     }
 
     /// The model's encoding: configured, else tiktoken's for its name, else `o200k_base`.
@@ -81,6 +104,42 @@ public struct Gateway: Sendable {
         router.get("v1/models") { _, _ in models() }
         router.post("v1/chat/completions") { request, _ in try await serve(request, path: "chat/completions") }
         router.post("v1/embeddings") { request, _ in try await serve(request, path: "embeddings") }
+    }
+
+    /// Serves the mock provider alone (`bulwark-gateway --serve-mock`): `/v1/chat/completions` and
+    /// `/v1/embeddings` answered as the configuration's first mock upstream answers (latency,
+    /// output, pace), with no key and no limit; what a gateway, LiteLLM or a load test calls as
+    /// its upstream.
+    public func runMock() async throws {
+        let name = configuration.upstreams.keys.sorted().first { configuration.upstreams[$0]?.kind == "mock" }
+        let settings = name.flatMap { configuration.upstreams[$0]?.mock } ?? GatewayConfiguration.MockSettings()
+        let counter = self.counter
+        let mock = MockUpstream(name: "mock", settings: settings) { path, body in counter.count(path: path, body: body) }
+        let router = Router()
+        router.get("health/live") { _, _ in Response(status: .ok) }
+        for path in ["chat/completions", "embeddings"] {
+            router.post("v1/\(path)") { request, _ in
+                let body = Array(buffer: try await request.body.collect(upTo: configuration.maxBodyBytes))
+                let stream = (try? JSONDecoder().decode(ChatRequest.self, from: Data(body)))?.stream == true
+                let reply = try await mock.send(path: path, body: body, stream: stream)
+                var fields = HTTPFields()
+                for (name, value) in reply.headers { if let field = HTTPField.Name(name) { fields[field] = value } }
+                switch reply.body {
+                case .whole(let bytes):
+                    return Response(status: .init(code: reply.status), headers: fields, body: .init(byteBuffer: ByteBuffer(bytes: bytes)))
+                case .events(let events):
+                    return Response(status: .ok, headers: fields, body: ResponseBody { writer in
+                        for try await event in events { try await writer.write(ByteBuffer(bytes: Array("data: ".utf8) + event + Array("\n\n".utf8))) }
+                        try await writer.write(ByteBuffer(string: "data: [DONE]\n\n"))
+                        try await writer.finish(nil)
+                    })
+                }
+            }
+        }
+        let application = Application(
+            router: router, configuration: .init(address: .hostname(configuration.listen.host, port: configuration.listen.port))
+        )
+        try await application.runService()
     }
 
     /// Serves on the configured address until the process is told to stop.

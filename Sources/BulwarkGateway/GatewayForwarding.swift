@@ -1,3 +1,4 @@
+import BulwarkCircuitBreaker
 import BulwarkCore
 import BulwarkTimeout
 import BulwarkTokenizer
@@ -134,28 +135,73 @@ extension Gateway {
         return Array(body[..<close]) + Array(#","stream_options":{"include_usage":true}"#.utf8) + Array(body[close...])
     }
 
-    /// Sends the request to the model's first upstream and answers the client, settling the
-    /// reservation with the reply's usage.
+    /// Sends the request to the model's upstreams in order, each behind its breaker and timeout,
+    /// and answers the client from the first that serves it, settling the reservation with the
+    /// reply's usage. An upstream that fails (an error, a timeout, a 5xx) or rations (a 429) hands
+    /// the request to the next; when none serves, the last one's answer is the client's, and the
+    /// request counts without its tokens.
     func forward(_ request: ParsedRequest, path: String, headers: HTTPFields, ticket: GatewayLedger.Ticket?) async throws -> Response {
-        guard let upstream = request.upstreams.lazy.compactMap({ upstreams[$0] }).first else {
-            await ticket?.settle([1, 0, 0])
-            return OpenAIError.response(.serviceUnavailable, "No upstream serves \(request.model) now.", type: "server_error", code: "upstream_unavailable", headers: headers)
-        }
-        let seconds = configuration.upstreams[upstream.name]?.timeoutSeconds ?? 600
-        let reply: UpstreamReply
-        do {
-            reply = try await Timeout(.seconds(seconds)).execute(ResilienceContext(operationName: "upstream")) { _ in
-                try await upstream.send(path: path, body: request.upstreamBody, stream: request.stream)
+        var refusal: Response?
+        for name in request.upstreams {
+            guard let upstream = upstreams[name], let breaker = breakers[name] else { continue }
+            let permit: CircuitPermit
+            do {
+                permit = try breaker.tryAcquirePermit()
+            } catch {
+                refusal = OpenAIError.response(
+                    .serviceUnavailable, "The upstream \(name) is failing; its circuit is open.", type: "server_error", code: "upstream_unavailable",
+                    headers: headers
+                )
+                continue
             }
-        } catch {
-            // The provider did not answer: the request counts, its tokens go back.
-            await ticket?.settle([1, 0, 0])
-            let timedOut = (error as? BulwarkError).map { if case .timedOut = $0 { true } else { false } } ?? false
-            return OpenAIError.response(
-                timedOut ? .gatewayTimeout : .badGateway, timedOut ? "The upstream did not answer within \(seconds) s." : "The upstream failed: \(error).",
-                type: "server_error", code: timedOut ? "upstream_timeout" : "upstream_error", headers: headers
-            )
+            let seconds = configuration.upstreams[name]?.timeoutSeconds ?? 600
+            do {
+                let reply = try await Timeout(.seconds(seconds)).execute(ResilienceContext(operationName: "upstream \(name)")) { _ in
+                    try await upstream.send(path: path, body: request.upstreamBody, stream: request.stream)
+                }
+                switch reply.status {
+                case 429:
+                    breaker.record(permit, .rateLimited)
+                    refusal = passThrough(reply, headers: headers)
+                case 500...:
+                    breaker.record(permit, .failure)
+                    refusal = passThrough(reply, headers: headers)
+                default:
+                    breaker.record(permit, .success)
+                    return await answer(reply, request: request, headers: headers, ticket: ticket)
+                }
+            } catch {
+                breaker.record(permit, .failure)
+                let timedOut = (error as? BulwarkError).map { if case .timedOut = $0 { true } else { false } } ?? false
+                refusal = OpenAIError.response(
+                    timedOut ? .gatewayTimeout : .badGateway,
+                    timedOut ? "The upstream \(name) did not answer within \(seconds) s." : "The upstream \(name) failed: \(error).",
+                    type: "server_error", code: timedOut ? "upstream_timeout" : "upstream_error", headers: headers
+                )
+            }
         }
+        // No upstream served it: the request counts, its tokens go back.
+        await ticket?.settle([1, 0, 0])
+        return refusal ?? OpenAIError.response(
+            .serviceUnavailable, "No upstream serves \(request.model) now.", type: "server_error", code: "upstream_unavailable", headers: headers
+        )
+    }
+
+    /// An upstream's refusal as the client's answer: its status, type and body, with the
+    /// gateway's rate-limit fields.
+    private func passThrough(_ reply: UpstreamReply, headers: HTTPFields) -> Response {
+        var fields = headers
+        for (name, value) in reply.headers {
+            let lower = name.lowercased()
+            if lower == "content-type" || lower == "retry-after" || lower == "retry-after-ms", let field = HTTPField.Name(name) { fields[field] = value }
+        }
+        guard case .whole(let body) = reply.body else { return Response(status: .init(code: reply.status), headers: fields) }
+        return Response(status: .init(code: reply.status), headers: fields, body: .init(byteBuffer: ByteBuffer(bytes: body)))
+    }
+
+    /// A served reply as the client's answer; the reservation settled with its usage (a stream's
+    /// once it ends).
+    private func answer(_ reply: UpstreamReply, request: ParsedRequest, headers: HTTPFields, ticket: GatewayLedger.Ticket?) async -> Response {
         var fields = headers
         for (name, value) in reply.headers {
             if let field = HTTPField.Name(name), name.lowercased() == "content-type" { fields[field] = value }

@@ -76,6 +76,49 @@ struct GatewayLiveTests {
         }
     }
 
+    @Test("real upstreams over HTTP: a dead one is passed over, the next serves JSON and streams through")
+    func httpUpstreams() async throws {
+        let mockPort = try #require(freeLoopbackPort())
+        let provider = try await LiveServer("bulwark-gateway", arguments: ["--serve-mock", "--port", "\(mockPort)"], port: mockPort)
+        defer { provider.stop() }
+        let dead = try #require(freeLoopbackPort())
+        let port = try #require(freeLoopbackPort())
+        let file = FileManager.default.temporaryDirectory.appendingPathComponent("gateway-http-\(port).yaml")
+        try """
+            tokenizer: {directory: \(Self.root.path)/.tiktoken}
+            models:
+              gpt-4o-mini: {upstreams: [dead, provider]}
+            upstreams:
+              dead: {kind: openai, url: "http://127.0.0.1:\(dead)/v1"}
+              provider: {kind: openai, url: "http://127.0.0.1:\(mockPort)/v1"}
+            keys:
+              - {id: main, key: sk-test-main, limits: {rpm: 100, output_tpm: 1000}}
+            """.write(to: file, atomically: true, encoding: .utf8)
+        defer { try? FileManager.default.removeItem(at: file) }
+        let gateway = try await LiveServer("bulwark-gateway", arguments: ["--config", file.path, "--port", "\(port)"], port: port)
+        defer { gateway.stop() }
+        let chat = try await run("curl", [
+            "-s", "-H", "Authorization: Bearer sk-test-main",
+            "-d", #"{"model":"gpt-4o-mini","messages":[{"role":"user","content":"Hello"}],"max_tokens":3,"unknown_field":{"kept":true}}"#,
+            "\(gateway.base)/v1/chat/completions",
+        ])
+        #expect(chat.contains(#""content":" hello hello hello""#) && chat.contains(#""completion_tokens":3"#), "\(chat)")
+        let stream = try await run("curl", [
+            "-s", "-N", "-D", "-", "-H", "Authorization: Bearer sk-test-main",
+            "-d", #"{"model":"gpt-4o-mini","messages":[{"role":"user","content":"Hello"}],"max_tokens":2,"stream":true}"#,
+            "\(gateway.base)/v1/chat/completions",
+        ])
+        #expect(stream.lowercased().contains("x-ratelimit-remaining-tokens: "), "\(stream)")
+        #expect(stream.components(separatedBy: #""content":" hello""#).count == 3 && stream.hasSuffix("data: [DONE]"), "\(stream)")
+        #expect(!stream.contains(#""usage""#), "the usage chunk the client did not ask for is stripped: \(stream)")
+        // Settled with the upstream's usage: 3 + 2 output tokens of the 1,000.
+        let models = try await run("curl", [
+            "-s", "-D", "-", "-o", "/dev/null", "-H", "Authorization: Bearer sk-test-main",
+            "-d", #"{"model":"gpt-4o-mini","messages":[{"role":"user","content":"x"}],"max_tokens":1}"#, "\(gateway.base)/v1/chat/completions",
+        ])
+        #expect(models.lowercased().contains("x-ratelimit-remaining-tokens: 994"), "\(models)")
+    }
+
     func withGateway(_ body: (String) async throws -> Void) async throws {
         let port = try #require(freeLoopbackPort())
         let file = FileManager.default.temporaryDirectory.appendingPathComponent("gateway-\(port).yaml")
