@@ -276,7 +276,7 @@ let package = Package(
         .executableTarget(
             name: "bulwark-load",
             dependencies: [
-                external("ArgumentParser", "swift-argument-parser"), external("AsyncHTTPClient", "async-http-client"),
+                "BulwarkPrimitives", external("ArgumentParser", "swift-argument-parser"), external("AsyncHTTPClient", "async-http-client"),
                 external("NIOCore", "swift-nio"), external("NIOHTTP1", "swift-nio"),
             ],
             path: "Playgrounds/Load"

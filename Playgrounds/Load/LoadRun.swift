@@ -1,4 +1,5 @@
 import AsyncHTTPClient
+import BulwarkPrimitives
 import Foundation
 import NIOCore
 import NIOHTTP1
@@ -34,18 +35,6 @@ struct LoadPlan: Sendable {
     var seed: UInt64
 }
 
-/// A small seeded generator (SplitMix64), so that a run's choices repeat with its seed.
-struct Generator: RandomNumberGenerator, Sendable {
-    var state: UInt64
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
-    }
-}
-
 /// Runs a plan: `concurrency` workers, each sending its next request when the last is answered
 /// (or, with `rate`, when the schedule says), until `requests` are sent or `duration` is over.
 actor LoadRun {
@@ -53,13 +42,14 @@ actor LoadRun {
     let client: HTTPClient
     private var samples: [Sample] = []
     private var issued = 0
-    private var generator: Generator
+    /// The package's seeded generator, so that a run's choices repeat with its seed.
+    private var generator: SplitMix64
     private let start = ContinuousClock.now
 
     init(plan: LoadPlan, client: HTTPClient) {
         self.plan = plan
         self.client = client
-        generator = Generator(state: plan.seed)
+        generator = SplitMix64(seed: plan.seed)
     }
 
     /// The next request to send, and when (seconds from the start); `nil` when the run is over.

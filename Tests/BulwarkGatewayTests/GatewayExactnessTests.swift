@@ -52,14 +52,8 @@ struct GatewayExactnessTests {
         let directory = FileManager.default.temporaryDirectory.appendingPathComponent("exactness-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(at: directory) }
-        let file = directory.appendingPathComponent("gateway.yaml")
-        try configuration.write(to: file, atomically: true, encoding: .utf8)
-        var nodes: [LiveServer] = []
+        let nodes = try await GatewayRedisLiveTests.threeNodes(configuration, file: directory.appendingPathComponent("gateway.yaml"))
         defer { for node in nodes { node.stop() } }
-        for name in ["a", "b", "c"] {
-            let port = try #require(freeLoopbackPort())
-            nodes.append(try await LiveServer("bulwark-gateway", arguments: ["--config", file.path, "--port", "\(port)", "--node", name], port: port))
-        }
 
         // About three times what the binding limits admit: 6, 2.5, 4.7 and 6 requests a second.
         let samples = directory.appendingPathComponent("samples.json").path

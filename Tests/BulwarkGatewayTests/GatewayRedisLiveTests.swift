@@ -25,14 +25,9 @@ struct GatewayRedisLiveTests {
               - {id: tight, key: sk-test-tight, limits: {rpm: 6, output_tpm: 100000}}
             """
         let file = FileManager.default.temporaryDirectory.appendingPathComponent("gateway-redis-\(UUID().uuidString).yaml")
-        try configuration.write(to: file, atomically: true, encoding: .utf8)
         defer { try? FileManager.default.removeItem(at: file) }
-        var nodes: [LiveServer] = []
+        let nodes = try await Self.threeNodes(configuration, file: file)
         defer { for node in nodes { node.stop() } }
-        for name in ["a", "b", "c"] {
-            let port = try #require(freeLoopbackPort())
-            nodes.append(try await LiveServer("bulwark-gateway", arguments: ["--config", file.path, "--port", "\(port)", "--node", name], port: port))
-        }
 
         func call(_ node: LiveServer, key: String) async throws -> (status: String, headers: String) {
             let output = try await run("curl", [
@@ -76,5 +71,21 @@ struct GatewayRedisLiveTests {
         }
         #expect(served, "service resumed once Redis was back")
         for node in nodes { #expect(node.isRunning, "a node stopped: \(node.output)") }
+    }
+
+    /// Nodes a, b and c of `configuration` (written to `file`), each on a free port.
+    static func threeNodes(_ configuration: String, file: URL) async throws -> [LiveServer] {
+        try configuration.write(to: file, atomically: true, encoding: .utf8)
+        var nodes: [LiveServer] = []
+        for name in ["a", "b", "c"] {
+            let port = try #require(freeLoopbackPort())
+            do {
+                nodes.append(try await LiveServer("bulwark-gateway", arguments: ["--config", file.path, "--port", "\(port)", "--node", name], port: port))
+            } catch {
+                for node in nodes { node.stop() }
+                throw error
+            }
+        }
+        return nodes
     }
 }

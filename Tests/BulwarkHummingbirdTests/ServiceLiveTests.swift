@@ -15,28 +15,9 @@ struct ServiceLiveTests {
     @Test("under wrk the per-IP limit admits exactly its rate; curl and requests read every header; bad input is answered, never logged")
     func live() async throws {
         let port = try #require(freeLoopbackPort())
-        let log = FileManager.default.temporaryDirectory.appendingPathComponent("bulwark-service-\(port).log")
-        _ = FileManager.default.createFile(atPath: log.path, contents: nil)
-        let output = try FileHandle(forWritingTo: log)
-        let server = Process()
-        server.executableURL = builtExecutable("bulwark-service")
-        server.environment = ProcessInfo.processInfo.environment.merging(["PORT": "\(port)"]) { $1 }
-        server.standardOutput = output
-        server.standardError = output
-        try server.run()
-        defer {
-            server.terminate()
-            server.waitUntilExit()
-            try? FileManager.default.removeItem(at: log)
-        }
-        let base = "http://127.0.0.1:\(port)"
-        // Up when /health/live answers (a sanitized build starts slowly): polled for at most two minutes.
-        var up = false
-        for _ in 0 ..< 1_200 where !up && server.isRunning {
-            up = try await run("curl", ["-s", "-o", "/dev/null", "-w", "%{http_code}", "\(base)/health/live"]) == "200"
-            if !up { try await Task.sleep(for: .milliseconds(100)) }
-        }
-        try #require(up, "the service did not start: \(String(decoding: (try? Data(contentsOf: log)) ?? Data(), as: UTF8.self))")
+        let server = try await LiveServer("bulwark-service", environment: ["PORT": "\(port)"], port: port)
+        defer { server.stop() }
+        let base = server.base
 
         // wrk, 10 s at 8 connections: the bucket's 10, then one request every 100 ms.
         let load = try await run("wrk", ["-t", "2", "-c", "8", "-d", "10s", "-H", "Authorization: Bearer load-key", "\(base)/v1/models"])
@@ -109,7 +90,7 @@ struct ServiceLiveTests {
 
         // Health and readiness; and no credential ever reached the log.
         #expect(try await run("curl", ["-s", "-o", "/dev/null", "-w", "%{http_code}", "\(base)/health/ready"]) == "200")
-        let logged = String(decoding: try Data(contentsOf: log), as: UTF8.self)
+        let logged = server.output
         for secret in ["curl-secret-key", "python-secret-key", "load-key", "clé", big] {
             #expect(!logged.contains(secret))
         }
