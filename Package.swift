@@ -42,7 +42,7 @@ let integrations: [(trait: String, description: String, packages: [String])] = [
 
 /// The traits another trait turns on: the HTTP endpoints read the health checker and the
 /// degradation controller, which stand on BulwarkMonitors.
-let traitsRequired: [String: Set<String>] = ["HTTP": ["Monitors"], "Gateway": ["HTTP", "Redis"]]
+let traitsRequired: [String: Set<String>] = ["HTTP": ["Monitors"], "Gateway": ["HTTP", "Redis", "Telemetry", "Lifecycle"]]
 
 /// BulwarkRedis' Lua scripts, one file each in `Sources/BulwarkRedis/Scripts/`.
 let luaScripts = [
@@ -167,7 +167,7 @@ let package = Package(
             name: "BulwarkScheduler",
             dependencies: [
                 "BulwarkCore", "BulwarkEngine", "BulwarkQueues",
-                external("ServiceLifecycle", "swift-service-lifecycle"),
+                external("ServiceLifecycle", "swift-service-lifecycle"), external("UnixSignals", "swift-service-lifecycle"),
             ]
         ),
         // What a service measures of itself: error rate, latency percentiles, resources, hot keys.
@@ -262,7 +262,10 @@ let package = Package(
             dependencies: [
                 "BulwarkCore", "BulwarkPrimitives", "BulwarkEngine", "BulwarkChain", "BulwarkBudget", "BulwarkSlidingWindow",
                 "BulwarkTimeout", "BulwarkCircuitBreaker", "BulwarkTokenizer", "BulwarkRedis", "BulwarkRedisClient", "BulwarkHTTP",
-                "BulwarkHummingbird", external("Hummingbird", "hummingbird"), external("HTTPTypes", "swift-http-types"),
+                "BulwarkHummingbird", "BulwarkHealth", "BulwarkMonitors", "BulwarkLifecycle",
+                external("Hummingbird", "hummingbird"), external("HTTPTypes", "swift-http-types"),
+                external("Prometheus", "swift-prometheus"), external("Logging", "swift-log"),
+                external("ServiceLifecycle", "swift-service-lifecycle"), external("UnixSignals", "swift-service-lifecycle"),
                 external("Crypto", "swift-crypto"), external("Yams", "Yams"), external("AsyncHTTPClient", "async-http-client"),
                 external("NIOCore", "swift-nio"), external("NIOHTTP1", "swift-nio"),
             ]
@@ -294,7 +297,7 @@ let package = Package(
             name: "BulwarkDemo",
             dependencies: [
                 "Bulwark", "BulwarkTestKit", "BulwarkScheduler", "BulwarkSimulations",
-                external("ServiceLifecycle", "swift-service-lifecycle"),
+                external("ServiceLifecycle", "swift-service-lifecycle"), external("UnixSignals", "swift-service-lifecycle"),
                 external("Logging", "swift-log"),
             ],
             path: "Playgrounds/Demo"
@@ -392,7 +395,7 @@ let package = Package(
             name: "BulwarkLifecycleTests",
             dependencies: [
                 "BulwarkLifecycle", "BulwarkHealth", "BulwarkTestKit", "BulwarkTestSupport",
-                external("ServiceLifecycle", "swift-service-lifecycle"),
+                external("ServiceLifecycle", "swift-service-lifecycle"), external("UnixSignals", "swift-service-lifecycle"),
                 external("ServiceLifecycleTestKit", "swift-service-lifecycle"),
             ]
         ),

@@ -2,12 +2,16 @@ public import BulwarkCore
 import AsyncHTTPClient
 import BulwarkCircuitBreaker
 import BulwarkHTTP
+import BulwarkHealth
+import BulwarkLifecycle
 import BulwarkRedisClient
 import BulwarkTimeout
 import BulwarkTokenizer
 import Foundation
 import HTTPTypes
 public import Hummingbird
+import Logging
+public import ServiceLifecycle
 
 /// An OpenAI-compatible gateway that limits each API key's requests, input tokens and output
 /// tokens per minute (see ``GatewayConfiguration`` for the limits, and the guide for the rules):
@@ -29,9 +33,17 @@ public struct Gateway: Sendable {
     let ledger: GatewayLedger
     let keys: [String: GatewayConfiguration.Key]
     let tokenizers: [Tokenizer.Encoding: Tokenizer]
+    /// The tokenizers with the counts of texts seen lately.
+    let counter: PromptCounter
     let upstreams: [String: any Upstream]
     /// One breaker per upstream: half the calls of the last 20 failing (at least 10) open it.
     let breakers: [String: CircuitBreaker<ContinuousClock>]
+    /// The upstreams' probes and breakers: one out of rotation is passed over.
+    let health: HealthChecker<ContinuousClock>
+    /// Provider header sync: upstreams that said they are out, until when.
+    let cooldowns: UpstreamCooldowns
+    let metrics = GatewayMetrics()
+    let logger: Logger
     let node: String
 
     /// A gateway for `configuration`: its tokenizers loaded, its Redis client made (connections
@@ -77,6 +89,7 @@ public struct Gateway: Sendable {
         let client = configuration.upstreams.values.contains { $0.kind != "mock" } ? HTTPClient(eventLoopGroupProvider: .singleton, configuration: http) : nil
         var breakers: [String: CircuitBreaker<ContinuousClock>] = [:]
         let counter = PromptCounter(configuration: configuration, tokenizers: tokenizers)
+        self.counter = counter
         for (name, upstream) in configuration.upstreams {
             if upstream.kind == "mock" {
                 upstreams[name] = MockUpstream(name: name, settings: upstream.mock) { path, body in counter.count(path: path, body: body) }
@@ -91,6 +104,14 @@ public struct Gateway: Sendable {
         }
         self.upstreams = upstreams
         self.breakers = breakers
+        health = try Self.healthChecker(configuration, upstreams: upstreams, breakers: breakers)
+        cooldowns = UpstreamCooldowns(
+            redis: redis, prefix: configuration.redis?.prefix ?? "", interval: .milliseconds(configuration.redis?.cooldownPollMs ?? 250)
+        )
+        var logger = Logger(label: "bulwark.gateway")
+        logger.logLevel = Logger.Level(rawValue: configuration.logLevel) ?? .info
+        logger[metadataKey: "node"] = .string(node)
+        self.logger = logger
     }
 
     /// The model's encoding: configured, else tiktoken's for its name, else `o200k_base`.
@@ -98,13 +119,24 @@ public struct Gateway: Sendable {
         model.encoding ?? Tokenizer.encoding(forModel: model.upstreamModel ?? name) ?? .o200kBase
     }
 
-    /// The routes, on a router of any context.
+    /// The routes, on a router of any context: the API, `/health/live`, `/health/ready` and
+    /// `/metrics`. Run ``services`` beside them (``run()`` does).
     public func addRoutes<Context: RequestContext>(to router: Router<Context>) {
-        router.get("health/live") { _, _ in Response(status: .ok, headers: [.contentType: "application/json"], body: .init(byteBuffer: ByteBuffer(string: #"{"status":"live"}"#))) }
+        addOperationsRoutes(to: router)
         router.get("v1/models") { _, _ in models() }
-        router.post("v1/chat/completions") { request, _ in try await serve(request, path: "chat/completions") }
-        router.post("v1/embeddings") { request, _ in try await serve(request, path: "embeddings") }
+        for path in ["chat/completions", "embeddings"] {
+            router.post("v1/\(path)") { request, _ in
+                let started = ContinuousClock.now
+                let response = try await serve(request, path: path)
+                metrics.request(route: path, status: response.status.code, duration: ContinuousClock.now - started)
+                return response
+            }
+        }
     }
+
+    /// What must run beside the routes: the upstreams' health checks, and the reading of the
+    /// shared cooldowns from Redis; each stops on graceful shutdown.
+    public var services: [any Service] { [health.service, cooldowns.service] }
 
     /// Serves the mock provider alone (`bulwark-gateway --serve-mock`): `/v1/chat/completions` and
     /// `/v1/embeddings` answered as the configuration's first mock upstream answers (latency,
@@ -117,6 +149,10 @@ public struct Gateway: Sendable {
         let mock = MockUpstream(name: "mock", settings: settings) { path, body in counter.count(path: path, body: body) }
         let router = Router()
         router.get("health/live") { _, _ in Response(status: .ok) }
+        router.get("v1/models") { _, _ in mock.isDown ? Response(status: .serviceUnavailable) : models() }
+        router.get("mock/stats") { _, _ in
+            Self.json(.ok, String(decoding: (try? JSONEncoder().encode(mock.state.withLock { $0 })) ?? Data(), as: UTF8.self))
+        }
         for path in ["chat/completions", "embeddings"] {
             router.post("v1/\(path)") { request, _ in
                 let body = Array(buffer: try await request.body.collect(upTo: configuration.maxBodyBytes))
@@ -142,12 +178,15 @@ public struct Gateway: Sendable {
         try await application.runService()
     }
 
-    /// Serves on the configured address until the process is told to stop.
+    /// Serves on the configured address, with its ``services``, until the process gets SIGTERM
+    /// or SIGINT; then stops taking connections and returns once the requests in flight (streams
+    /// included) are answered and settled.
     public func run() async throws {
         let router = Router()
         addRoutes(to: router)
         let application = Application(
-            router: router, configuration: .init(address: .hostname(configuration.listen.host, port: configuration.listen.port))
+            router: router, configuration: .init(address: .hostname(configuration.listen.host, port: configuration.listen.port)),
+            services: services, logger: logger
         )
         try await application.runService()
     }
@@ -191,6 +230,7 @@ extension Gateway {
         } catch BulwarkError.invalidArgument(let field, let rule) {
             return OpenAIError.response(.badRequest, "Request too large: \(rule).", param: field, code: "request_too_large")
         } catch {
+            logger.warning("limiter unavailable", metadata: ["error": "\(error)"])
             return OpenAIError.response(.serviceUnavailable, "The rate limiter's shared state is unavailable; try again shortly.", type: "server_error", code: "limiter_unavailable")
         }
         var headers = rateLimitFields(plan, decision)
@@ -200,9 +240,20 @@ extension Gateway {
             let wait = Double(decision.retryAfterNanoseconds) / 1e9
             let message = "Rate limit reached for \(parsed.model) on \(limit.map { "\($0.name) (\($0.limit) per minute)" } ?? "a limit"). Please try again in \(String(format: "%.3f", wait))s."
             RateLimitHeaderWriter.writeRetryAfter(nanoseconds: decision.retryAfterNanoseconds, into: &headers)
+            metrics.rateLimited(key: key.id, type: type)
+            logger.debug("rate limited", metadata: ["key": "\(key.id)", "model": "\(parsed.model)", "limit": "\(limit?.name ?? "")"])
             return OpenAIError.response(.tooManyRequests, message, type: type, code: "rate_limit_exceeded", headers: headers)
         }
-        return try await forward(parsed, path: path, headers: headers, ticket: ticket)
+        // Settlement also feeds the token counters and the request's log line.
+        let metrics = metrics
+        let logger = logger
+        let model = parsed.model
+        let settled = GatewayLedger.Ticket { actual in
+            metrics.tokens(key: key.id, input: actual[1], output: actual[2])
+            logger.debug("settled", metadata: ["key": "\(key.id)", "model": "\(model)", "requests": "\(actual[0])", "input": "\(actual[1])", "output": "\(actual[2])"])
+            await ticket?.settle(actual)
+        }
+        return try await forward(parsed, path: path, headers: headers, ticket: settled)
     }
 
     /// `Bearer <token>` → the token.

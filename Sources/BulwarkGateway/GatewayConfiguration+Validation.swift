@@ -7,6 +7,9 @@ extension GatewayConfiguration {
         guard windowSeconds >= 3, windowSeconds % 3 == 0, windowSeconds <= 86_400 else {
             throw .invalidConfiguration(field: "window_seconds", rule: "must be a multiple of 3 in 3...86400")
         }
+        guard ["trace", "debug", "info", "notice", "warning", "error", "critical"].contains(logLevel) else {
+            throw .invalidConfiguration(field: "log_level", rule: "must be trace, debug, info, notice, warning, error or critical")
+        }
         guard maxBodyBytes >= 1_024 else { throw .invalidConfiguration(field: "max_body_bytes", rule: "must be at least 1024") }
         if let redis {
             guard (1 ... 65_535).contains(redis.port) else { throw .invalidConfiguration(field: "redis.port", rule: "must be in 1...65535") }
@@ -15,6 +18,7 @@ extension GatewayConfiguration {
                 throw .invalidConfiguration(field: "redis.failure", rule: "must be closed or open")
             }
             guard !redis.prefix.isEmpty else { throw .invalidConfiguration(field: "redis.prefix", rule: "must not be empty") }
+            guard redis.cooldownPollMs >= 10 else { throw .invalidConfiguration(field: "redis.cooldown_poll_ms", rule: "must be at least 10") }
         }
         guard !models.isEmpty else { throw .invalidConfiguration(field: "models", rule: "must name at least one model") }
         for (name, model) in models {
@@ -30,10 +34,7 @@ extension GatewayConfiguration {
         for (name, upstream) in upstreams {
             switch upstream.kind {
             case "mock":
-                let mock = upstream.mock
-                guard mock.latencyMs >= 0, mock.outputTokens >= 0, mock.tokensPerSecond >= 0 else {
-                    throw .invalidConfiguration(field: "upstreams.\(name).mock", rule: "every figure must be at least 0")
-                }
+                try upstream.mock.validate(field: "upstreams.\(name).mock")
             case "openai":
                 guard let url = upstream.url, url.hasPrefix("http://") || url.hasPrefix("https://") else {
                     throw .invalidConfiguration(field: "upstreams.\(name).url", rule: "must be an http:// or https:// URL")
@@ -43,6 +44,9 @@ extension GatewayConfiguration {
             }
             guard upstream.timeoutSeconds >= 1 else {
                 throw .invalidConfiguration(field: "upstreams.\(name).timeout_seconds", rule: "must be at least 1")
+            }
+            guard upstream.healthCheckSeconds >= 0 else {
+                throw .invalidConfiguration(field: "upstreams.\(name).health_check_seconds", rule: "must be at least 0")
             }
         }
         for (name, limits) in groups { try Self.check(limits, field: "groups.\(name)") }

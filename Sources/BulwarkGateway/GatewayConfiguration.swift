@@ -45,10 +45,14 @@ public struct GatewayConfiguration: Codable, Sendable {
     /// The length of every limit's window, in seconds (60: limits are per minute), cut into 12
     /// segments; a multiple of 3, so that a segment is a whole number of nanoseconds.
     public var windowSeconds = 60
+    /// The least level logged: `trace`, `debug` (a line per request: key id, model, status,
+    /// tokens; never a key), `info` (start, cooldowns, upstreams in and out of rotation; the
+    /// default), `notice`, `warning`, `error` or `critical`.
+    public var logLevel = "info"
 
     enum CodingKeys: String, CodingKey, CaseIterable {
         case listen, node, redis, tokenizer, models, upstreams, groups, keys, maxBodyBytes = "max_body_bytes"
-        case windowSeconds = "window_seconds"
+        case windowSeconds = "window_seconds", logLevel = "log_level"
     }
 
     /// Reads a configuration; absent fields take their defaults, an unknown one is refused.
@@ -65,6 +69,7 @@ public struct GatewayConfiguration: Codable, Sendable {
         keys = try c.decode([Key].self, forKey: .keys)
         maxBodyBytes = try c.decode(.maxBodyBytes, default: defaults.maxBodyBytes)
         windowSeconds = try c.decode(.windowSeconds, default: defaults.windowSeconds)
+        logLevel = try c.decode(.logLevel, default: defaults.logLevel)
     }
 
     /// A configuration of these models, upstreams and keys, every other field at its default.
@@ -108,8 +113,12 @@ public struct GatewayConfiguration: Codable, Sendable {
         /// What a request meets while Redis cannot answer: `closed` (503, nothing admitted: the
         /// limits hold exactly; the default) or `open` (admitted uncounted).
         public var failure = "closed"
+        /// How often each node reads the upstreams' shared cooldowns, in milliseconds (250).
+        public var cooldownPollMs = 250
 
-        enum CodingKeys: String, CodingKey, CaseIterable { case host, port, prefix, timeoutMs = "timeout_ms", failure }
+        enum CodingKeys: String, CodingKey, CaseIterable {
+            case host, port, prefix, timeoutMs = "timeout_ms", failure, cooldownPollMs = "cooldown_poll_ms"
+        }
 
         /// The defaults.
         public init() {}
@@ -123,6 +132,7 @@ public struct GatewayConfiguration: Codable, Sendable {
             prefix = try c.decode(.prefix, default: defaults.prefix)
             timeoutMs = try c.decode(.timeoutMs, default: defaults.timeoutMs)
             failure = try c.decode(.failure, default: defaults.failure)
+            cooldownPollMs = try c.decode(.cooldownPollMs, default: defaults.cooldownPollMs)
         }
     }
 
@@ -191,10 +201,16 @@ public struct GatewayConfiguration: Codable, Sendable {
         public var apiKeyEnv: String?
         /// How long a call may take, in seconds (600 by default).
         public var timeoutSeconds = 600
+        /// How often its health is probed (`GET <url>/models`; the mock's outages), in seconds;
+        /// 0 for no probe (10 by default). Two failed probes in a row take it out of rotation
+        /// until one succeeds.
+        public var healthCheckSeconds = 10
         /// The mock's behaviour.
         public var mock = MockSettings()
 
-        enum CodingKeys: String, CodingKey, CaseIterable { case kind, url, apiKeyEnv = "api_key_env", timeoutSeconds = "timeout_seconds", mock }
+        enum CodingKeys: String, CodingKey, CaseIterable {
+            case kind, url, apiKeyEnv = "api_key_env", timeoutSeconds = "timeout_seconds", healthCheckSeconds = "health_check_seconds", mock
+        }
 
         /// An upstream of `kind`, every other field at its default.
         public init(kind: String, url: String? = nil) {
@@ -209,32 +225,8 @@ public struct GatewayConfiguration: Codable, Sendable {
             url = try c.decodeIfPresent(String.self, forKey: .url)
             apiKeyEnv = try c.decodeIfPresent(String.self, forKey: .apiKeyEnv)
             timeoutSeconds = try c.decode(.timeoutSeconds, default: 600)
+            healthCheckSeconds = try c.decode(.healthCheckSeconds, default: 10)
             mock = try c.decode(.mock, default: MockSettings())
-        }
-    }
-
-    /// How the built-in mock upstream answers.
-    public struct MockSettings: Codable, Sendable {
-        /// How long before the reply (or its first event), in milliseconds.
-        public var latencyMs = 0
-        /// How many output tokens a reply has (at most the request's maximum).
-        public var outputTokens = 16
-        /// How fast a stream sends them, per second; 0 sends them at once.
-        public var tokensPerSecond = 0
-
-        enum CodingKeys: String, CodingKey, CaseIterable {
-            case latencyMs = "latency_ms", outputTokens = "output_tokens", tokensPerSecond = "tokens_per_second"
-        }
-
-        /// The defaults.
-        public init() {}
-
-        /// Reads the settings; absent fields take their defaults.
-        public init(from decoder: any Decoder) throws {
-            let c = try decoder.checkedContainer(keyedBy: CodingKeys.self)
-            latencyMs = try c.decode(.latencyMs, default: 0)
-            outputTokens = try c.decode(.outputTokens, default: 16)
-            tokensPerSecond = try c.decode(.tokensPerSecond, default: 0)
         }
     }
 
@@ -371,7 +363,7 @@ private struct AnyKey: CodingKey {
 
 extension Decoder {
     /// The keyed container, after refusing any field `Keys` does not name.
-    fileprivate func checkedContainer<Keys: CodingKey & CaseIterable>(keyedBy type: Keys.Type) throws -> KeyedDecodingContainer<Keys> {
+    func checkedContainer<Keys: CodingKey & CaseIterable>(keyedBy type: Keys.Type) throws -> KeyedDecodingContainer<Keys> {
         let known = Set(Keys.allCases.map(\.stringValue))
         for key in try container(keyedBy: AnyKey.self).allKeys where !known.contains(key.stringValue) {
             throw DecodingError.dataCorrupted(.init(
@@ -384,7 +376,7 @@ extension Decoder {
 
 extension KeyedDecodingContainer {
     /// The field's value, or `value` when it is absent.
-    fileprivate func decode<Value: Decodable>(_ key: Key, default value: Value) throws -> Value {
+    func decode<Value: Decodable>(_ key: Key, default value: Value) throws -> Value {
         try decodeIfPresent(Value.self, forKey: key) ?? value
     }
 }

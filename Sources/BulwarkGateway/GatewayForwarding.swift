@@ -1,10 +1,13 @@
 import BulwarkCircuitBreaker
 import BulwarkCore
+import BulwarkHTTP
+import BulwarkHealth
 import BulwarkTimeout
 import BulwarkTokenizer
 import Foundation
 import HTTPTypes
 import Hummingbird
+import Logging
 
 /// A request the gateway understood: its model, what it reserves, and the body to send upstream.
 struct ParsedRequest: Sendable {
@@ -25,18 +28,29 @@ struct Refusal: Error {
 }
 
 /// Counts prompts with the configured tokenizers, or estimates them (4 bytes a token) for an
-/// encoding whose rank file is missing.
-struct PromptCounter: Sendable {
+/// encoding whose rank file is missing. The counts of texts of 64 bytes or more are kept (see
+/// ``CountCache``): a conversation sends its whole history again with every turn, and a
+/// system prompt comes with every request.
+final class PromptCounter: Sendable {
     let configuration: GatewayConfiguration
     let tokenizers: [Tokenizer.Encoding: Tokenizer]
+    let caches: [Tokenizer.Encoding: CountCache]
+
+    init(configuration: GatewayConfiguration, tokenizers: [Tokenizer.Encoding: Tokenizer]) {
+        self.configuration = configuration
+        self.tokenizers = tokenizers
+        var caches: [Tokenizer.Encoding: CountCache] = [:]
+        for encoding in tokenizers.keys { caches[encoding] = CountCache(bytes: 8 << 20) }
+        self.caches = caches
+    }
 
     func count(_ text: String, _ encoding: Tokenizer.Encoding) -> Int {
-        tokenizers[encoding]?.count(text) ?? (text.utf8.count + 3) / 4
+        guard let tokenizer = tokenizers[encoding], let cache = caches[encoding] else { return (text.utf8.count + 3) / 4 }
+        return cache.count(text) { tokenizer.count($0) }
     }
 
     func count(chat messages: [ChatMessage], _ encoding: Tokenizer.Encoding) -> Int {
-        if let tokenizer = tokenizers[encoding] { return tokenizer.countChat(messages) }
-        return 3 + messages.reduce(0) { $0 + 3 + count($1.role, encoding) + count($1.content, encoding) + ($1.name.map { count($0, encoding) + 1 } ?? 0) }
+        Tokenizer.countChat(messages) { count($0, encoding) }
     }
 
     func count(embeddings request: EmbeddingsRequest, _ encoding: Tokenizer.Encoding) -> Int {
@@ -66,8 +80,6 @@ struct PromptCounter: Sendable {
 }
 
 extension Gateway {
-    var counter: PromptCounter { PromptCounter(configuration: configuration, tokenizers: tokenizers) }
-
     /// Reads a chat or embeddings body: OpenAI's 400 for JSON it cannot read or a bad maximum, 404
     /// for a model it does not serve.
     func parse(_ bytes: [UInt8], path: String) -> Result<ParsedRequest, Refusal> {
@@ -137,27 +149,52 @@ extension Gateway {
 
     /// Sends the request to the model's upstreams in order, each behind its breaker and timeout,
     /// and answers the client from the first that serves it, settling the reservation with the
-    /// reply's usage. An upstream that fails (an error, a timeout, a 5xx) or rations (a 429) hands
-    /// the request to the next; when none serves, the last one's answer is the client's, and the
-    /// request counts without its tokens.
+    /// reply's usage. An upstream cooling off (it said it is out), out of rotation (failed probes)
+    /// or behind an open breaker is passed over; one that fails (an error, a timeout, a 5xx) or
+    /// rations (a 429) hands the request to the next. When none serves, the last answer is the
+    /// client's: the request counts without its tokens if it was sent to one, and not at all if
+    /// none was called (then, if an upstream is cooling off, 429 with the rest of its wait).
     func forward(_ request: ParsedRequest, path: String, headers: HTTPFields, ticket: GatewayLedger.Ticket?) async throws -> Response {
         var refusal: Response?
+        var cooling: Int64?
+        var sent = false
         for name in request.upstreams {
             guard let upstream = upstreams[name], let breaker = breakers[name] else { continue }
+            let wait = cooldowns.remaining(name)
+            if wait > 0 {
+                cooling = min(cooling ?? wait, wait)
+                metrics.upstream(name, "cooling")
+                continue
+            }
+            guard health.isEnabled(name) else {
+                metrics.upstream(name, "unhealthy")
+                refusal = OpenAIError.response(
+                    .serviceUnavailable, "The upstream \(name) is out of rotation: its health checks fail.", type: "server_error",
+                    code: "upstream_unavailable", headers: headers
+                )
+                continue
+            }
             let permit: CircuitPermit
             do {
                 permit = try breaker.tryAcquirePermit()
             } catch {
+                metrics.upstream(name, "open")
                 refusal = OpenAIError.response(
                     .serviceUnavailable, "The upstream \(name) is failing; its circuit is open.", type: "server_error", code: "upstream_unavailable",
                     headers: headers
                 )
                 continue
             }
+            sent = true
             let seconds = configuration.upstreams[name]?.timeoutSeconds ?? 600
             do {
                 let reply = try await Timeout(.seconds(seconds)).execute(ResilienceContext(operationName: "upstream \(name)")) { _ in
                     try await upstream.send(path: path, body: request.upstreamBody, stream: request.stream)
+                }
+                metrics.upstream(name, String(reply.status))
+                let announced = cooldowns.observe(name, status: reply.status, headers: reply.headers)
+                if announced > 0 {
+                    logger.info("upstream cooling off", metadata: ["upstream": "\(name)", "status": "\(reply.status)", "wait_ms": "\(announced / 1_000_000)"])
                 }
                 switch reply.status {
                 case 429:
@@ -173,6 +210,8 @@ extension Gateway {
             } catch {
                 breaker.record(permit, .failure)
                 let timedOut = (error as? BulwarkError).map { if case .timedOut = $0 { true } else { false } } ?? false
+                metrics.upstream(name, timedOut ? "timeout" : "error")
+                logger.warning("upstream failed", metadata: ["upstream": "\(name)", "error": "\(error)"])
                 refusal = OpenAIError.response(
                     timedOut ? .gatewayTimeout : .badGateway,
                     timedOut ? "The upstream \(name) did not answer within \(seconds) s." : "The upstream \(name) failed: \(error).",
@@ -180,7 +219,23 @@ extension Gateway {
                 )
             }
         }
-        // No upstream served it: the request counts, its tokens go back.
+        guard sent else {
+            // Nothing was sent: nothing counts.
+            await ticket?.settle([0, 0, 0])
+            if let cooling {
+                var fields = headers
+                RateLimitHeaderWriter.writeRetryAfter(nanoseconds: cooling, into: &fields)
+                return OpenAIError.response(
+                    .tooManyRequests,
+                    "The provider of \(request.model) is rate limiting this gateway. Please try again in \(String(format: "%.3f", Double(cooling) / 1e9))s.",
+                    type: "requests", code: "rate_limit_exceeded", headers: fields
+                )
+            }
+            return refusal ?? OpenAIError.response(
+                .serviceUnavailable, "No upstream serves \(request.model) now.", type: "server_error", code: "upstream_unavailable", headers: headers
+            )
+        }
+        // Sent, and no upstream served it: the request counts, its tokens go back.
         await ticket?.settle([1, 0, 0])
         return refusal ?? OpenAIError.response(
             .serviceUnavailable, "No upstream serves \(request.model) now.", type: "server_error", code: "upstream_unavailable", headers: headers

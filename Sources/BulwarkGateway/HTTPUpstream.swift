@@ -17,6 +17,15 @@ struct HTTPUpstream: Upstream {
     /// The largest whole reply read (16 MiB); a larger one fails the call.
     static let maximumReply = 16 << 20
 
+    /// `GET <url>/models`: up when it answers 2xx within 5 s.
+    func probe() async throws {
+        var request = HTTPClientRequest(url: baseURL.hasSuffix("/") ? baseURL + "models" : baseURL + "/models")
+        if let apiKey { request.headers.add(name: "Authorization", value: "Bearer \(apiKey)") }
+        let response = try await client.execute(request, timeout: .seconds(5))
+        _ = try? await response.body.collect(upTo: Self.maximumReply)
+        guard (200..<300).contains(response.status.code) else { throw ProbeFailure(status: Int(response.status.code)) }
+    }
+
     func send(path: String, body: [UInt8], stream: Bool) async throws -> UpstreamReply {
         var request = HTTPClientRequest(url: baseURL.hasSuffix("/") ? baseURL + path : baseURL + "/" + path)
         request.method = .POST
@@ -77,4 +86,10 @@ struct EventParser {
         }
         return events
     }
+}
+
+/// A health probe answered with a status that is not 2xx.
+struct ProbeFailure: Error, CustomStringConvertible {
+    var status: Int
+    var description: String { "the probe was answered \(status)" }
 }

@@ -126,12 +126,17 @@ enum OpenAIError {
         var error: Detail
     }
 
+    /// The JSON of an error body.
+    static func body(_ message: String, type: String, param: String?, code: String?) -> [UInt8] {
+        Array((try? JSONEncoder().encode(Body(error: .init(message: message, type: type, param: param, code: code)))) ?? Data())
+    }
+
     /// A JSON error response.
     static func response(
         _ status: HTTPResponse.Status, _ message: String, type: String = "invalid_request_error", param: String? = nil, code: String? = nil,
         headers: HTTPFields = [:]
     ) -> Response {
-        let body = (try? JSONEncoder().encode(Body(error: .init(message: message, type: type, param: param, code: code)))) ?? Data()
+        let body = body(message, type: type, param: param, code: code)
         var fields = headers
         fields[.contentType] = "application/json"
         return Response(status: status, headers: fields, body: .init(byteBuffer: ByteBuffer(bytes: body)))

@@ -29,6 +29,12 @@ extension Tokenizer {
     /// What the cookbook leaves out is left out here too: the overhead of tool definitions and of
     /// images. The gateway settles with the provider's `usage`, which corrects it.
     public func countChat(_ messages: [ChatMessage]) -> Int {
+        Self.countChat(messages, counting: count)
+    }
+
+    /// The cookbook's count of `messages` with `count` giving each field's tokens: for a caller
+    /// that caches the counts of texts it has seen, or estimates them.
+    public static func countChat(_ messages: [ChatMessage], counting count: (String) -> Int) -> Int {
         var total = 3
         for message in messages {
             total += 3 + count(message.role) + count(message.content)

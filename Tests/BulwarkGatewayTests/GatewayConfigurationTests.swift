@@ -25,6 +25,8 @@ import Testing
         ("window_seconds: 10\n", "window_seconds"),
         ("listen: {prot: 1}\n", "listen.prot"),
         ("redis: {failure: maybe}\n", "redis.failure"),
+        ("redis: {cooldown_poll_ms: 1}\n", "redis.cooldown_poll_ms"),
+        ("log_level: loud\n", "log_level"),
     ])
     func refused(_ prefix: String, _ field: String) {
         #expect {
@@ -51,6 +53,23 @@ import Testing
                 guard case BulwarkError.invalidConfiguration(let named, _) = error else { return false }
                 return named == field
             }
+        }
+    }
+
+    @Test("an upstream's health checks and the mock's faults are checked", arguments: [
+        ("{kind: mock, health_check_seconds: -1}", "upstreams.mock.health_check_seconds"),
+        ("{kind: mock, mock: {error_rate: 1.5}}", "upstreams.mock.mock.error_rate"),
+        ("{kind: mock, mock: {rate_limit_rate: -0.1}}", "upstreams.mock.mock.rate_limit_rate"),
+        ("{kind: mock, mock: {rpm: 0}}", "upstreams.mock.mock.rpm"),
+        ("{kind: mock, mock: {outage_every_seconds: 10, outage_seconds: 11}}", "upstreams.mock.mock.outage_seconds"),
+        ("{kind: mock, mock: {error_rates: 1}}", "upstreams.mock.mock.error_rates"),
+    ])
+    func upstreams(_ upstream: String, _ field: String) {
+        #expect {
+            try GatewayConfiguration.parse(Self.valid.replacingOccurrences(of: "{mock: {kind: mock}}", with: "{mock: \(upstream)}"))
+        } throws: { error in
+            guard case BulwarkError.invalidConfiguration(let named, _) = error else { return false }
+            return named == field
         }
     }
 }

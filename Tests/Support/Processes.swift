@@ -93,6 +93,11 @@ package final class LiveServer: @unchecked Sendable {
     /// Whether the process is still running.
     package var isRunning: Bool { process.isRunning }
 
+    /// Sends SIGTERM and returns at once (a graceful shutdown under way).
+    package func terminate() {
+        if process.isRunning { process.terminate() }
+    }
+
     /// Stops the server (SIGTERM), waits for it, and removes its log.
     package func stop() {
         if process.isRunning { process.terminate() }
