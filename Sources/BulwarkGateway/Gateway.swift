@@ -56,7 +56,7 @@ public struct Gateway: Sendable {
         var redis: RedisClient?
         if let settings = configuration.redis {
             redis = try RedisClient(configuration: RedisConfiguration(
-                endpoints: [RedisEndpoint(host: settings.host, port: settings.port)],
+                endpoints: [RedisEndpoint(host: settings.host, port: settings.port)], cluster: settings.cluster,
                 commandTimeout: .milliseconds(settings.timeoutMs)
             ))
         }
@@ -106,7 +106,7 @@ public struct Gateway: Sendable {
         self.breakers = breakers
         health = try Self.healthChecker(configuration, upstreams: upstreams, breakers: breakers)
         cooldowns = UpstreamCooldowns(
-            redis: redis, prefix: configuration.redis?.prefix ?? "", interval: .milliseconds(configuration.redis?.cooldownPollMs ?? 250)
+            redis: redis, key: configuration.redis?.key(tag: "cooldowns") ?? "", interval: .milliseconds(configuration.redis?.cooldownPollMs ?? 250)
         )
         var logger = Logger(label: "bulwark.gateway")
         logger.logLevel = Logger.Level(rawValue: configuration.logLevel) ?? .info

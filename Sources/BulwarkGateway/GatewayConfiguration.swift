@@ -115,9 +115,19 @@ public struct GatewayConfiguration: Codable, Sendable {
         public var failure = "closed"
         /// How often each node reads the upstreams' shared cooldowns, in milliseconds (250).
         public var cooldownPollMs = 250
+        /// Whether `host:port` is a seed of a Redis Cluster. Every key the gateway writes then
+        /// carries the hash tag `{<prefix>}`, so that one decision's limits (a key's, its model's,
+        /// its group's) sit in one slot: the cluster gives failover to a replica, not sharding.
+        public var cluster = false
+
+        /// The Redis key `<prefix>:<before>{<tag>}<after>` on one server, `{<prefix>}:<before><tag><after>`
+        /// on a cluster.
+        func key(_ before: String = "", tag: String, _ after: String = "") -> String {
+            cluster ? "{\(prefix)}:\(before)\(tag)\(after)" : "\(prefix):\(before){\(tag)}\(after)"
+        }
 
         enum CodingKeys: String, CodingKey, CaseIterable {
-            case host, port, prefix, timeoutMs = "timeout_ms", failure, cooldownPollMs = "cooldown_poll_ms"
+            case host, port, prefix, timeoutMs = "timeout_ms", failure, cooldownPollMs = "cooldown_poll_ms", cluster
         }
 
         /// The defaults.
@@ -133,6 +143,7 @@ public struct GatewayConfiguration: Codable, Sendable {
             timeoutMs = try c.decode(.timeoutMs, default: defaults.timeoutMs)
             failure = try c.decode(.failure, default: defaults.failure)
             cooldownPollMs = try c.decode(.cooldownPollMs, default: defaults.cooldownPollMs)
+            cluster = try c.decode(.cluster, default: defaults.cluster)
         }
     }
 

@@ -128,12 +128,12 @@ final class GatewayLedger: Sendable {
         } else if let redis, let settings = configuration.redis {
             let links = try limits.map { limit throws(BulwarkError) in
                 RedisLink(
-                    limit.name, key: "\(settings.prefix):{\(limit.name)}",
+                    limit.name, key: settings.key(tag: limit.name),
                     limit: try .segmentedWindow(limit: limit.limit, window: window, segments: Self.segments)
                 )
             }
             store = .redis(try RedisTokenBudget(
-                client: redis, dimensions: links, reservations: "\(settings.prefix):reservations:{key:\(key.id)}:\(model)",
+                client: redis, dimensions: links, reservations: settings.key("reservations:", tag: "key:\(key.id)", ":\(model)"),
                 reservationTimeout: .seconds(900), failurePolicy: settings.failure == "open" ? .failOpen : .failClosed,
                 timeout: .milliseconds(settings.timeoutMs)
             ))

@@ -13,7 +13,7 @@ import Foundation
 /// one second. A wait above an hour is cut to an hour.
 ///
 /// **Across nodes** (with Redis): the node that learns of a cooldown keeps it at once and writes
-/// it into one Redis hash, `<prefix>:{cooldowns}`, keeping the later end if one is there; every
+/// it into one Redis hash, `<prefix>:{cooldowns}` (`{<prefix>}:cooldowns` on a cluster), keeping the later end if one is there; every
 /// node reads the hash every `cooldown_poll_ms` (250 ms by default) with one script call, which
 /// answers each upstream's rest of the wait by Redis's clock (so node clocks need not agree). A
 /// node thus learns of another's cooldown within one poll; until then it may send one request
@@ -31,10 +31,11 @@ final class UpstreamCooldowns: Sendable {
     /// The longest cooldown kept: an hour.
     static let longest: Int64 = 3_600_000_000_000
 
-    init(redis: RedisClient?, prefix: String, interval: Duration) {
+    /// Keeps cooldowns here and, with `redis`, in the hash `key`.
+    init(redis: RedisClient?, key: String, interval: Duration) {
         self.redis = redis
         self.interval = interval
-        hash = "\(prefix):{cooldowns}"
+        hash = key
     }
 
     /// How long `upstream` still cools off, in nanoseconds; 0 when it may be called.

@@ -73,6 +73,48 @@ struct GatewayRedisLiveTests {
         for node in nodes { #expect(node.isRunning, "a node stopped: \(node.output)") }
     }
 
+    @Test("on a Redis Cluster: a key's limit and its group's, in one slot, shared by three nodes")
+    func redisCluster() async throws {
+        let cluster = try await RedisTestCluster.start()
+        defer { cluster.stop() }
+        let prefix = uniquePrefix()
+        let configuration = """
+            redis: {host: 127.0.0.1, port: \(cluster.nodes[0].port), prefix: "\(prefix)", cluster: true, timeout_ms: 1000}
+            models:
+              gpt-4o-mini: {upstreams: [mock]}
+            upstreams:
+              mock: {kind: mock}
+            groups:
+              team: {rpm: 8}
+            keys:
+              - {id: a, key: sk-test-a, group: team, limits: {rpm: 6}}
+              - {id: b, key: sk-test-b, group: team, limits: {rpm: 6}}
+            """
+        let file = FileManager.default.temporaryDirectory.appendingPathComponent("gateway-cluster-\(UUID().uuidString).yaml")
+        defer { try? FileManager.default.removeItem(at: file) }
+        let nodes = try await Self.threeNodes(configuration, file: file)
+        defer { for node in nodes { node.stop() } }
+        func admitted(_ key: String) async throws -> Int {
+            var count = 0
+            for index in 0 ..< 7 {
+                let status = try await run("curl", [
+                    "-s", "-o", "/dev/null", "-w", "%{http_code}", "-H", "Authorization: Bearer \(key)",
+                    "-d", #"{"model":"gpt-4o-mini","messages":[{"role":"user","content":"Hello"}],"max_tokens":4}"#,
+                    "\(nodes[index % 3].base)/v1/chat/completions",
+                ])
+                #expect(status == "200" || status == "429", "\(status)")
+                if status == "200" { count += 1 }
+            }
+            return count
+        }
+        #expect(try await admitted("sk-test-a") == 6, "a's own limit")
+        #expect(try await admitted("sk-test-b") == 2, "what the group has left")
+        // Every key the gateway wrote is in one slot: all on one master.
+        var holders = 0
+        for node in cluster.nodes where try !node.cli(["KEYS", "{\(prefix)}:*"]).isEmpty { holders += 1 }
+        #expect(holders == 1)
+    }
+
     /// Nodes a, b and c of `configuration` (written to `file`), each on a free port.
     static func threeNodes(_ configuration: String, file: URL) async throws -> [LiveServer] {
         try configuration.write(to: file, atomically: true, encoding: .utf8)

@@ -33,7 +33,7 @@ import Testing
 
     @Test("a cooldown kept in this process counts down; an upstream that said nothing may be called")
     func local() {
-        let cooldowns = UpstreamCooldowns(redis: nil, prefix: "", interval: .seconds(1))
+        let cooldowns = UpstreamCooldowns(redis: nil, key: "", interval: .seconds(1))
         #expect(cooldowns.observe("a", status: 429, headers: [("retry-after-ms", "60000")]) == 60_000_000_000)
         #expect(cooldowns.observe("b", status: 200, headers: []) == 0)
         #expect((59_000_000_000 ... 60_000_000_000).contains(cooldowns.remaining("a")))
