@@ -46,7 +46,7 @@ public struct GatewayConfiguration: Codable, Sendable {
     /// segments; a multiple of 3, so that a segment is a whole number of nanoseconds.
     public var windowSeconds = 60
     /// The least level logged: `trace`, `debug` (a line per request: key id, model, status,
-    /// tokens; never a key), `info` (start, cooldowns, upstreams in and out of rotation; the
+    /// tokens; never a key), `info` (start, cooldowns learnt, upstream failures, Redis outages; the
     /// default), `notice`, `warning`, `error` or `critical`.
     public var logLevel = "info"
 
