@@ -232,12 +232,13 @@ public struct GatewayConfiguration: Codable, Sendable {
         /// Reads an upstream; absent fields take their defaults.
         public init(from decoder: any Decoder) throws {
             let c = try decoder.checkedContainer(keyedBy: CodingKeys.self)
+            let defaults = Upstream(kind: "")
             kind = try c.decode(String.self, forKey: .kind)
             url = try c.decodeIfPresent(String.self, forKey: .url)
             apiKeyEnv = try c.decodeIfPresent(String.self, forKey: .apiKeyEnv)
-            timeoutSeconds = try c.decode(.timeoutSeconds, default: 600)
-            healthCheckSeconds = try c.decode(.healthCheckSeconds, default: 10)
-            mock = try c.decode(.mock, default: MockSettings())
+            timeoutSeconds = try c.decode(.timeoutSeconds, default: defaults.timeoutSeconds)
+            healthCheckSeconds = try c.decode(.healthCheckSeconds, default: defaults.healthCheckSeconds)
+            mock = try c.decode(.mock, default: defaults.mock)
         }
     }
 

@@ -27,15 +27,17 @@ struct GatewayMetrics: Sendable {
         MetricNameDescriptor(namespace: "bulwark", subsystem: "gateway", metricName: metric, unitName: unit, helpText: help)
     }
 
-    static var requests: MetricNameDescriptor { name("requests", "total", "Requests answered, by route and status.") }
-    static var duration: MetricNameDescriptor { name("request_duration", "seconds", "Time to the reply's head (a stream's first byte), by route.") }
-    static var rateLimited: MetricNameDescriptor { name("rate_limited", "total", "Requests refused by the gateway's own limits, by key id and type.") }
-    static var tokens: MetricNameDescriptor { name("tokens", "total", "Tokens settled, by key id and kind (input, output).") }
-    static var upstreamRequests: MetricNameDescriptor {
-        name("upstream_requests", "total", "Upstream calls by status, error or timeout; and upstreams passed over (cooling, unhealthy, open).")
-    }
-    static var healthy: MetricNameDescriptor { name("upstream_healthy", "", "1 while the upstream is in rotation, else 0.") }
-    static var cooldown: MetricNameDescriptor { name("upstream_cooldown", "seconds", "The rest of the upstream's announced cooldown.") }
+    // The descriptors, made once rather than on every request (immutable structs of strings that
+    // swift-prometheus does not mark Sendable).
+    nonisolated(unsafe) static let requests = name("requests", "total", "Requests answered, by route and status.")
+    nonisolated(unsafe) static let duration = name("request_duration", "seconds", "Time to the reply's head (a stream's first byte), by route.")
+    nonisolated(unsafe) static let rateLimited = name("rate_limited", "total", "Requests refused by the gateway's own limits, by key id and type.")
+    nonisolated(unsafe) static let tokens = name("tokens", "total", "Tokens settled, by key id and kind (input, output).")
+    nonisolated(unsafe) static let upstreamRequests = name(
+        "upstream_requests", "total", "Upstream calls by status, error or timeout; and upstreams passed over (cooling, unhealthy, open)."
+    )
+    nonisolated(unsafe) static let healthy = name("upstream_healthy", "", "1 while the upstream is in rotation, else 0.")
+    nonisolated(unsafe) static let cooldown = name("upstream_cooldown", "seconds", "The rest of the upstream's announced cooldown.")
     static let buckets: [Duration] = [
         .milliseconds(1), .milliseconds(5), .milliseconds(25), .milliseconds(100), .milliseconds(500), .seconds(2), .seconds(10), .seconds(60),
     ]
@@ -83,11 +85,12 @@ extension Gateway {
         return try HealthChecker(dependencies: dependencies, evaluationInterval: .milliseconds(500))
     }
 
-    /// `GET /health/live` (200 while the process serves), `GET /health/ready` (200 when every
+    /// `GET /health/live` (200 while the process serves; the body names the node and its process), `GET /health/ready` (200 when every
     /// model has an upstream in rotation, else 503; with each upstream's state and cooldown) and
     /// `GET /metrics`.
     func addOperationsRoutes<Context: RequestContext>(to router: Router<Context>) {
-        router.get("health/live") { _, _ in Self.json(.ok, #"{"status":"live"}"#) }
+        let pid = getpid()
+        router.get("health/live") { _, _ in Self.json(.ok, #"{"status":"live","node":"\#(node)","pid":\#(pid)}"#) }
         router.get("health/ready") { _, _ in
             let served = configuration.models.values.allSatisfy { model in model.upstreams.contains { health.isEnabled($0) } }
             let upstreams = configuration.upstreams.keys.sorted().map { name in
