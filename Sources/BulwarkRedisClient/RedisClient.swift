@@ -15,7 +15,7 @@ public import NIOPosix
 public final class RedisClient: Sendable {
     /// The configuration the client was made with.
     public let configuration: RedisConfiguration
-    private let group: any EventLoopGroup
+    let group: any EventLoopGroup
     private let pools: LockedValue<[RedisEndpoint: RedisConnectionPool]>
     private let cluster: RedisClusterMap?
 
