@@ -35,6 +35,10 @@ let integrations: [(trait: String, description: String, packages: [String])] = [
         ["swift-http-types", "swift-http-structured-headers", "swift-crypto", "hummingbird", "swift-prometheus"]
     ),
     (
+        "Admin", "BulwarkAdmin: group quotas on all and on successful requests, with an admin page and API (swift-mustache).",
+        ["swift-mustache"]
+    ),
+    (
         "Gateway", "BulwarkGateway and bulwark-gateway: the OpenAI-compatible LLM rate-limiting gateway (YAML configuration, command line).",
         ["Yams", "swift-argument-parser", "async-http-client"]
     ),
@@ -42,7 +46,9 @@ let integrations: [(trait: String, description: String, packages: [String])] = [
 
 /// The traits another trait turns on: the HTTP endpoints read the health checker and the
 /// degradation controller, which stand on BulwarkMonitors.
-let traitsRequired: [String: Set<String>] = ["HTTP": ["Monitors"], "Gateway": ["HTTP", "Redis", "Telemetry", "Lifecycle"]]
+let traitsRequired: [String: Set<String>] = [
+    "HTTP": ["Monitors"], "Admin": ["HTTP", "Redis"], "Gateway": ["HTTP", "Redis", "Telemetry", "Lifecycle", "Admin"],
+]
 
 /// BulwarkRedis' Lua scripts, one file each in `Sources/BulwarkRedis/Scripts/`.
 let luaScripts = [
@@ -90,6 +96,7 @@ let package = Package(
         .library(name: "BulwarkRedis", targets: ["BulwarkRedis"]),
         .library(name: "BulwarkTestKit", targets: ["BulwarkTestKit"]),
         .library(name: "BulwarkTokenizer", targets: ["BulwarkTokenizer"]),
+        .library(name: "BulwarkAdmin", targets: ["BulwarkAdmin"]),
         .library(name: "BulwarkGateway", targets: ["BulwarkGateway"]),
         .executable(name: "bulwark-gateway", targets: ["bulwark-gateway"]),
         .executable(name: "bulwark-load", targets: ["bulwark-load"]),
@@ -121,6 +128,7 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-crypto", "3.12.3"..<"5.0.0"),
         .package(url: "https://github.com/hummingbird-project/hummingbird", from: "2.28.1"),
         .package(url: "https://github.com/swift-server/swift-prometheus", from: "2.4.1"),
+        .package(url: "https://github.com/hummingbird-project/swift-mustache", from: "2.1.1"),
         .package(url: "https://github.com/jpsim/Yams", from: "6.2.2"),
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
         .package(url: "https://github.com/swift-server/async-http-client", from: "1.37.0"),
@@ -253,6 +261,20 @@ let package = Package(
                 .product(name: "NIOCore", package: "swift-nio", condition: .when(traits: ["HTTP"])),
             ]
         ),
+        // Group quotas on all and on successful requests, their settings edited on an admin page
+        // (swift-mustache) and kept in a file or in Redis, in force on every node.
+        .target(
+            name: "BulwarkAdmin",
+            dependencies: [
+                "BulwarkCore", "BulwarkPrimitives", "BulwarkPartitioned", "BulwarkSlidingWindow", "BulwarkMonitors", "BulwarkRedisClient",
+                "BulwarkHummingbird", external("Hummingbird", "hummingbird"), external("HTTPTypes", "swift-http-types"),
+                external("Crypto", "swift-crypto"), external("Mustache", "swift-mustache"),
+                .product(name: "NIOCore", package: "swift-nio", condition: .when(traits: ["HTTP"])),
+            ],
+            resources: [
+                "group-quota", "quota-save", "quota-history",
+            ].map { .embedInCode("Scripts/\($0).lua") } + ["page.mustache", "login.mustache", "admin.js", "admin.css"].map { .embedInCode("Page/\($0)") }
+        ),
         // Tokens as OpenAI counts them: byte-pair encoding from tiktoken's rank files (toolchain only).
         .target(name: "BulwarkTokenizer"),
         // The OpenAI-compatible gateway: keys, per-minute limits of requests and tokens reserved and
@@ -262,7 +284,7 @@ let package = Package(
             dependencies: [
                 "BulwarkCore", "BulwarkPrimitives", "BulwarkEngine", "BulwarkChain", "BulwarkBudget", "BulwarkSlidingWindow",
                 "BulwarkTimeout", "BulwarkCircuitBreaker", "BulwarkTokenizer", "BulwarkRedis", "BulwarkRedisClient", "BulwarkHTTP",
-                "BulwarkHummingbird", "BulwarkHealth", "BulwarkMonitors", "BulwarkLifecycle",
+                "BulwarkHummingbird", "BulwarkHealth", "BulwarkMonitors", "BulwarkLifecycle", "BulwarkAdmin",
                 external("Hummingbird", "hummingbird"), external("HTTPTypes", "swift-http-types"),
                 external("Prometheus", "swift-prometheus"), external("Logging", "swift-log"),
                 external("ServiceLifecycle", "swift-service-lifecycle"), external("UnixSignals", "swift-service-lifecycle"),
@@ -460,7 +482,14 @@ let package = Package(
             ]
         ),
         .testTarget(
-            name: "BulwarkGatewayTests", dependencies: ["BulwarkGateway", "BulwarkTestSupport", "BulwarkRedisTestSupport"], exclude: ["openai_client.py"]
+            name: "BulwarkGatewayTests", dependencies: ["BulwarkGateway", "BulwarkTestSupport", "BulwarkRedisTestSupport"], exclude: ["openai_client.py", "admin_browser.py"]
+        ),
+        .testTarget(
+            name: "BulwarkAdminTests",
+            dependencies: [
+                "BulwarkAdmin", "BulwarkHummingbird", "BulwarkRedisClient", "BulwarkTestSupport", "BulwarkRedisTestSupport",
+                external("Hummingbird", "hummingbird"), external("HummingbirdTesting", "hummingbird"), external("HTTPTypes", "swift-http-types"),
+            ]
         ),
         .testTarget(name: "BulwarkTokenizerTests", dependencies: ["BulwarkTokenizer", "BulwarkTestSupport"]),
         .testTarget(name: "BulwarkTestKitTests", dependencies: ["BulwarkTestKit", "BulwarkCore", "BulwarkTestSupport"]),
