@@ -43,6 +43,9 @@ struct Serve: AsyncParsableCommand {
     @Option(name: .long, help: "Keep the limits in the Redis server on this port of 127.0.0.1 (or of the configuration's Redis host).")
     var redisPort: Int?
 
+    @Option(name: .long, help: "The admin page's port, in place of the configuration's quotas.admin.port.")
+    var adminPort: Int?
+
     @Flag(name: .long, help: "Serve the mock provider alone (no keys, no limits): an upstream for gateways, LiteLLM or load tests.")
     var serveMock = false
 
@@ -51,6 +54,7 @@ struct Serve: AsyncParsableCommand {
         if let port { configuration.listen.port = port }
         if let host { configuration.listen.host = host }
         if let node { configuration.node = node }
+        if let adminPort { configuration.quotas?.admin.port = adminPort }
         if let redisPort {
             var redis = configuration.redis ?? GatewayConfiguration.RedisSettings()
             redis.port = redisPort
@@ -65,6 +69,9 @@ struct Serve: AsyncParsableCommand {
         for warning in gateway.warnings { FileHandle.standardError.write(Data("warning: \(warning)\n".utf8)) }
         let store = configuration.redis.map { "Redis at \($0.host):\($0.port)" } ?? "this process"
         print("bulwark-gateway on http://\(configuration.listen.host):\(configuration.listen.port), limits kept in \(store), \(configuration.keys.count) keys, models: \(configuration.models.keys.sorted().joined(separator: ", "))")
+        if let quotas = configuration.quotas, !quotas.admin.tokens.isEmpty {
+            print("bulwark-gateway: the quotas' admin page on http://\(quotas.admin.host):\(quotas.admin.port)/admin")
+        }
         try await gateway.run()
     }
 }
@@ -96,9 +103,13 @@ struct Cluster: AsyncParsableCommand {
     @Option(name: .long, help: "The port redis-server is started on.")
     var redisPort = 6379
 
+    @Option(name: .long, help: "The first node's admin page port (node i: this + i), in place of the configuration's.")
+    var adminPort: Int?
+
     func run() async throws {
         let executable = URL(fileURLWithPath: "/proc/self/exe").resolvingSymlinksInPath().path
-        let cluster = try GatewayCluster(executable: executable, configuration: config, nodes: nodes, port: port, host: host, redisPort: redisPort)
+        var cluster = try GatewayCluster(executable: executable, configuration: config, nodes: nodes, port: port, host: host, redisPort: redisPort)
+        cluster.adminPort = adminPort
         print("bulwark-gateway cluster: redis-server on \(redisPort), nodes \((0 ..< nodes).map(GatewayCluster.name).joined(separator: ", ")) on http://\(host):\(port)...\(port + nodes - 1)")
         try await cluster.runUntilSignalled()
     }

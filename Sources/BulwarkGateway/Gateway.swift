@@ -1,8 +1,10 @@
 public import BulwarkCore
 import AsyncHTTPClient
+public import BulwarkAdmin
 import BulwarkCircuitBreaker
 import BulwarkHTTP
 import BulwarkHealth
+import BulwarkHummingbird
 import BulwarkLifecycle
 import BulwarkRedisClient
 import BulwarkTimeout
@@ -12,6 +14,7 @@ import HTTPTypes
 public import Hummingbird
 import Logging
 public import ServiceLifecycle
+import UnixSignals
 
 /// An OpenAI-compatible gateway that limits each API key's requests, input tokens and output
 /// tokens per minute (see ``GatewayConfiguration`` for the limits, and the guide for the rules):
@@ -45,6 +48,10 @@ public struct Gateway: Sendable {
     let metrics = GatewayMetrics()
     let logger: Logger
     let node: String
+    let redis: RedisClient?
+    /// The group quotas, once ``prepared()`` has read their settings; `nil` without a `quotas`
+    /// section.
+    public private(set) var quotas: GroupQuotas?
 
     /// A gateway for `configuration`: its tokenizers loaded, its Redis client made (connections
     /// open on first use).
@@ -60,6 +67,7 @@ public struct Gateway: Sendable {
                 commandTimeout: .milliseconds(settings.timeoutMs)
             ))
         }
+        self.redis = redis
         ledger = try GatewayLedger(configuration: configuration, redis: redis)
         var keys: [String: GatewayConfiguration.Key] = [:]
         for key in configuration.keys { if let digest = key.digest { keys[digest] = key } }
@@ -134,9 +142,42 @@ public struct Gateway: Sendable {
         }
     }
 
-    /// What must run beside the routes: the upstreams' health checks, and the reading of the
-    /// shared cooldowns from Redis; each stops on graceful shutdown.
-    public var services: [any Service] { [health.service, cooldowns.service] }
+    /// What must run beside the routes: the upstreams' health checks, the reading of the shared
+    /// cooldowns from Redis, and the following of the quotas' settings; each stops on graceful
+    /// shutdown.
+    public var services: [any Service] { [health.service, cooldowns.service] + (quotas.map { [$0.service] } ?? []) }
+
+    /// This gateway with its group quotas' settings read (from Redis, or from the quotas file, the
+    /// configuration's first settings saved there when there are none): call it before serving.
+    ///
+    /// - Throws: ``QuotaSaveError`` when the settings cannot be read.
+    public func prepared() async throws -> Gateway {
+        guard let section = configuration.quotas, quotas == nil else { return self }
+        var gateway = self
+        let interval = Duration.milliseconds(section.checkIntervalMs)
+        if let redis, let settings = configuration.redis {
+            gateway.quotas = try await GroupQuotas.onRedis(
+                initial: section.settings, client: redis, prefix: settings.prefix, timeout: .milliseconds(settings.timeoutMs), checkInterval: interval
+            )
+        } else {
+            gateway.quotas = try await GroupQuotas.inMemory(initial: section.settings, file: section.file, checkInterval: interval)
+        }
+        return gateway
+    }
+
+    /// The admin page and API of the quotas (``QuotaAdmin``), when the configuration names admin
+    /// tokens and ``prepared()`` has run.
+    public func admin() throws(BulwarkError) -> QuotaAdmin? {
+        guard let quotas, let section = configuration.quotas, !section.admin.tokens.isEmpty else { return nil }
+        let groups = Array(Set(configuration.keys.compactMap { key -> String? in
+            if case .group(let name) = configuration.quotaIdentity(of: key) { return name }
+            return nil
+        }))
+        return try QuotaAdmin(
+            quotas: quotas, tokens: try section.admin.credentials(), node: node, secureCookies: section.admin.secureCookies,
+            failedLoginsPerMinute: section.admin.failedLoginsPerMinute, groups: { groups }
+        )
+    }
 
     /// Serves the mock provider alone (`bulwark-gateway --serve-mock`): `/v1/chat/completions` and
     /// `/v1/embeddings` answered as the configuration's first mock upstream answers (latency,
@@ -180,15 +221,27 @@ public struct Gateway: Sendable {
 
     /// Serves on the configured address, with its ``services``, until the process gets SIGTERM
     /// or SIGINT; then stops taking connections and returns once the requests in flight (streams
-    /// included) are answered and settled.
+    /// included) are answered and settled. The quotas' settings are read first, and their admin
+    /// page served on its own listener (`quotas.admin`, localhost by default).
     public func run() async throws {
+        let gateway = try await prepared()
         let router = Router()
-        addRoutes(to: router)
-        let application = Application(
-            router: router, configuration: .init(address: .hostname(configuration.listen.host, port: configuration.listen.port)),
-            services: services, logger: logger
+        gateway.addRoutes(to: router)
+        var services: [any Service] = [
+            Application(router: router, configuration: .init(address: .hostname(configuration.listen.host, port: configuration.listen.port)), logger: logger)
+        ]
+        if let admin = try gateway.admin(), let section = configuration.quotas {
+            let adminRouter = Router(context: PeerRequestContext.self)
+            admin.addRoutes(to: adminRouter)
+            services.append(Application(
+                router: adminRouter, configuration: .init(address: .hostname(section.admin.host, port: section.admin.port), serverName: "bulwark-admin"),
+                logger: logger
+            ))
+        }
+        let group = ServiceGroup(
+            configuration: .init(services: services + gateway.services, gracefulShutdownSignals: [.sigterm, .sigint], logger: logger)
         )
-        try await application.runService()
+        try await group.run()
     }
 
     private func models() -> Response {
@@ -221,6 +274,11 @@ extension Gateway {
         case .success(let request): parsed = request
         case .failure(let refusal): return refusal.response
         }
+        let quotaCall: GroupQuotas.Call?
+        switch await checkQuota(key) {
+        case .success(let call): quotaCall = call
+        case .failure(let refusal): return refusal.response
+        }
         let plan: GatewayLedger.Plan
         let decision: GatewayLedger.Decision
         let ticket: GatewayLedger.Ticket?
@@ -228,13 +286,16 @@ extension Gateway {
             plan = try ledger.plan(for: key, model: parsed.model)
             (decision, ticket) = try await ledger.reserve(plan, estimate: parsed.estimate)
         } catch BulwarkError.invalidArgument(let field, let rule) {
+            if let quotaCall { await quotas?.cancel(quotaCall) }
             return OpenAIError.response(.badRequest, "Request too large: \(rule).", param: field, code: "request_too_large")
         } catch {
+            if let quotaCall { await quotas?.cancel(quotaCall) }
             logger.warning("limiter unavailable", metadata: ["error": "\(error)"])
             return OpenAIError.response(.serviceUnavailable, "The rate limiter's shared state is unavailable; try again shortly.", type: "server_error", code: "limiter_unavailable")
         }
         var headers = rateLimitFields(plan, decision)
         guard decision.isAllowed else {
+            if let quotaCall { await quotas?.cancel(quotaCall) }
             let limit = decision.deniedBy.map { plan.limits[$0] }
             let type = limit?.dimension == .requests ? "requests" : "tokens"
             let wait = Double(decision.retryAfterNanoseconds) / 1e9
@@ -248,10 +309,15 @@ extension Gateway {
         let metrics = metrics
         let logger = logger
         let model = parsed.model
-        let settled = GatewayLedger.Ticket { actual in
+        let quotas = quotas
+        let settled = GatewayLedger.Ticket { actual, succeeded in
             metrics.tokens(key: key.id, input: actual[1], output: actual[2])
             logger.debug("settled", metadata: ["key": "\(key.id)", "model": "\(model)", "requests": "\(actual[0])", "input": "\(actual[1])", "output": "\(actual[2])"])
-            await ticket?.settle(actual)
+            await ticket?.settle(actual, succeeded)
+            if let quotaCall {
+                // Not sent at all: the quota takes nothing; sent: only a success keeps its unit.
+                if actual[0] == 0 { await quotas?.cancel(quotaCall) } else { await quotas?.finish(quotaCall, succeeded: succeeded) }
+            }
         }
         return try await forward(parsed, path: path, headers: headers, ticket: settled)
     }

@@ -26,6 +26,9 @@ public struct GatewayCluster: Service {
     public var host: String
     /// The port `redis-server` is started on.
     public var redisPort: Int
+    /// The first node's admin page port (node `i`: `adminPort + i`); `nil` keeps the
+    /// configuration's, which only one node can then bind.
+    public var adminPort: Int?
 
     /// A cluster; nothing starts before ``run()``.
     ///
@@ -97,6 +100,7 @@ public struct GatewayCluster: Service {
     private func start(_ index: Int) throws -> pid_t {
         var arguments = ["--redis-port", String(redisPort), "--port", String(port + index), "--host", host, "--node", Self.name(index)]
         if let configuration { arguments += ["--config", configuration] }
+        if let adminPort { arguments += ["--admin-port", String(adminPort + index)] }
         return try Self.start(executable, arguments)
     }
 

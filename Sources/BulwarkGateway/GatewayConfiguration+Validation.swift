@@ -50,6 +50,7 @@ extension GatewayConfiguration {
             }
         }
         for (name, limits) in groups { try Self.check(limits, field: "groups.\(name)") }
+        try validateQuotas()
         var ids = Set<String>()
         var digests = Set<String>()
         for (index, key) in keys.enumerated() {
@@ -62,7 +63,8 @@ extension GatewayConfiguration {
                 throw .invalidConfiguration(field: field, rule: "needs exactly one of key and sha256 (64 hex digits)")
             }
             guard digests.insert(digest).inserted else { throw .invalidConfiguration(field: field, rule: "the same key is listed twice") }
-            if let group = key.group, groups[group] == nil {
+            // With quotas a group may have no per-minute limits: it is a quota group.
+            if let group = key.group, groups[group] == nil, quotas == nil {
                 throw .invalidConfiguration(field: "\(field).group", rule: "names no group \"\(group)\"")
             }
             if let limits = key.limits { try Self.check(limits, field: "\(field).limits") }

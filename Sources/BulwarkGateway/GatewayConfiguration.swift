@@ -40,6 +40,11 @@ public struct GatewayConfiguration: Codable, Sendable {
     public var groups: [String: Limits] = [:]
     /// The API keys.
     public var keys: [Key]
+    /// The users keys belong to (`keys[].user`), by id: each user's quota group.
+    public var users: [String: User] = [:]
+    /// Quotas per period on all and on successful requests, per group, edited on the admin page;
+    /// `nil`: none.
+    public var quotas: Quotas?
     /// The largest request body accepted, in bytes (4 MiB by default); a larger one gets 413.
     public var maxBodyBytes = 4 << 20
     /// The length of every limit's window, in seconds (60: limits are per minute), cut into 12
@@ -51,7 +56,7 @@ public struct GatewayConfiguration: Codable, Sendable {
     public var logLevel = "info"
 
     enum CodingKeys: String, CodingKey, CaseIterable {
-        case listen, node, redis, tokenizer, models, upstreams, groups, keys, maxBodyBytes = "max_body_bytes"
+        case listen, node, redis, tokenizer, models, upstreams, groups, keys, users, quotas, maxBodyBytes = "max_body_bytes"
         case windowSeconds = "window_seconds", logLevel = "log_level"
     }
 
@@ -67,6 +72,8 @@ public struct GatewayConfiguration: Codable, Sendable {
         upstreams = try c.decode([String: Upstream].self, forKey: .upstreams)
         groups = try c.decode(.groups, default: defaults.groups)
         keys = try c.decode([Key].self, forKey: .keys)
+        users = try c.decode(.users, default: defaults.users)
+        quotas = try c.decodeIfPresent(Quotas.self, forKey: .quotas)
         maxBodyBytes = try c.decode(.maxBodyBytes, default: defaults.maxBodyBytes)
         windowSeconds = try c.decode(.windowSeconds, default: defaults.windowSeconds)
         logLevel = try c.decode(.logLevel, default: defaults.logLevel)
@@ -280,18 +287,25 @@ public struct GatewayConfiguration: Codable, Sendable {
         public var key: String?
         /// The SHA-256 of the key (64 hex digits), so that the file holds no secret.
         public var sha256: String?
-        /// The group whose limits it shares with the group's other keys.
+        /// The group whose limits it shares with the group's other keys, and its quota group.
         public var group: String?
+        /// The user it belongs to (`users`), whose group is its quota group when it has none; its
+        /// quota identity when neither names a group.
+        public var user: String?
         /// Its own limits.
         public var limits: Limits?
         /// Its limits for one model, by model name.
         public var models: [String: Limits]?
 
-        enum CodingKeys: String, CodingKey, CaseIterable { case id, key, sha256, group, limits, models }
+        enum CodingKeys: String, CodingKey, CaseIterable { case id, key, sha256, group, user, limits, models }
 
         /// A key.
-        public init(id: String, key: String? = nil, sha256: String? = nil, group: String? = nil, limits: Limits? = nil, models: [String: Limits]? = nil) {
+        public init(
+            id: String, key: String? = nil, sha256: String? = nil, group: String? = nil, user: String? = nil, limits: Limits? = nil,
+            models: [String: Limits]? = nil
+        ) {
             self.id = id
+            self.user = user
             self.key = key
             self.sha256 = sha256
             self.group = group
@@ -306,6 +320,7 @@ public struct GatewayConfiguration: Codable, Sendable {
             key = try c.decodeIfPresent(String.self, forKey: .key)
             sha256 = try c.decodeIfPresent(String.self, forKey: .sha256)
             group = try c.decodeIfPresent(String.self, forKey: .group)
+            user = try c.decodeIfPresent(String.self, forKey: .user)
             limits = try c.decodeIfPresent(Limits.self, forKey: .limits)
             models = try c.decodeIfPresent([String: Limits].self, forKey: .models)
         }

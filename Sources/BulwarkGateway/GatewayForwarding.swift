@@ -221,7 +221,7 @@ extension Gateway {
         }
         guard sent else {
             // Nothing was sent: nothing counts.
-            await ticket?.settle([0, 0, 0])
+            await ticket?.settle([0, 0, 0], false)
             if let cooling {
                 var fields = headers
                 RateLimitHeaderWriter.writeRetryAfter(nanoseconds: cooling, into: &fields)
@@ -236,7 +236,7 @@ extension Gateway {
             )
         }
         // Sent, and no upstream served it: the request counts, its tokens go back.
-        await ticket?.settle([1, 0, 0])
+        await ticket?.settle([1, 0, 0], false)
         return refusal ?? OpenAIError.response(
             .serviceUnavailable, "No upstream serves \(request.model) now.", type: "server_error", code: "upstream_unavailable", headers: headers
         )
@@ -264,9 +264,12 @@ extension Gateway {
         switch reply.body {
         case .whole(let body):
             if reply.status == 200, let usage = Usage.read(body) {
-                await ticket?.settle([1, usage.promptTokens, usage.completionTokens ?? 0])
+                await ticket?.settle([1, usage.promptTokens, usage.completionTokens ?? 0], true)
             } else if reply.status != 200 {
-                await ticket?.settle([1, 0, 0])
+                await ticket?.settle([1, 0, 0], (200..<300).contains(reply.status))
+            } else {
+                // No usage: the reservation stands at its estimate.
+                await ticket?.settle(request.estimate, true)
             }
             return Response(status: .init(code: reply.status), headers: fields, body: .init(byteBuffer: ByteBuffer(bytes: body)))
         case .events(let events):
@@ -294,9 +297,10 @@ extension Gateway {
                     // The client went away, or the upstream's stream broke: charged what was delivered.
                 }
                 if completed, let usage {
-                    await ticket?.settle([1, usage.promptTokens, usage.completionTokens ?? delivered])
+                    await ticket?.settle([1, usage.promptTokens, usage.completionTokens ?? delivered], true)
                 } else {
-                    await ticket?.settle([1, prompt, delivered])
+                    // A stream cut short is not a success.
+                    await ticket?.settle([1, prompt, delivered], completed)
                 }
                 try await writer.finish(nil)
             })

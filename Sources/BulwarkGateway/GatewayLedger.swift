@@ -63,10 +63,12 @@ final class GatewayLedger: Sendable {
         let remaining: [Int]?
     }
 
-    /// A reservation to settle exactly once; dropped unsettled, it stands at its estimate.
+    /// A reservation to settle exactly once, with the request's use (requests, input tokens,
+    /// output tokens) and whether it succeeded (the group quotas count successes); dropped
+    /// unsettled, it stands at its estimate.
     final class Ticket: Sendable {
-        let settle: @Sendable ([Int]) async -> Void
-        init(settle: @escaping @Sendable ([Int]) async -> Void) { self.settle = settle }
+        let settle: @Sendable (_ actual: [Int], _ succeeded: Bool) async -> Void
+        init(settle: @escaping @Sendable (_ actual: [Int], _ succeeded: Bool) async -> Void) { self.settle = settle }
     }
 
     /// The segments a window counts: the current one and the 12 before it.
@@ -174,7 +176,7 @@ final class GatewayLedger: Sendable {
             let holder = PermitHolder(reservation, abandoned: nil) { (reservation: consuming BudgetReservation<ContinuousClock>, actual: [Int]?) in
                 if let actual, let costs = try? Costs(actual) { _ = try? reservation.settle(costs) }
             }
-            let ticket = Ticket { actual in holder.release(plan.limits.map { actual[$0.dimension.rawValue] }) }
+            let ticket = Ticket { actual, _ in holder.release(plan.limits.map { actual[$0.dimension.rawValue] }) }
             return (Decision(isAllowed: true, deniedBy: nil, retryAfterNanoseconds: 0, remaining: remaining), ticket)
         case .redis(let budget):
             let reservation = try await budget.reserve(estimate: costs)
@@ -184,7 +186,7 @@ final class GatewayLedger: Sendable {
                 let index = plan.limits.firstIndex { $0.name == decision.deniedBy }
                 return (Decision(isAllowed: false, deniedBy: index, retryAfterNanoseconds: decision.retryAfter.saturatingNanoseconds, remaining: known), nil)
             }
-            let ticket = Ticket { actual in
+            let ticket = Ticket { actual, _ in
                 let figures = plan.limits.map { min(actual[$0.dimension.rawValue], RedisTokenBudget.maximumActual) }
                 _ = try? await budget.settle(reservation, actual: figures)
             }
