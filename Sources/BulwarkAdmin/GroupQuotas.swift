@@ -102,8 +102,12 @@ public final class GroupQuotas: Sendable {
     /// Quotas counted in this process, their settings kept in the file at `path` (read before this
     /// returns; `initial` written there when there is none).
     ///
-    /// - Parameter now: The wall clock, in nanoseconds since the Unix epoch (a test's manual one);
-    ///   by default the system's.
+    /// - Parameters:
+    ///   - initial: The settings saved when the file holds none.
+    ///   - path: The settings file (its audit log beside it, `<path>.audit`).
+    ///   - checkInterval: How often the file's version is compared with this node's.
+    ///   - now: The wall clock, in nanoseconds since the Unix epoch (a test's manual one); by
+    ///     default the system's.
     public static func inMemory(
         initial: GroupQuotaSettings,
         file path: String,

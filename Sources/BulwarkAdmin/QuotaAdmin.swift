@@ -40,6 +40,7 @@ public struct QuotaAdmin: Sendable {
     /// An admin for `quotas`.
     ///
     /// - Parameters:
+    ///   - quotas: The quotas the page edits.
     ///   - tokens: The credentials; each one's name is the identity the audit log records.
     ///   - node: The name the page shows; by default the host's.
     ///   - secureCookies: Mark the session cookie `Secure` (set it when the page is served over

@@ -74,7 +74,7 @@ public enum QuotaSaveError: Error, Sendable, Hashable, CustomStringConvertible {
 }
 
 /// Where the settings, their version and the audit log are kept: a file on one node
-/// (``FileQuotaStore``), Redis for many (``RedisQuotaStore``).
+/// (``FileQuotaStore``), Redis for many (see ``GroupQuotas/onRedis(initial:client:prefix:timeout:checkInterval:)``).
 public protocol QuotaSettingsStore: Sendable {
     /// The stored settings; `initial` saved as version 1 (by `configuration`) when none are.
     func load(initial: GroupQuotaSettings) async throws(QuotaSaveError) -> VersionedQuotaSettings

@@ -150,7 +150,7 @@ public struct Gateway: Sendable {
     /// This gateway with its group quotas' settings read (from Redis, or from the quotas file, the
     /// configuration's first settings saved there when there are none): call it before serving.
     ///
-    /// - Throws: ``QuotaSaveError`` when the settings cannot be read.
+    /// - Throws: `QuotaSaveError` when the settings cannot be read.
     public func prepared() async throws -> Gateway {
         guard let section = configuration.quotas, quotas == nil else { return self }
         var gateway = self
@@ -165,7 +165,7 @@ public struct Gateway: Sendable {
         return gateway
     }
 
-    /// The admin page and API of the quotas (``QuotaAdmin``), when the configuration names admin
+    /// The admin page and API of the quotas (`QuotaAdmin`), when the configuration names admin
     /// tokens and ``prepared()`` has run.
     public func admin() throws(BulwarkError) -> QuotaAdmin? {
         guard let quotas, let section = configuration.quotas, !section.admin.tokens.isEmpty else { return nil }

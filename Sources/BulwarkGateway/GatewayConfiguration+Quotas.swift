@@ -22,7 +22,7 @@ extension GatewayConfiguration {
         }
     }
 
-    /// The group quotas (``GroupQuotas``) and their admin listener.
+    /// The group quotas (`GroupQuotas`) and their admin listener.
     ///
     /// ```yaml
     /// quotas:
