@@ -103,8 +103,8 @@ struct Cluster: AsyncParsableCommand {
     @Option(name: .long, help: "The port redis-server is started on.")
     var redisPort = 6379
 
-    @Option(name: .long, help: "The first node's admin page port (node i: this + i), in place of the configuration's.")
-    var adminPort: Int?
+    @Option(name: .long, help: "The first node's quotas admin page port (node i: this + i), in place of the configuration's.")
+    var adminPort = 9080
 
     func run() async throws {
         let executable = URL(fileURLWithPath: "/proc/self/exe").resolvingSymlinksInPath().path

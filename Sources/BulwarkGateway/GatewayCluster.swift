@@ -26,8 +26,8 @@ public struct GatewayCluster: Service {
     public var host: String
     /// The port `redis-server` is started on.
     public var redisPort: Int
-    /// The first node's admin page port (node `i`: `adminPort + i`); `nil` keeps the
-    /// configuration's, which only one node can then bind.
+    /// The first node's quotas admin page port (node `i`: `adminPort + i`; `bulwark-gateway
+    /// cluster` sets 9080); `nil` keeps the configuration's, which only one node can then bind.
     public var adminPort: Int?
 
     /// A cluster; nothing starts before ``run()``.

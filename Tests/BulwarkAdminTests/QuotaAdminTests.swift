@@ -139,3 +139,31 @@ struct QuotaAdminTests {
         }
     }
 }
+
+@Suite("GroupQuotaMiddleware: the quotas around any Hummingbird route")
+struct GroupQuotaMiddlewareTests {
+    @Test("a 5xx or a thrown error gives the success unit back; the success quota refuses with the period's wait")
+    func middleware() async throws {
+        let quotas = try await GroupQuotas.inMemory(initial: GroupQuotaSettings(total: 4, success: 2), file: temporaryFile())
+        let router = Router()
+        router.add(middleware: GroupQuotaMiddleware(quotas: quotas) { request, _ in
+            request.headers[HTTPField.Name("X-Team")!].map { .group($0) }
+        })
+        router.get("ok") { _, _ in "ok" }
+        router.get("fail") { _, _ in Response(status: .internalServerError) }
+        router.get("throw") { _, _ -> String in throw HTTPError(.badGateway) }
+        try await Application(router: router).test(.router) { client in
+            let team: HTTPFields = [HTTPField.Name("X-Team")!: "red"]
+            #expect(try await client.execute(uri: "/fail", method: .get, headers: team).status == .internalServerError)
+            #expect(try await client.execute(uri: "/throw", method: .get, headers: team).status == .badGateway)
+            #expect(try await client.execute(uri: "/ok", method: .get, headers: team).status == .ok)
+            #expect(try await client.execute(uri: "/ok", method: .get, headers: team).status == .ok)
+            let refused = try await client.execute(uri: "/ok", method: .get, headers: team)
+            #expect(refused.status == .tooManyRequests && Int(refused.headers[.retryAfter] ?? "") ?? 0 > 0)
+            #expect(String(buffer: refused.body).contains(#""limit":"success""#), "both used up (4 of 4, 2 of 2): the success quota is checked first")
+            #expect(try await client.execute(uri: "/ok", method: .get).status == .ok, "no identity: not counted")
+        }
+        let usage = try await quotas.usage(of: [.group("red")])[0]
+        #expect(usage.totalUsed == 4 && usage.successUsed == 2)
+    }
+}
