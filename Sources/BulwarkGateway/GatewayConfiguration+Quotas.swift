@@ -71,7 +71,9 @@ extension GatewayConfiguration {
             )
             for (name, pair) in groups {
                 guard pair.count == 2 else {
-                    throw BulwarkError.invalidConfiguration(field: "quotas.groups.\(name)", rule: "must be [total, success]")
+                    throw DecodingError.dataCorrupted(.init(
+                        codingPath: c.codingPath + [CodingKeys.groups, AnyKey(stringValue: name)], debugDescription: "must be [total, success]"
+                    ))
                 }
                 settings.groups[name] = .init(total: pair[0], success: pair[1])
             }
@@ -202,6 +204,22 @@ extension GatewayConfiguration {
         guard (0...65_535).contains(quotas.admin.port) else { throw .invalidConfiguration(field: "quotas.admin.port", rule: "must be in 0...65535") }
         guard quotas.admin.failedLoginsPerMinute >= 1 else {
             throw .invalidConfiguration(field: "quotas.admin.failed_logins_per_minute", rule: "must be at least 1")
+        }
+        // The tokens' shape now; an environment variable's value when the admin listener starts.
+        for (index, token) in quotas.admin.tokens.enumerated() {
+            switch (token.tokenEnv, token.sha256) {
+            case (let variable?, nil) where !variable.isEmpty:
+                continue
+            case (nil, let digest?):
+                do {
+                    _ = try AdminToken(name: token.name, sha256: digest)
+                } catch {
+                    guard case .invalidConfiguration(let field, let rule) = error else { throw error }
+                    throw .invalidConfiguration(field: "quotas.\(field)", rule: rule)
+                }
+            default:
+                throw .invalidConfiguration(field: "quotas.admin.tokens[\(index)]", rule: "needs exactly one of token_env and sha256")
+            }
         }
     }
 }

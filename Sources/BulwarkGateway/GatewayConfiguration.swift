@@ -380,8 +380,9 @@ extension GatewayConfiguration {
     }
 }
 
-/// Any field name, to find those a type does not know.
-private struct AnyKey: CodingKey {
+/// Any field name: to find those a type does not know, and to name a field known only at run
+/// time (a quota group) in a decoding error's path.
+struct AnyKey: CodingKey {
     var stringValue: String
     var intValue: Int? { nil }
     init(stringValue: String) { self.stringValue = stringValue }

@@ -27,6 +27,15 @@ import Testing
         ("redis: {failure: maybe}\n", "redis.failure"),
         ("redis: {cooldown_poll_ms: 1}\n", "redis.cooldown_poll_ms"),
         ("log_level: loud\n", "log_level"),
+        ("quotas: {success: 0}\n", "quotas.success"),
+        ("quotas: {period_minutes: 10081}\n", "quotas.period_minutes"),
+        ("quotas: {groups: {gold: [3, 0]}}\n", "quotas.groups.gold.success"),
+        ("quotas: {groups: {gold: [3]}}\n", "quotas.groups.gold"),
+        ("quotas: {check_interval_ms: 5}\n", "quotas.check_interval_ms"),
+        ("quotas: {admin: {tokens: [{name: ops}]}}\n", "quotas.admin.tokens[0]"),
+        ("quotas: {admin: {tokens: [{name: ops, sha256: abc}]}}\n", "quotas.admin.tokens.ops.sha256"),
+        ("quotas: {admin: {passwords: []}}\n", "quotas.admin.passwords"),
+        ("users: {bob: {team: x}}\n", "users.bob.team"),
     ])
     func refused(_ prefix: String, _ field: String) {
         #expect {
@@ -45,6 +54,7 @@ import Testing
             ("keys: [{id: a, key: k, limits: {rpm: 0}}]", "keys[0].limits.rpm"),
             ("keys: [{id: a, key: k, models: {gpt-5: {rpm: 1}}}]", "keys[0].models.gpt-5"),
             ("keys: [{id: a, key: k}, {id: a, key: j}]", "keys[1].id"),
+            ("keys: [{id: a, key: k, user: nobody}]", "keys[0].user"),
         ] {
             let configuration = Self.valid.replacingOccurrences(of: "keys: [{id: alice, key: sk-alice, group: free, limits: {rpm: 5, input_tpm: 100}}]", with: text)
             #expect {
