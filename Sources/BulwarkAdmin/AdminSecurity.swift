@@ -1,5 +1,6 @@
 public import BulwarkCore
 import BulwarkPartitioned
+import BulwarkRedisClient
 import BulwarkSlidingWindow
 import Crypto
 import Foundation
@@ -39,10 +40,13 @@ public struct AdminToken: Sendable, Hashable {
     }
 }
 
-/// The admin page's sessions, CSRF tokens and login limit, in this process.
+/// The admin page's sessions, CSRF tokens and login limit.
 ///
 /// A session is 32 random bytes (64 hex digits, the cookie's value), lasting ``lifetime`` from the
-/// login; it carries its own CSRF token, which every change must present. Tokens are compared by
+/// login; it carries its own CSRF token, which every change must present. Sessions are kept where
+/// the quotas are: in this process, or in Redis (`{<prefix>}:quota:session:<id>`, expiring with
+/// the session), where every node reads them, so one sign-in serves every node's page (a
+/// browser sends a host's cookie to all its ports). The login limit is each node's own. Tokens are compared by
 /// their SHA-256 digests, in time that does not depend on where they differ; every configured
 /// token is compared, so the time does not say which matched either.
 final class AdminSecurity: Sendable {
@@ -58,10 +62,13 @@ final class AdminSecurity: Sendable {
     let failedLoginsPerMinute: Int
     private let tokens: [AdminToken]
     private let sessions = LockedValue<[String: Session]>([:])
+    /// Where sessions are shared, when they are: the client and the keys' prefix.
+    private let redis: (client: RedisClient, prefix: String)?
     private let failures: PartitionedRateLimiter<String, SlidingWindowLog, ContinuousClock>
 
-    init(tokens: [AdminToken], lifetime: Duration, failedLoginsPerMinute: Int) throws(BulwarkError) {
+    init(tokens: [AdminToken], lifetime: Duration, failedLoginsPerMinute: Int, redis: (RedisClient, String)?) throws(BulwarkError) {
         self.tokens = tokens
+        self.redis = redis
         self.lifetime = lifetime
         self.failedLoginsPerMinute = failedLoginsPerMinute
         failures = try PartitionedRateLimiter(configuration: .init(limit: failedLoginsPerMinute, window: .seconds(60)), maximumPartitions: 10_000)
@@ -95,10 +102,17 @@ final class AdminSecurity: Sendable {
         return .wrong
     }
 
-    /// Opens a session for `admin`: its id and CSRF token.
-    func open(for admin: String) -> (id: String, session: Session) {
+    /// Opens a session for `admin`: its id and CSRF token; `nil` when Redis cannot keep it.
+    func open(for admin: String) async -> (id: String, session: Session)? {
         let session = Session(admin: admin, csrf: Self.random(), expires: .now + lifetime)
         let id = Self.random()
+        if let (client, prefix) = redis {
+            let milliseconds = String(lifetime.components.seconds * 1_000)
+            guard (try? await client.send(["SET", prefix + id, admin + "\n" + session.csrf, "PX", milliseconds], key: prefix + id)) != nil else {
+                return nil
+            }
+            return (id, session)
+        }
         sessions.withLock { sessions in
             let now = ContinuousClock.now
             if sessions.count > 1_000 { sessions = sessions.filter { $0.value.expires > now } }
@@ -108,8 +122,15 @@ final class AdminSecurity: Sendable {
     }
 
     /// The live session with this id.
-    func session(_ id: String?) -> Session? {
-        guard let id, id.utf8.count == 64 else { return nil }
+    func session(_ id: String?) async -> Session? {
+        guard let id, id.utf8.count == 64, id.utf8.allSatisfy({ (48...57).contains($0) || (97...102).contains($0) }) else { return nil }
+        if let (client, prefix) = redis {
+            guard let value = try? await client.send(["GET", prefix + id], key: prefix + id).string else { return nil }
+            let parts = value.split(separator: "\n", maxSplits: 1)
+            guard parts.count == 2 else { return nil }
+            // Redis expires it; the instant here is not read for a shared session.
+            return Session(admin: String(parts[0]), csrf: String(parts[1]), expires: .now + lifetime)
+        }
         return sessions.withLock { sessions in
             guard let session = sessions[id] else { return nil }
             guard session.expires > .now else {
@@ -120,7 +141,11 @@ final class AdminSecurity: Sendable {
         }
     }
 
-    func close(_ id: String) {
+    func close(_ id: String) async {
+        if let (client, prefix) = redis {
+            _ = try? await client.send(["DEL", prefix + id], key: prefix + id)
+            return
+        }
         sessions.withLock { $0[id] = nil }
     }
 

@@ -135,6 +135,12 @@ public final class GroupQuotas: Sendable {
         return GroupQuotas(store: store, loaded: loaded, counts: .redis(client, keys: keys, timeout: timeout), checkInterval: checkInterval)
     }
 
+    /// Where the admin page's sessions are shared: Redis and a key prefix, for quotas on Redis.
+    var sessionStore: (RedisClient, String)? {
+        if case .redis(let client, let keys, _) = counts { return (client, keys.prefix + "session:") }
+        return nil
+    }
+
     /// This node's copy of the settings.
     public var current: VersionedQuotaSettings { settings.withLock { $0 } }
 

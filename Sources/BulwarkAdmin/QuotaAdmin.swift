@@ -61,7 +61,9 @@ public struct QuotaAdmin: Sendable {
     ) throws(BulwarkError) {
         guard !tokens.isEmpty else { throw .invalidConfiguration(field: "admin.tokens", rule: "must name at least one token") }
         self.quotas = quotas
-        self.security = try AdminSecurity(tokens: tokens, lifetime: sessionLifetime, failedLoginsPerMinute: failedLoginsPerMinute)
+        self.security = try AdminSecurity(
+            tokens: tokens, lifetime: sessionLifetime, failedLoginsPerMinute: failedLoginsPerMinute, redis: quotas.sessionStore
+        )
         self.node = node ?? ProcessInfo.processInfo.hostName
         self.secureCookies = secureCookies
         self.groups = groups
@@ -75,23 +77,23 @@ public struct QuotaAdmin: Sendable {
         router.post("admin/login") { request, context in try await login(request, context) }
         router.post("admin/logout") { request, _ in try await logout(request) }
         router.get("admin") { request, _ in
-            guard let (_, session) = session(request) else { return Self.redirect("/admin/login") }
+            guard let (_, session) = await session(request) else { return Self.redirect("/admin/login") }
             let saved = request.uri.queryParameters["saved"].map { "Saved as version \($0)." }
             return await page(session, form: AdminPage.Form(quotas.current), message: saved.map { ($0, "ok") })
         }
         router.post("admin/quotas/form") { request, _ in try await postForm(request) }
         router.get("admin/quotas") { request, context in
-            if let refusal = authenticate(request, context, change: false).refusal { return refusal }
+            if let refusal = await authenticate(request, context, change: false).refusal { return refusal }
             let current = quotas.current
             return Self.json(.ok, #"{"version":\#(current.version),"settings":\#(current.settings.json)}"#, etag: current.version)
         }
         router.put("admin/quotas") { request, context in try await put(request, context) }
         router.get("admin/usage") { request, context in
-            if let refusal = authenticate(request, context, change: false).refusal { return refusal }
+            if let refusal = await authenticate(request, context, change: false).refusal { return refusal }
             return await usage()
         }
         router.get("admin/audit") { request, context in
-            if let refusal = authenticate(request, context, change: false).refusal { return refusal }
+            if let refusal = await authenticate(request, context, change: false).refusal { return refusal }
             let entries = (try? await quotas.audit(limit: 100)) ?? []
             return Self.json(.ok, "[" + entries.map(\.json).joined(separator: ",") + "]")
         }
@@ -100,7 +102,7 @@ public struct QuotaAdmin: Sendable {
     // MARK: The API
 
     private func put<Context: RequestContext>(_ request: Request, _ context: Context) async throws -> Response {
-        let (admin, refusal) = authenticate(request, context, change: true)
+        let (admin, refusal) = await authenticate(request, context, change: true)
         if let refusal { return refusal }
         guard let match = request.headers[.ifMatch]?.trimmingCharacters(in: .whitespaces) else {
             return Self.error(.preconditionRequired, field: "If-Match", rule: "is required: the ETag of the version you read (GET /admin/quotas), or *")
@@ -164,7 +166,7 @@ public struct QuotaAdmin: Sendable {
 
     /// Who is asking: a bearer token, or a session (with its CSRF token for a change); else the
     /// response that refuses.
-    private func authenticate<Context: RequestContext>(_ request: Request, _ context: Context, change: Bool) -> (admin: String?, refusal: Response?) {
+    private func authenticate<Context: RequestContext>(_ request: Request, _ context: Context, change: Bool) async -> (admin: String?, refusal: Response?) {
         if let field = request.headers[.authorization], field.lowercased().hasPrefix("bearer ") {
             switch security.verify(String(field.dropFirst(7)).trimmingCharacters(in: .whitespaces), from: Self.address(context)) {
             case .admitted(let name): return (name, nil)
@@ -172,7 +174,7 @@ public struct QuotaAdmin: Sendable {
             case .limited(let wait): return (nil, Self.limited(wait))
             }
         }
-        guard let (_, session) = session(request) else {
+        guard let (_, session) = await session(request) else {
             return (nil, Self.error(.unauthorized, field: "Authorization", rule: "sign in, or send an admin token as a Bearer token"))
         }
         if change, !AdminSecurity.csrfMatches(session, request.headers[HTTPField.Name("X-CSRF-Token")!]) {
@@ -187,7 +189,9 @@ public struct QuotaAdmin: Sendable {
         let fields = AdminPage.formFields(Array(buffer: try await request.body.collect(upTo: 64 << 10)))
         switch security.verify(fields["token"] ?? "", from: Self.address(context)) {
         case .admitted(let admin):
-            let (id, _) = security.open(for: admin)
+            guard let (id, _) = await security.open(for: admin) else {
+                return Self.html(.serviceUnavailable, AdminPage.login(error: "The session store is unavailable; try again shortly."))
+            }
             var response = Self.redirect("/admin")
             let lifetime = security.lifetime.components.seconds
             response.headers[.setCookie] = "\(Self.cookie)=\(id); Path=/admin; Max-Age=\(lifetime); HttpOnly; SameSite=Strict\(secureCookies ? "; Secure" : "")"
@@ -203,14 +207,14 @@ public struct QuotaAdmin: Sendable {
 
     private func logout(_ request: Request) async throws -> Response {
         let fields = AdminPage.formFields(Array(buffer: try await request.body.collect(upTo: 64 << 10)))
-        if let (id, session) = session(request), AdminSecurity.csrfMatches(session, fields["csrf"]) { security.close(id) }
+        if let (id, session) = await session(request), AdminSecurity.csrfMatches(session, fields["csrf"]) { await security.close(id) }
         var response = Self.redirect("/admin/login")
         response.headers[.setCookie] = "\(Self.cookie)=; Path=/admin; Max-Age=0; HttpOnly; SameSite=Strict\(secureCookies ? "; Secure" : "")"
         return response
     }
 
     private func postForm(_ request: Request) async throws -> Response {
-        guard let (_, session) = session(request) else { return Self.redirect("/admin/login") }
+        guard let (_, session) = await session(request) else { return Self.redirect("/admin/login") }
         let fields = AdminPage.formFields(Array(buffer: try await request.body.collect(upTo: 1 << 20)))
         guard AdminSecurity.csrfMatches(session, fields["csrf"]) else {
             return Self.error(.forbidden, field: "csrf", rule: "must be the page's CSRF token")
@@ -243,11 +247,11 @@ public struct QuotaAdmin: Sendable {
     }
 
     /// The session the request's cookie names, with its id.
-    private func session(_ request: Request) -> (String, AdminSecurity.Session)? {
+    private func session(_ request: Request) async -> (String, AdminSecurity.Session)? {
         for field in request.headers[values: .cookie] {
             for pair in field.split(separator: ";") {
                 let parts = pair.trimmingCharacters(in: .whitespaces).split(separator: "=", maxSplits: 1)
-                if parts.count == 2, parts[0] == Self.cookie, let session = security.session(String(parts[1])) { return (String(parts[1]), session) }
+                if parts.count == 2, parts[0] == Self.cookie, let session = await security.session(String(parts[1])) { return (String(parts[1]), session) }
             }
         }
         return nil

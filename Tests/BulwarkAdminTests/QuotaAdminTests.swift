@@ -1,6 +1,9 @@
 import BulwarkAdmin
 import BulwarkCore
 import BulwarkHummingbird
+import BulwarkRedisClient
+import BulwarkRedisTestSupport
+import BulwarkTestSupport
 import Foundation
 import HTTPTypes
 import Hummingbird
@@ -137,6 +140,42 @@ struct QuotaAdminTests {
             )
             #expect(forged.status == .forbidden)
         }
+    }
+}
+
+@Suite("The admin page on Redis: one sign-in serves every node's page")
+struct SharedSessionTests {
+    @Test("a session opened on node a's page serves node b's; signing out on b ends it on a")
+    func shared() async throws {
+        let server = try await RedisServer.shared()
+        let client = try server.client()
+        let prefix = uniquePrefix()
+        var bases: [String] = []
+        var stops: [@Sendable () async -> Void] = []
+        for _ in 0..<2 {
+            let quotas = try await GroupQuotas.onRedis(initial: GroupQuotaSettings(), client: client, prefix: prefix, timeout: patience)
+            let admin = try QuotaAdmin(quotas: quotas, tokens: [AdminToken(name: "ops", token: QuotaAdminTests.token)])
+            let router = Router(context: PeerRequestContext.self)
+            admin.addRoutes(to: router)
+            let port = try #require(freeLoopbackPort())
+            let application = Application(router: router, configuration: .init(address: .hostname("127.0.0.1", port: port)))
+            let task = Task { try await application.runService() }
+            stops.append { task.cancel() }
+            bases.append("http://127.0.0.1:\(port)")
+        }
+        defer { for stop in stops { Task { await stop() } } }
+        func curl(_ arguments: [String]) async throws -> String {
+            try await run("curl", ["-s", "--retry", "20", "--retry-connrefused", "--retry-delay", "1"] + arguments)
+        }
+        let jar = FileManager.default.temporaryDirectory.appendingPathComponent("jar-\(UUID().uuidString)").path
+        _ = try await curl(["-c", jar, "-d", "token=\(QuotaAdminTests.token)", "\(bases[0])/admin/login"])
+        let page = try await curl(["-b", jar, "\(bases[1])/admin"])
+        #expect(page.contains("Signed in as <strong>ops</strong>"), "node b knows node a's session")
+        let csrf = try #require(page.firstMatch(of: /name="csrf" value="([0-9a-f]{64})"/)?.1)
+        _ = try await curl(["-b", jar, "-d", "csrf=\(csrf)", "\(bases[1])/admin/logout"])
+        let after = try await curl(["-b", jar, "-o", "/dev/null", "-w", "%{http_code} %{redirect_url}", "\(bases[0])/admin"])
+        #expect(after.hasPrefix("303") && after.hasSuffix("/admin/login"), "\(after)")
+        await client.shutdown()
     }
 }
 

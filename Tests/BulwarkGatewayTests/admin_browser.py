@@ -65,7 +65,7 @@ with sync_playwright() as playwright:
     dialogs = []
 
     def new_context():
-        # A context per node: sessions are each node's own, and cookies ignore the port.
+        # A context of its own: a browser whose cookies (shared by a host's ports) start empty.
         context = browser.new_context(viewport={"width": 1100, "height": 900})
         context.on("page", lambda page: page.on("dialog", lambda dialog: (dialogs.append(dialog.message), dialog.dismiss())))
         return context
