@@ -68,7 +68,7 @@ struct GatewayAdminLiveTests {
         let script = GatewayLiveTests.root.appendingPathComponent("Tests/BulwarkGatewayTests/admin_browser.py").path
         let output = try await run("bash", ["-c", "python3 '\(script)' '\(json.path)' \(shots) 2>&1; echo \"exit $?\""])
         print(output.split(separator: "\n").filter { $0.contains(": ok") || $0.hasPrefix("propagation") }.joined(separator: "\n"))
-        for check in ["login: ok", "inline error: ok", "other node: ok", "usage: ok", "two tabs: ok", "markup as text: ok", "login limit: ok", "propagation: 100 changes"] {
+        for check in ["login: ok", "keyboard and rows: ok", "inline error: ok", "other node: ok", "usage: ok", "two tabs: ok", "markup as text: ok", "login limit: ok", "propagation: 100 changes"] {
             #expect(output.contains(check), "\(check) missing from: \(output)")
         }
         #expect(output.hasSuffix("exit 0"), "\(output)")

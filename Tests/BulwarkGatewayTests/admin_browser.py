@@ -88,6 +88,23 @@ with sync_playwright() as playwright:
     expect(page.locator("#total")).to_have_value(str(current["settings"]["total"]))
     print("login: ok")
 
+    # The keyboard adds a row and lands in it; removing every row keeps one, emptied, to copy.
+    rows = page.locator("#groups tbody tr").count()
+    page.focus("#add-group")
+    page.keyboard.press("Enter")
+    expect(page.locator("#groups tbody tr")).to_have_count(rows + 1)
+    assert page.evaluate("document.activeElement.id") == f"g{rows}_name", page.evaluate("document.activeElement.id")
+    page.keyboard.type("typed")
+    page.keyboard.press("Tab")
+    assert page.evaluate("document.activeElement.id") == f"g{rows}_total"
+    for _ in range(rows + 1):
+        page.locator("#groups tbody tr button.remove").first.click()
+    expect(page.locator("#groups tbody tr")).to_have_count(1)
+    page.click("#add-group")
+    expect(page.locator("#groups tbody tr")).to_have_count(2)
+    page.reload()
+    print("keyboard and rows: ok")
+
     # success = 0: the inline error, tied to its field, and nothing sent; the server refuses it too.
     page.fill("#success", "0")
     page.click("#save")

@@ -108,7 +108,11 @@
   function wire(row) {
     const remove = row.querySelector("button.remove");
     remove.hidden = false;
-    remove.addEventListener("click", () => { for (const input of row.querySelectorAll("input")) input.value = ""; row.remove(); });
+    remove.addEventListener("click", () => {
+      for (const input of row.querySelectorAll("input")) input.value = "";
+      // The last row stays, emptied: "Add a group" copies a row.
+      if (tbody.querySelectorAll("tr").length > 1) row.remove();
+    });
   }
   tbody.querySelectorAll("tr").forEach(wire);
   const add = document.getElementById("add-group");
