@@ -267,7 +267,7 @@ let package = Package(
             name: "BulwarkAdmin",
             dependencies: [
                 "BulwarkCore", "BulwarkPrimitives", "BulwarkPartitioned", "BulwarkSlidingWindow", "BulwarkMonitors", "BulwarkRedisClient",
-                "BulwarkHummingbird", external("Hummingbird", "hummingbird"), external("HTTPTypes", "swift-http-types"),
+                "BulwarkHTTP", "BulwarkHummingbird", external("Hummingbird", "hummingbird"), external("HTTPTypes", "swift-http-types"),
                 external("Crypto", "swift-crypto"), external("Mustache", "swift-mustache"),
                 .product(name: "NIOCore", package: "swift-nio", condition: .when(traits: ["HTTP"])),
             ],

@@ -1,4 +1,5 @@
 public import BulwarkCore
+import BulwarkHummingbird
 import BulwarkPartitioned
 import BulwarkRedisClient
 import BulwarkSlidingWindow
@@ -96,7 +97,7 @@ final class AdminSecurity: Sendable {
         }
         let presented = Array(SHA256.hash(data: Array(token.utf8)))
         var match: String?
-        for candidate in tokens where Self.equal(candidate.digest, presented) && match == nil { match = candidate.name }
+        for candidate in tokens where constantTimeEqual(candidate.digest, presented) && match == nil { match = candidate.name }
         if let match { return .admitted(match) }
         if !counted { _ = try? failures.tryAcquire(address, cost: 1) }
         return .wrong
@@ -152,15 +153,7 @@ final class AdminSecurity: Sendable {
     /// Whether `presented` is the session's CSRF token, compared in constant time.
     static func csrfMatches(_ session: Session, _ presented: String?) -> Bool {
         guard let presented else { return false }
-        return equal(Array(SHA256.hash(data: Array(session.csrf.utf8))), Array(SHA256.hash(data: Array(presented.utf8))))
-    }
-
-    /// Equal arrays of equal length, in time independent of where they differ.
-    static func equal(_ a: [UInt8], _ b: [UInt8]) -> Bool {
-        guard a.count == b.count else { return false }
-        var difference: UInt8 = 0
-        for index in a.indices { difference |= a[index] ^ b[index] }
-        return difference == 0
+        return constantTimeEqual(Array(SHA256.hash(data: Array(session.csrf.utf8))), Array(SHA256.hash(data: Array(presented.utf8))))
     }
 
     /// 32 random bytes as 64 hex digits.

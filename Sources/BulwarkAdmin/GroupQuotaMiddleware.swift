@@ -41,7 +41,7 @@ public struct GroupQuotaMiddleware<Context: RequestContext>: RouterMiddleware {
             var fields: HTTPFields = [.contentType: "application/json"]
             RateLimitHeaderWriter.writeRetryAfter(nanoseconds: decision.periodEndsInNanoseconds, into: &fields)
             let limit = decision.refusedBy == .success ? decision.usage.successLimit : decision.usage.totalLimit
-            let body = #"{"error":{"quota":\#(GroupQuotaSettings.quoted("\(identity)")),"limit":\#(GroupQuotaSettings.quoted(decision.refusedBy?.rawValue ?? "")),"per_period":\#(limit)}}"#
+            let body = #"{"error":{"quota":\#(jsonStringLiteral("\(identity)")),"limit":\#(jsonStringLiteral(decision.refusedBy?.rawValue ?? "")),"per_period":\#(limit)}}"#
             return Response(status: .tooManyRequests, headers: fields, body: .init(byteBuffer: ByteBuffer(string: body)))
         }
         guard let call = decision.call else { return try await next(request, context) }

@@ -1,4 +1,5 @@
 public import BulwarkCore
+import BulwarkHTTP
 import Foundation
 
 /// What the admin page edits: quotas per period on **all requests** and on **successful requests**,
@@ -133,7 +134,7 @@ extension GroupQuotaSettings {
     /// The JSON form: `{"enabled", "period_minutes", "total", "success", "groups": {name: [total,
     /// success]}}`, keys sorted.
     public var json: String {
-        let groups = self.groups.keys.sorted().map { "\(Self.quoted($0)):[\(self.groups[$0]!.total),\(self.groups[$0]!.success)]" }
+        let groups = self.groups.keys.sorted().map { "\(jsonStringLiteral($0)):[\(self.groups[$0]!.total),\(self.groups[$0]!.success)]" }
         return #"{"enabled":\#(enabled),"groups":{\#(groups.joined(separator: ","))},"period_minutes":\#(periodMinutes),"success":\#(success),"total":\#(total)}"#
     }
 
@@ -194,20 +195,5 @@ extension GroupQuotaSettings {
         // with an objCType of "c" (char), which no JSON number gets.
         let type = String(cString: number.objCType)
         return type == "c" || type == "B" ? number.boolValue : nil
-    }
-
-    static func quoted(_ text: String) -> String {
-        var out = "\""
-        for scalar in text.unicodeScalars {
-            switch scalar {
-            case "\"": out += "\\\""
-            case "\\": out += "\\\\"
-            case "<": out += "\\u003c"  // never a `</script>` in a page that embeds the JSON
-            case "\u{2028}", "\u{2029}": out += String(format: "\\u%04x", scalar.value)
-            case _ where scalar.value < 0x20 || scalar.value == 0x7F: out += String(format: "\\u%04x", scalar.value)
-            default: out.unicodeScalars.append(scalar)
-            }
-        }
-        return out + "\""
     }
 }

@@ -1,4 +1,5 @@
 public import BulwarkCore
+import BulwarkHTTP
 import Foundation
 import HTTPTypes
 public import Hummingbird
@@ -144,18 +145,23 @@ public struct QuotaAdmin: Sendable {
 
     private func usage() async -> Response {
         let current = quotas.current.settings
-        let names = Set(current.groups.keys).union(groups()).sorted().prefix(200)
-        let usages = (try? await quotas.usage(of: names.map { .group($0) })) ?? []
+        let usages = await shownUsage(current)
         let minutes = await quotas.history()
         let ends = periodEnds(current)
         let rows = usages.map {
-            #"{"name":\#(GroupQuotaSettings.quoted(AdminPage.name($0.identity))),"total_used":\#($0.totalUsed),"total_limit":\#($0.totalLimit),"success_used":\#($0.successUsed),"success_limit":\#($0.successLimit)}"#
+            #"{"name":\#(jsonStringLiteral(AdminPage.name($0.identity))),"total_used":\#($0.totalUsed),"total_limit":\#($0.totalLimit),"success_used":\#($0.successUsed),"success_limit":\#($0.successLimit)}"#
         }
         let chart = minutes.map { #"{"minute":\#($0.minute),"admitted":\#($0.admitted),"refused":\#($0.refused),"failed":\#($0.failed)}"# }
         return Self.json(
             .ok,
-            #"{"version":\#(quotas.current.version),"groups":[\#(rows.joined(separator: ","))],"period_ends":\#(GroupQuotaSettings.quoted(AdminPage.duration(ends))),"minutes":[\#(chart.joined(separator: ","))],"chart_summary":\#(GroupQuotaSettings.quoted(AdminPage.chartSummary(minutes)))}"#
+            #"{"version":\#(quotas.current.version),"groups":[\#(rows.joined(separator: ","))],"period_ends":\#(jsonStringLiteral(AdminPage.duration(ends))),"minutes":[\#(chart.joined(separator: ","))],"chart_summary":\#(jsonStringLiteral(AdminPage.chartSummary(minutes)))}"#
         )
+    }
+
+    /// The usage the page shows: the groups with an override and those `groups` names, 200 at most.
+    private func shownUsage(_ settings: GroupQuotaSettings) async -> [GroupQuotas.Usage] {
+        let names = Set(settings.groups.keys).union(groups()).sorted().prefix(200)
+        return (try? await quotas.usage(of: names.map { .group($0) })) ?? []
     }
 
     /// Until the current period ends, by this node's clock.
@@ -237,8 +243,7 @@ public struct QuotaAdmin: Sendable {
 
     private func page(_ session: AdminSecurity.Session, form: AdminPage.Form, message: (String, String)?, status: HTTPResponse.Status = .ok) async -> Response {
         let settings = quotas.current.settings
-        let names = Set(settings.groups.keys).union(groups()).sorted().prefix(200)
-        let usage = (try? await quotas.usage(of: names.map { .group($0) })) ?? []
+        let usage = await shownUsage(settings)
         let html = AdminPage.page(
             form: form, admin: session.admin, node: node, csrf: session.csrf, message: message.map { (text: $0.0, kind: $0.1) },
             usage: usage, periodEnds: periodEnds(settings), minutes: await quotas.history(), audit: (try? await quotas.audit(limit: 20)) ?? []
@@ -283,7 +288,7 @@ public struct QuotaAdmin: Sendable {
     }
 
     static func error(_ status: HTTPResponse.Status, field: String, rule: String) -> Response {
-        var response = json(status, #"{"error":{"field":\#(GroupQuotaSettings.quoted(field)),"rule":\#(GroupQuotaSettings.quoted(rule))}}"#)
+        var response = json(status, #"{"error":{"field":\#(jsonStringLiteral(field)),"rule":\#(jsonStringLiteral(rule))}}"#)
         if status == .unauthorized { response.headers[.wwwAuthenticate] = "Bearer" }
         return response
     }

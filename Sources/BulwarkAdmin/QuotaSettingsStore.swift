@@ -1,4 +1,5 @@
 import BulwarkCore
+import BulwarkHTTP
 import Foundation
 
 /// Settings with the version they were saved as: 1 for the first, one more for each save.
@@ -39,7 +40,7 @@ public struct QuotaAuditEntry: Sendable, Hashable {
 
     /// One JSON object, on one line.
     var json: String {
-        #"{"admin":\#(GroupQuotaSettings.quoted(admin)),"at_ms":\#(atMilliseconds),"version":\#(version),"old":\#(old?.json ?? "null"),"new":\#(new.json)}"#
+        #"{"admin":\#(jsonStringLiteral(admin)),"at_ms":\#(atMilliseconds),"version":\#(version),"old":\#(old?.json ?? "null"),"new":\#(new.json)}"#
     }
 
     /// An entry from its JSON line; `nil` for a line that is not one.

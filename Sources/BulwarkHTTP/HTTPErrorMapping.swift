@@ -63,9 +63,9 @@ public enum HTTPErrorMapping {
         let body: String =
             switch style {
             case .bulwark:
-                #"{"error":{"type":"\#(code)","code":"\#(code)","message":\#(json(message))}}"#
+                #"{"error":{"type":"\#(code)","code":"\#(code)","message":\#(jsonStringLiteral(message))}}"#
             case .openAI(let unit):
-                #"{"error":{"message":\#(json(message)),"type":\#(json(unit)),"param":null,"code":"\#(code == "rate_limited" ? "rate_limit_exceeded" : code)"}}"#
+                #"{"error":{"message":\#(jsonStringLiteral(message)),"type":\#(jsonStringLiteral(unit)),"param":null,"code":"\#(code == "rate_limited" ? "rate_limit_exceeded" : code)"}}"#
             }
         return HTTPErrorResponse(status: status, headerFields: fields, body: body)
     }
@@ -76,29 +76,31 @@ public enum HTTPErrorMapping {
         fields[.contentType] = "application/json"
         return HTTPErrorResponse(
             status: status, headerFields: fields,
-            body: #"{"error":{"type":"\#(code)","code":"\#(code)","message":\#(json(message))}}"#
+            body: #"{"error":{"type":"\#(code)","code":"\#(code)","message":\#(jsonStringLiteral(message))}}"#
         )
     }
+}
 
-    /// `text` as a JSON string literal.
-    static func json(_ text: String) -> String {
-        if !text.utf8.contains(where: { $0 < 0x20 || $0 == UInt8(ascii: "\"") || $0 == UInt8(ascii: "\\") }) {
-            return "\"" + text + "\""
-        }
-        var out = "\""
-        for scalar in text.unicodeScalars {
-            switch scalar {
-            case "\"": out += "\\\""
-            case "\\": out += "\\\\"
-            case "\n": out += "\\n"
-            case "\r": out += "\\r"
-            case "\t": out += "\\t"
-            case _ where scalar.value < 0x20:
-                let hex = String(scalar.value, radix: 16)
-                out += "\\u" + String(repeating: "0", count: 4 - hex.count) + hex
-            default: out.unicodeScalars.append(scalar)
-            }
-        }
-        return out + "\""
+/// `text` as a JSON string literal, safe inside a page too: `<` and the line separators U+2028
+/// and U+2029 are escaped as well as quotes, backslashes and control characters, so that no
+/// `</script>` ends a script that embeds it.
+package func jsonStringLiteral(_ text: String) -> String {
+    if !text.utf8.contains(where: { $0 < 0x20 || $0 == 0x7F || $0 == UInt8(ascii: "\"") || $0 == UInt8(ascii: "\\") || $0 == UInt8(ascii: "<") || $0 == 0xE2 }) {
+        return "\"" + text + "\""
     }
+    var out = "\""
+    for scalar in text.unicodeScalars {
+        switch scalar {
+        case "\"": out += "\\\""
+        case "\\": out += "\\\\"
+        case "\n": out += "\\n"
+        case "\r": out += "\\r"
+        case "\t": out += "\\t"
+        case _ where scalar.value < 0x20 || scalar.value == 0x7F || scalar == "<" || scalar == "\u{2028}" || scalar == "\u{2029}":
+            let hex = String(scalar.value, radix: 16)
+            out += "\\u" + String(repeating: "0", count: 4 - hex.count) + hex
+        default: out.unicodeScalars.append(scalar)
+        }
+    }
+    return out + "\""
 }

@@ -114,7 +114,7 @@ extension Router {
 }
 
 /// Whether `a` equals `b`, in a time that depends on their lengths only.
-func constantTimeEqual(_ a: [UInt8], _ b: [UInt8]) -> Bool {
+package func constantTimeEqual(_ a: [UInt8], _ b: [UInt8]) -> Bool {
     var difference = UInt8(a.count == b.count ? 0 : 1)
     for index in 0..<max(a.count, b.count) {
         difference |= (index < a.count ? a[index] : 0) ^ (index < b.count ? b[index] : 0)
