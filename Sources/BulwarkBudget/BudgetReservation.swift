@@ -58,7 +58,8 @@ public struct BudgetReservation<C: NanosecondClock>: ~Copyable, Sendable {
         if let index = actual.firstIndex(where: { $0 < 0 }) {
             throw .invalidArgument(field: "actual[\(budget.dimensions[index])]", rule: "must be at least 0 (got \(actual[index]))")
         }
-        guard budget.chain.clock.nowNanoseconds < expiresAt else { return .expired }
-        return budget.settle(taken, actual: actual, context: context)
+        let now = budget.chain.clock.nowNanoseconds
+        guard now < expiresAt else { return .expired }
+        return budget.settle(taken, actual: actual, at: now, context: context)
     }
 }

@@ -165,18 +165,16 @@ public final class TokenBudget<C: NanosecondClock>: RateLimitingPolicy {
     }
 
     /// Settles `taken` with `actual` at `now`: refunds each surplus, charges each overrun.
-    func settle(_ taken: RateLimitChain<C>.Taken, actual: Costs, context: ResilienceContext) -> BudgetReservation<C>.Settlement {
-        let now = chain.clock.nowNanoseconds
+    func settle(_ taken: RateLimitChain<C>.Taken, actual: Costs, at now: Int64, context: ResilienceContext) -> BudgetReservation<C>.Settlement {
         var surplus = Costs(repeating: 0, count: taken.costs.count)
         var overrun = surplus
-        for index in taken.costs.indices {
+        for index in 0 ..< taken.costs.count {
             let difference = taken.costs[index] - actual[index]
             if difference > 0 { surplus[index] = difference } else { overrun[index] = -difference }
         }
-        chain.refund(surplus, of: taken, at: now, context: context)
-        chain.charge(overrun, at: now, context: context)
+        chain.settle(taken, refunding: surplus, charging: overrun, at: now, context: context)
         if chain.events.isObserved {
-            for index in overrun.indices where overrun[index] > 0 {
+            for index in 0 ..< overrun.count where overrun[index] > 0 {
                 chain.events.emit(.budgetDebt(dimension: chain.links[index].name, debt: overrun[index]), context: context)
             }
         }

@@ -29,8 +29,8 @@ extension RateLimitChain {
                 owner: limiter,
                 fixedLimit: limiter.limit,
                 limit: { target, _ throws(BulwarkError) in LinkOperations.with(target, as: Limiter.self) { $0.limit } },
-                tryAdmit: { target, cost, now, _ in
-                    LinkOperations.with(target, as: Limiter.self) { Admission($0.tryAdmit(cost: cost, at: now)) }
+                tryAdmit: { target, cost, now, _, decision in
+                    LinkOperations.with(target, as: Limiter.self) { Verdict($0.tryAdmit(cost: cost, at: now), into: &decision) }
                 },
                 admit: { target, cost, options, _, channel in
                     try await Unmanaged<Limiter>.fromOpaque(target).takeUnretainedValue().admit(cost: cost, options: options, reporting: channel)
@@ -67,11 +67,11 @@ extension RateLimitChain {
                 owner: limiter,
                 fixedLimit: nil,
                 limit: { _, context throws(BulwarkError) in try limiter.limit(for: resolve(context)) },
-                tryAdmit: { _, cost, now, context in
+                tryAdmit: { _, cost, now, context, decision in
                     guard let key = key(context), let admitted = try? limiter.tryAdmit(key, cost: cost, at: now) else {
                         return .failure
                     }
-                    return Admission(admitted)
+                    return Verdict(admitted, into: &decision)
                 },
                 admit: { _, cost, options, context, channel in
                     try await limiter.admit(resolve(context), cost: cost, options: options, reporting: channel)
@@ -91,42 +91,48 @@ extension RateLimitChain {
     }
 }
 
-/// What a link answers the chain: its decision at the admission, and that admission's reading.
+/// What a link answers the chain, small enough to come back in registers: whether it admitted
+/// the cost, at which reading, and what remains (an exact fraction). The link's whole decision is
+/// written where the chain keeps it: returning it (64 bytes) through the link's closures copied it
+/// twice, each copy stalling on the stores that had just made it.
 @usableFromInline
-struct Admission: Sendable {
-    /// The link's decision at its admission (a placeholder when `failed`).
-    @usableFromInline let decision: RateLimitDecision
-    /// The link could not decide (a key or group that validation accepted, then refused).
-    @usableFromInline let failed: Bool
+struct Verdict: Sendable {
+    /// The reading the cost was admitted at; `Int64.min` when the link could not decide (a key or
+    /// a group that validation accepted, then refused).
     @usableFromInline let admittedAt: Int64
+    @usableFromInline let remainingUnits: Int64
+    @usableFromInline let unitsPerPermit: Int64
+    @usableFromInline let isAllowed: Bool
 
+    /// The verdict of `admitted`, whose decision is stored in `decision`.
     @inlinable
-    init(_ admitted: (decision: RateLimitDecision, admittedAt: Int64)) {
+    init(_ admitted: (decision: RateLimitDecision, admittedAt: Int64), into decision: inout RateLimitDecision) {
         decision = admitted.decision
-        failed = false
         admittedAt = admitted.admittedAt
+        (remainingUnits, unitsPerPermit) = admitted.decision.remainingFraction
+        isAllowed = admitted.decision.isAllowed
     }
 
     @inlinable
-    init(failed: Bool) {
-        decision = .unknown
-        self.failed = failed
-        admittedAt = 0
+    init(failed: Void) {
+        admittedAt = .min
+        remainingUnits = 0
+        unitsPerPermit = 1
+        isAllowed = false
     }
 
     @inlinable
-    static var failure: Admission { Admission(failed: true) }
+    static var failure: Verdict { Verdict(failed: ()) }
 
+    /// The link could not decide; nothing was written for it.
     @inlinable
-    var isAllowed: Bool { decision.isAllowed }
+    var failed: Bool { admittedAt == .min && !isAllowed }
 
     /// Whether fewer permits remain here than in `other`, compared exactly without dividing.
     @inlinable
-    func hasLessRemaining(than other: Admission) -> Bool {
-        let (units, perPermit) = decision.remainingFraction
-        let (otherUnits, otherPerPermit) = other.decision.remainingFraction
-        let mine = max(0, units).multipliedFullWidth(by: otherPerPermit)
-        let theirs = max(0, otherUnits).multipliedFullWidth(by: perPermit)
+    func hasLessRemaining(than other: Verdict) -> Bool {
+        let mine = max(0, remainingUnits).multipliedFullWidth(by: other.unitsPerPermit)
+        let theirs = max(0, other.remainingUnits).multipliedFullWidth(by: unitsPerPermit)
         return mine.high < theirs.high || (mine.high == theirs.high && mine.low < theirs.low)
     }
 }
@@ -137,11 +143,11 @@ struct Admission: Sendable {
 @usableFromInline
 final class LinkOperations: @unchecked Sendable {  // every property is immutable; the target is a Sendable limiter
     @usableFromInline typealias Target = UnsafeRawPointer
-    /// Decides a cost at a reading and returns, in registers rather than as a copy of the whole
-    /// decision, whether it was allowed, the reading it was admitted at, and what remains (an exact
-    /// fraction). It does not throw: the chain validates costs and keys first, and a link that fails
-    /// anyway says so in `Admission/failed`.
-    @usableFromInline typealias TryAdmit = @Sendable (Target, Int, Int64, ResilienceContext) -> Admission
+    /// Decides a cost at a reading, writes the decision into the variable given, and
+    /// returns in registers whether it was allowed, the reading it was admitted at, and what
+    /// remains. It does not throw: the chain validates costs and keys first, and a link that fails
+    /// anyway says so in `Verdict/failed` (and writes nothing).
+    @usableFromInline typealias TryAdmit = @Sendable (Target, Int, Int64, ResilienceContext, inout RateLimitDecision) -> Verdict
     let owner: AnyObject
     let target: Target
     /// The limit of a link that has one for every call (not a partitioned one).

@@ -3,6 +3,7 @@ import BulwarkCore
 /// Taking from every link or none, waiting, and giving back.
 extension RateLimitChain {
     /// Checks that there is one cost per link, each within its link's limit for this context.
+    @inline(__always)
     func validate(_ costs: Costs, context: ResilienceContext) throws(BulwarkError) {
         guard costs.count == fixedLimits.count else {
             throw .invalidArgument(field: "costs", rule: "must hold one cost per link, \(fixedLimits.count) (got \(costs.count))")
@@ -25,31 +26,41 @@ extension RateLimitChain {
 
     /// Takes `costs` from every link at `now`, or from none; `times` receives each link's
     /// admission reading.
+    @inline(__always)
     package func take(_ costs: Costs, at now: Int64, context: ResilienceContext, times: inout Times) throws(BulwarkError) -> ChainDecision {
         try validate(costs, context: context)
-        var limiting = 0
-        var best: Admission?
+        // Each link writes its whole decision into one of two slots, the one not holding the
+        // limiting link's so far; only that one is read back, once, at the end.
+        var decisions = (RateLimitDecision.unknown, RateLimitDecision.unknown)
+        var limiting = -1
+        var bestSlot = 0
+        var best = Verdict.failure
         for index in 0 ..< unretained.count {
-            let admission = unretained[index]._withUnsafeGuaranteedRef { $0.tryAdmit($0.target, costs[index], now, context) }
-            if _slowPath(admission.failed) {
+            let slot = bestSlot ^ 1
+            let verdict = unretained[index]._withUnsafeGuaranteedRef { link in
+                slot == 0 ? link.tryAdmit(link.target, costs[index], now, context, &decisions.0)
+                    : link.tryAdmit(link.target, costs[index], now, context, &decisions.1)
+            }
+            if _slowPath(verdict.failed) {
                 giveBack(costs, times, upTo: index, at: now, context: context)
                 // Asking again names what failed (a key or a group validation had accepted).
                 let link = operations[index]
                 _ = try link.limit(link.target, context)
                 throw .invalidArgument(field: "link \(names[index])", rule: "could not decide for this context")
             }
-            guard admission.isAllowed else {
+            guard verdict.isAllowed else {
                 giveBack(costs, times, upTo: index, at: now, context: context)
                 return try denial(costs, deniedBy: index, at: now, context: context)
             }
-            times[index] = admission.admittedAt
-            if best == nil || admission.hasLessRemaining(than: best!) {
+            times[index] = verdict.admittedAt
+            if limiting < 0 || verdict.hasLessRemaining(than: best) {
                 limiting = index
-                best = admission
+                best = verdict
+                bestSlot = slot
             }
         }
         // The limiting link's figures at its admission: no second look under its lock.
-        return ChainDecision(isAllowed: true, link: names[limiting], linkIndex: limiting, decision: best!.decision)
+        return ChainDecision(isAllowed: true, link: names[limiting], linkIndex: limiting, decision: bestSlot == 0 ? decisions.0 : decisions.1)
     }
 
     /// Takes `costs` from every link at `now`, or from none, remembering what it took.
@@ -82,19 +93,16 @@ extension RateLimitChain {
         }
     }
 
-    /// Gives link `i` back `amounts[i]` of what `taken` holds for it (a budget's surplus).
-    package func refund(_ amounts: Costs, of taken: Taken, at now: Int64, context: ResilienceContext) {
-        for index in 0 ..< operations.count where amounts[index] > 0 {
+    /// Gives link `i` back `refunds[i]` of what `taken` holds for it (a budget's surplus), and
+    /// takes `charges[i]` from it even if it is not available (a budget's overrun: debt), in one
+    /// pass over the links.
+    package func settle(_ taken: Taken, refunding refunds: Costs, charging charges: Costs, at now: Int64, context: ResilienceContext) {
+        for index in 0 ..< operations.count {
+            let refund = refunds[index], charge = charges[index]
+            guard refund > 0 || charge > 0 else { continue }
             let link = operations[index]
-            link.refund(link.target, amounts[index], taken.times[index], now, context)
-        }
-    }
-
-    /// Takes `amounts[i]` from link `i` even if it is not available (a budget's overrun: debt).
-    package func charge(_ amounts: Costs, at now: Int64, context: ResilienceContext) {
-        for index in 0 ..< operations.count where amounts[index] > 0 {
-            let link = operations[index]
-            link.charge(link.target, amounts[index], now, context)
+            if refund > 0 { link.refund(link.target, refund, taken.times[index], now, context) }
+            if charge > 0 { link.charge(link.target, charge, now, context) }
         }
     }
 

@@ -124,11 +124,11 @@ public final class RateLimitChain<C: NanosecondClock>: RateLimitingPolicy {
 
 /// Up to eight clock readings stored inline: when each link admitted its cost.
 package struct Times: Sendable {
-    var storage: (Int64, Int64, Int64, Int64, Int64, Int64, Int64, Int64) = (0, 0, 0, 0, 0, 0, 0, 0)
+    var storage: (Int, Int, Int, Int, Int, Int, Int, Int) = (0, 0, 0, 0, 0, 0, 0, 0)
 
     package subscript(index: Int) -> Int64 {
-        get { withUnsafeBytes(of: storage) { $0.load(fromByteOffset: index &* 8, as: Int64.self) } }
-        set { withUnsafeMutableBytes(of: &storage) { $0.storeBytes(of: newValue, toByteOffset: index &* 8, as: Int64.self) } }
+        get { Int64(Costs.element(index, of: storage)) }
+        set { withUnsafeMutableBytes(of: &storage) { $0.storeBytes(of: Int(newValue), toByteOffset: index &* 8, as: Int.self) } }
     }
 }
 
