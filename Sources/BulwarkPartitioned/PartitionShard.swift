@@ -53,7 +53,7 @@ struct PartitionShard<Key: Hashable & Sendable, Algorithm: RateLimitAlgorithm, C
     /// A pseudo-random slot of the table.
     @inlinable
     mutating func randomSlot() -> Int {
-        Int(truncatingIfNeeded: random.next()) & (table.capacity &- 1)
+        Int(truncatingIfNeeded: random.next() % UInt64(table.capacity))
     }
 
     /// Examines up to `slots` slots from the cursor and removes the partitions equivalent to a
@@ -63,7 +63,7 @@ struct PartitionShard<Key: Hashable & Sendable, Algorithm: RateLimitAlgorithm, C
         var removed = 0
         for _ in 0 ..< slots {
             if cursor >= table.capacity { cursor = 0 }
-            if table.hash(at: cursor) != 0, Self.isFresh(table.value(at: cursor).pointee, templates: templates, at: now) {
+            if table.isOccupied(cursor), Self.isFresh(table.value(at: cursor).pointee, templates: templates, at: now) {
                 removed += 1
                 // An entry that moved into this slot is examined next.
                 if table.remove(at: cursor) { continue }
@@ -88,7 +88,7 @@ struct PartitionShard<Key: Hashable & Sendable, Algorithm: RateLimitAlgorithm, C
         var victim: (slot: Int, updatedAt: Int64)?
         for _ in 0 ..< samples {
             var slot = randomSlot()
-            while table.hash(at: slot) == 0 { slot = (slot + 1) & (table.capacity - 1) }
+            while !table.isOccupied(slot) { slot = table.next(slot) }
             let entry = table.value(at: slot).pointee
             guard !entry.isBusy else { continue }
             var algorithm = templates[entry.template]
