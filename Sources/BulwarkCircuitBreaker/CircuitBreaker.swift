@@ -113,7 +113,7 @@ public final class CircuitBreaker<C: NanosecondClock>: OutcomePolicy {
 
     /// Runs `operation` if the breaker lets it, records how it ended, and reports the outcome;
     /// a refusal is `ExecutionOutcome/rejected(_:)` and allocates nothing.
-    @inlinable
+    @inlinable @inline(__always)
     public func executeOutcome<Success: Sendable>(
         _ context: ResilienceContext,
         _ operation: @Sendable (ResilienceContext) async -> ExecutionOutcome<Success>
@@ -203,7 +203,7 @@ public final class CircuitBreaker<C: NanosecondClock>: OutcomePolicy {
     func classify<Success>(_ outcome: ExecutionOutcome<Success>) -> CallOutcome {
         switch outcome {
         case .success(let value):
-            return classifyResult?(value) ?? .success
+            return classifyResult?(ErasedResult.unerased(value)) ?? .success
         case .rejected(let error):
             return classifyError(error)
         case .failure(let error):

@@ -112,7 +112,7 @@ public final class Bulkhead<C: NanosecondClock>: OutcomePolicy {
     }
 
     /// Runs `operation` holding the context's cost; a refusal is returned as a value, not thrown.
-    @inlinable
+    @inlinable @inline(__always)
     public func executeOutcome<Success: Sendable>(
         _ context: ResilienceContext,
         _ operation: @Sendable (ResilienceContext) async -> ExecutionOutcome<Success>

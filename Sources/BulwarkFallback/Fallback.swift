@@ -54,17 +54,41 @@ public struct Fallback<Value: Sendable>: OutcomePolicy {
         guard Value.self == Success.self else {
             return .rejected(.invalidArgument(field: "Success", rule: "must be the fallback's type \(Value.self) (got \(Success.self))"))
         }
+        switch await answer(error, context) {
+        case .success(let value): return .success(value as! Success)  // the types are equal: checked above
+        case .rejected(let refusal): return .rejected(refusal)
+        case .failure(let error): return .failure(error)
+        }
+    }
+
+    /// In a `DynamicPipeline`: answers with the fallback's value erased; the pipeline checks its
+    /// type against the call's.
+    public func executeErased(
+        _ context: ResilienceContext,
+        _ operation: @Sendable (ResilienceContext) async -> ExecutionOutcome<ErasedResult>
+    ) async -> ExecutionOutcome<ErasedResult> {
+        let outcome = await operation(context)
+        guard let error = outcome.error, shouldHandle(error), !Task.isCancelled else { return outcome }
+        switch await answer(error, context) {
+        case .success(let value): return .success(ErasedResult(value))
+        case .rejected(let refusal): return .rejected(refusal)
+        case .failure(let error): return .failure(error)
+        }
+    }
+
+    /// The handler's answer to `error`.
+    @usableFromInline
+    func answer(_ error: any Error, _ context: ResilienceContext) async -> ExecutionOutcome<Value> {
         do {
             let value = try await handler(error, context)
             events.emit(.fallbackUsed(alternative: FallbackChain<Value>.lastResortName), context: context)
-            return .success(value as! Success)  // the types are equal: checked above
+            return .success(value)
         } catch let error as BulwarkError {
             return .rejected(error)
         } catch {
             return .failure(error)
         }
     }
-
 }
 
 extension ResiliencePolicy {

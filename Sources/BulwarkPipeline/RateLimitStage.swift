@@ -55,7 +55,7 @@ public struct RateLimitStage<Limiter: RateLimitingPolicy>: OutcomePolicy {
 
     /// Asks the limiter for the context's cost, waiting at most ``maximumWait`` (and never past
     /// the context's deadline), then runs `operation`; a refusal is returned as a value.
-    @inlinable
+    @inlinable @inline(__always)
     public func executeOutcome<Success: Sendable>(
         _ context: ResilienceContext,
         _ operation: @Sendable (ResilienceContext) async -> ExecutionOutcome<Success>

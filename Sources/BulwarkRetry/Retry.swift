@@ -99,7 +99,7 @@ public struct Retry<C: NanosecondClock>: OutcomePolicy {
     }
 
     /// Runs `operation`, retrying as configured, and reports the last attempt's outcome.
-    @inlinable
+    @inlinable @inline(__always)
     public func executeOutcome<Success: Sendable>(
         _ context: ResilienceContext,
         _ operation: @Sendable (ResilienceContext) async -> ExecutionOutcome<Success>
@@ -162,7 +162,7 @@ public struct Retry<C: NanosecondClock>: OutcomePolicy {
     func wantsRetry<Success>(_ outcome: ExecutionOutcome<Success>) -> Bool {
         switch outcome {
         case .success(let value):
-            return configuration.shouldRetryResult?(value) ?? false
+            return configuration.shouldRetryResult?(ErasedResult.unerased(value)) ?? false
         case .rejected(let error):
             return configuration.shouldRetry(error)
         case .failure(let error):

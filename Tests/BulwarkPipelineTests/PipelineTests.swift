@@ -78,6 +78,37 @@ private struct Tracing: ResiliencePolicy {
         #expect(order.all == ["a in", "b in", "call", "b out", "a out"])
     }
 
+    /// A dynamic pipeline passes results through its stages erased; every policy that reads a
+    /// result still sees the value itself, and a fallback's value comes out with its type checked.
+    @Test func aDynamicPipelineShowsItsPoliciesTheRealResult() async throws {
+        let clock = ManualClock()
+        var retrying = RetryConfiguration(maximumAttempts: 3)
+        retrying.backoff = .constant(.zero)
+        retrying.shouldRetryResult = { ($0 as? String) == "busy" }
+        var breaking = CircuitBreakerConfiguration(failureRateThreshold: 100, minimumCalls: 2)
+        breaking.window = .count(2)
+        breaking.classifyResult = { ($0 as? String) == "busy" ? .failure : .success }
+        let breaker = try CircuitBreaker(configuration: breaking, clock: clock)
+        let pipeline = DynamicPipeline([try Retry(configuration: retrying, clock: clock), breaker])
+        let attempts = Journal<Int>()
+        let reply = await pipeline.executeOutcome(ResilienceContext(operationName: "x")) { context in
+            attempts.append(context.attempt)
+            return .success(context.attempt < 2 ? "busy" : "done")
+        }
+        #expect(reply.isSuccess && (try? reply.get()) == "done")
+        #expect(attempts.all == [1, 2])
+        // The breaker classified "busy" as a failure and "done" as a success: one of each.
+        #expect(breaker.metrics.calls == 2 && breaker.metrics.failedCalls == 1)
+
+        let rescued = DynamicPipeline([Fallback("canned"), breaker])
+        breaker.transition(to: .open)
+        let canned = await rescued.executeOutcome(ResilienceContext(operationName: "x")) { _ in ExecutionOutcome.success("live") }
+        #expect((try? canned.get()) == "canned")
+        let mismatched = await rescued.executeOutcome(ResilienceContext(operationName: "x")) { _ in ExecutionOutcome.success(1) }
+        guard case .rejected(let refusal) = mismatched else { Issue.record("expected a refusal, got \(mismatched)"); return }
+        #expect(refusal == .invalidArgument(field: "Success", rule: "must be the fallback's type String (got Int)"))
+    }
+
     @Test func anOpenCircuitIsARejectionValueThroughTheWholePipeline() async throws {
         let clock = ManualClock()
         let breaker = try CircuitBreaker(configuration: CircuitBreakerConfiguration(), clock: clock)

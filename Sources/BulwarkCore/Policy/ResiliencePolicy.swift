@@ -45,6 +45,16 @@ public protocol ResiliencePolicy: Sendable {
     /// Whether a call with `context` would start now, asked without spending anything: not ready
     /// when a breaker is open or a limiter would deny at once. The default is always ready.
     func readiness(for context: ResilienceContext) -> Readiness
+
+    /// Runs `operation`, whose result travels type-erased, under this policy, never throwing: the
+    /// entry point a `DynamicPipeline` calls. Its default runs ``executeOutcome(_:_:)`` for the one
+    /// result type ``ErasedResult``, so that each policy's witness is code specialised for it:
+    /// through `any ResiliencePolicy`, `executeOutcome` for an unknown `Success` runs unspecialised.
+    /// A policy that makes values of its own (a fallback) implements it to answer them erased.
+    func executeErased(
+        _ context: ResilienceContext,
+        _ operation: @Sendable (ResilienceContext) async -> ExecutionOutcome<ErasedResult>
+    ) async -> ExecutionOutcome<ErasedResult>
 }
 
 extension ResiliencePolicy {
@@ -61,6 +71,42 @@ extension ResiliencePolicy {
     /// Always ready: a policy that cannot tell says nothing against trying.
     public func readiness(for context: ResilienceContext) -> Readiness {
         .ready
+    }
+
+    /// Runs ``executeOutcome(_:_:)`` with the erased result type (inlinable, so each conformer's
+    /// witness is specialised for its own type).
+    @inlinable @inline(__always)
+    public func executeErased(
+        _ context: ResilienceContext,
+        _ operation: @Sendable (ResilienceContext) async -> ExecutionOutcome<ErasedResult>
+    ) async -> ExecutionOutcome<ErasedResult> {
+        await executeOutcome(context, operation)
+    }
+}
+
+/// A result of any type, as it travels through the stages of a `DynamicPipeline` (see
+/// ``ResiliencePolicy/executeErased(_:_:)``). A policy that reads results (a retry's or a
+/// breaker's result classifier, a budget's usage) sees the value inside, never the wrapper:
+/// ``unerased(_:)``, and ``WrappingResult``.
+public struct ErasedResult: Sendable, WrappingResult {
+    /// The value the operation (or a policy, a fallback) answered.
+    public let value: any Sendable
+
+    /// Wraps `value`.
+    @inlinable
+    public init(_ value: any Sendable) {
+        self.value = value
+    }
+
+    /// The value inside.
+    public var wrappedResult: any Sendable { value }
+
+    /// `result` as a result classifier should see it: the value inside an ``ErasedResult``,
+    /// otherwise `result` itself. In code specialised for a concrete type the check folds away.
+    @inlinable
+    public static func unerased<Result: Sendable>(_ result: Result) -> any Sendable {
+        if let erased = result as? ErasedResult { return erased.value }
+        return result
     }
 }
 
