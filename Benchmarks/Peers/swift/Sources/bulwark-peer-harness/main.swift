@@ -91,9 +91,12 @@ if let probe = try? slidingWindowLog.tryAcquire(cost: 0) {
     log("bulwark-sliding-window-log-tryacquire: \(probe.limit - probe.remaining) admitted in the last 1 ms window (limit \(probe.limit))")
 }
 
-// The circuit breaker, the peer of eapache/go-resiliency's `Run` and pybreaker's `call`: a closed
-// breaker (Bulwark's defaults: a count window of 100 calls) wrapping a call that succeeds, through
-// `execute` (async, the call's outcome recorded).
+// The circuit breaker, the peer of eapache/go-resiliency's `Run`, pybreaker's `call` and
+// Resilience4j's `executeSupplier`: a closed breaker (Bulwark's defaults: a count window of the last
+// 100 calls, opening at a 50 % failure rate once 100 calls are in) wrapping a call that succeeds,
+// through `execute` (async), which takes a permit, runs the call, classifies its outcome and records
+// it in the window, judging the thresholds. Each round checks that the window is full: the outcomes
+// were recorded.
 @inline(never)
 func succeed(_ context: ResilienceContext) async throws -> Int { 1 }
 
@@ -122,8 +125,9 @@ func measureBreaker(_ label: String) async throws {
     var perOperation: [Double] = []
     for round in 1 ... rounds {
         let (nanoseconds, succeeded) = await runBreaker(breaker, count: count)
-        guard succeeded == count, breaker.state == .closed else {
-            fatalError("\(label): \(succeeded) of \(count) calls succeeded, state \(breaker.state): not on the success path")
+        let metrics = breaker.metrics
+        guard succeeded == count, metrics.state == .closed, metrics.calls == 100, metrics.failedCalls == 0 else {
+            fatalError("\(label): \(succeeded) of \(count) calls succeeded, state \(metrics.state), \(metrics.calls) calls in the window: not on the closed, recording path")
         }
         perOperation.append(Double(nanoseconds) / Double(count))
         log("\(label) round \(round): \(count) ops, \(perOperation.last!) ns/op")
