@@ -41,6 +41,8 @@ let package = Package(
         suite("Partitioned", ["BulwarkTokenBucket", "BulwarkPartitioned"]),
         suite("Contention", ["BulwarkTokenBucket"]),
         suite("Queues", ["BulwarkQueues"]),
+        // Time per operation and bytes per entry at 10^3 to 10^6 entries (queues, partitions, waiters).
+        suite("Scale", ["BulwarkCore", "BulwarkEngine", "BulwarkQueues", "BulwarkPartitioned", "BulwarkTokenBucket"]),
         suite("Monitors", ["Bulwark", "BulwarkMonitors", "BulwarkHealth", "BulwarkDegradation"]),
         // Decisions through Redis against redis-benchmark's ceiling and the list pattern they replace.
         suite("Redis", ["BulwarkRedis"]),

@@ -1,5 +1,7 @@
-// The partitioned limiter at 1,000,000 live keys: the memory each key costs (resident memory
-// grown ÷ keys) and the cost of a decision on a random key among them.
+// The partitioned limiter at 1,000 and 1,000,000 live keys: the memory each key costs (resident
+// memory grown ÷ keys) and the cost of a decision on a random key among them, against the floor
+// measured in the same process: a clock read + a compare-exchange, one DRAM miss (what a random
+// key of a million cannot avoid), and the seeded hash of a key (what any key costs).
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -7,6 +9,7 @@ import Benchmark
 import BenchmarkSupport
 import BulwarkPartitioned
 import BulwarkTokenBucket
+import Synchronization
 
 let keyCount = 1_000_000
 let clock = ContinuousClock()
@@ -15,29 +18,6 @@ let clock = ContinuousClock()
 /// equivalent to a fresh one and none is dropped.
 let configuration = TokenBucket.Configuration(capacity: 1_000_000_000, refill: 1_000_000_000, every: .seconds(1), initialTokens: 500_000_000)
 
-#if canImport(Glibc)
-/// glibc's `malloc_trim` (in `malloc.h`, which the Glibc module does not import).
-@_silgen_name("malloc_trim") func mallocTrim(_ pad: Int) -> Int32
-#endif
-
-/// Resident memory of this process, in bytes (Linux: /proc/self/statm), after handing the
-/// allocator's free memory back to the system: otherwise memory freed by an earlier sample (which
-/// glibc keeps) would be reused unseen and a key would look cheaper than it is.
-func residentBytes() -> Int {
-    #if canImport(Glibc)
-    _ = mallocTrim(0)
-    guard let file = fopen("/proc/self/statm", "r") else { return 0 }
-    defer { fclose(file) }
-    var line = [CChar](repeating: 0, count: 128)
-    guard fgets(&line, Int32(line.count), file) != nil else { return 0 }
-    // "size resident shared ...", in pages.
-    let fields = String(decoding: line.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self).split(separator: " ")
-    guard fields.count > 1, let resident = Int(fields[1]) else { return 0 }
-    return resident * Int(sysconf(Int32(_SC_PAGESIZE)))
-    #else
-    return 0
-    #endif
-}
 
 /// A limiter holding `keys`, each used once.
 func populated<Key: Hashable & Sendable>(_ keys: [Key]) throws -> PartitionedRateLimiter<Key, TokenBucket, ContinuousClock> {
@@ -51,6 +31,15 @@ func populated<Key: Hashable & Sendable>(_ keys: [Key]) throws -> PartitionedRat
 
 /// `user-0000001`-style keys: short enough to be stored inline in a `String`.
 let stringKeys = (0 ..< keyCount).map { "user-\(1_000_000 + $0)" }
+
+/// Random indices below `count`, as many as the smallest power of two at least `count` (and 4,096):
+/// read in order, they pick keys at random without a division in the timed loop.
+func randomPicks(below count: Int) -> [Int] {
+    var generator = SystemRandomNumberGenerator()
+    var length = 4_096
+    while length < count { length *= 2 }
+    return (0 ..< length).map { _ in Int.random(in: 0 ..< count, using: &generator) }
+}
 
 let benchmarks: @Sendable () -> Void = {
     Benchmark.defaultConfiguration = nanosecondConfiguration()
@@ -81,24 +70,82 @@ let benchmarks: @Sendable () -> Void = {
     Benchmark("Partitioned (1,000,000 String keys): tryAcquire permitted, random key", configuration: decisions) { benchmark in
         let keys = stringKeys
         let limiter = try populated(keys)
-        var index = 12_345
+        let picks = randomPicks(below: keyCount), mask = picks.count - 1
         benchmark.startMeasurement()
-        for _ in benchmark.scaledIterations {
-            index = (index &* 1_103_515_245 &+ 12_345) & 0x7FFF_FFFF
-            blackHole(try limiter.tryAcquire(keys[index % keyCount]).isAllowed)
+        for step in benchmark.scaledIterations {
+            blackHole(try limiter.tryAcquire(keys[picks[step & mask]]).isAllowed)
         }
         benchmark.stopMeasurement()
     }
 
     Benchmark("Partitioned (1,000,000 Int keys): tryAcquire permitted, random key", configuration: decisions) { benchmark in
         let limiter = try populated(Array(0 ..< keyCount))
+        let picks = randomPicks(below: keyCount), mask = picks.count - 1
+        benchmark.startMeasurement()
+        for step in benchmark.scaledIterations {
+            blackHole(try limiter.tryAcquire(picks[step & mask]).isAllowed)
+        }
+        benchmark.stopMeasurement()
+    }
+
+    for count in [1_000] {
+        Benchmark("Partitioned (\(count) String keys): tryAcquire permitted, random key", configuration: decisions) { benchmark in
+            let keys = Array(stringKeys.prefix(count))
+            let limiter = try populated(keys)
+            let picks = randomPicks(below: count), mask = picks.count - 1
+            benchmark.startMeasurement()
+            for step in benchmark.scaledIterations {
+                blackHole(try limiter.tryAcquire(keys[picks[step & mask]]).isAllowed)
+            }
+            benchmark.stopMeasurement()
+        }
+        Benchmark("Partitioned (\(count) Int keys): tryAcquire permitted, random key", configuration: decisions) { benchmark in
+            let limiter = try populated(Array(0 ..< count))
+            let picks = randomPicks(below: count), mask = picks.count - 1
+            benchmark.startMeasurement()
+            for step in benchmark.scaledIterations {
+                blackHole(try limiter.tryAcquire(picks[step & mask]).isAllowed)
+            }
+            benchmark.stopMeasurement()
+        }
+    }
+
+    // The floor, in this process.
+    Benchmark("Floor: clock read + compare-exchange", configuration: decisions) { benchmark in
+        let atomic = Atomic<Int64>(0)
+        for _ in benchmark.scaledIterations {
+            let now = clock.nowNanoseconds
+            _ = atomic.compareExchange(expected: now &- 1, desired: now, ordering: .acquiringAndReleasing)
+        }
+        blackHole(atomic.load(ordering: .relaxed))
+    }
+    Benchmark("Floor: one DRAM miss (dependent random reads of 64 MB)", configuration: decisions) { benchmark in
+        // 64 MB: about the size of the table at a million keys. Each index depends on the value
+        // read before, so the reads cannot overlap: one cache (and TLB) miss each.
+        let count = 1 << 23
+        let values = (0 ..< count).map { $0 }
         var index = 12_345
+        var sum = 0
         benchmark.startMeasurement()
         for _ in benchmark.scaledIterations {
             index = (index &* 1_103_515_245 &+ 12_345) & 0x7FFF_FFFF
-            blackHole(try limiter.tryAcquire(index % keyCount).isAllowed)
+            sum &+= values[(index ^ (sum & 1)) & (count - 1)]
         }
         benchmark.stopMeasurement()
+        blackHole(sum)
+    }
+    Benchmark("Floor: hashValue of a String key", configuration: decisions) { benchmark in
+        let keys = Array(stringKeys.prefix(1_000))
+        let picks = randomPicks(below: 1_000), mask = picks.count - 1
+        for step in benchmark.scaledIterations {
+            blackHole(keys[picks[step & mask]].hashValue)
+        }
+    }
+    Benchmark("Floor: hashValue of an Int key", configuration: decisions) { benchmark in
+        let picks = randomPicks(below: 1_000), mask = picks.count - 1
+        for step in benchmark.scaledIterations {
+            blackHole(picks[step & mask].hashValue)
+        }
     }
 
     Benchmark("Partitioned (1 key): tryAcquire permitted", configuration: decisions) { benchmark in

@@ -32,6 +32,16 @@ func breaker(_ configure: (inout CircuitBreakerConfiguration) -> Void = { _ in }
     return try CircuitBreaker(configuration: configuration, clock: clock)
 }
 
+/// A stage that only calls the operation: what composing costs, without any policy's work.
+struct PassThrough: OutcomePolicy {
+    func executeOutcome<Success: Sendable>(
+        _ context: ResilienceContext,
+        _ operation: @Sendable (ResilienceContext) async -> ExecutionOutcome<Success>
+    ) async -> ExecutionOutcome<Success> {
+        await operation(context)
+    }
+}
+
 /// Runs `operation` through `policy` once per scaled iteration, on the success path.
 func success(_ name: String, _ policy: @escaping @Sendable () throws -> some ResiliencePolicy) {
     Benchmark(name) { benchmark in
@@ -107,6 +117,12 @@ let benchmarks: @Sendable () -> Void = {
             try bottomless()
             try Bulkhead(limit: 1_000, clock: clock)
         }
+    }
+    success("Diagnostic: pipeline of 5 pass-through stages") {
+        Pipeline { PassThrough(); PassThrough(); PassThrough(); PassThrough(); PassThrough() }
+    }
+    success("Diagnostic: dynamic pipeline of 5 pass-through stages") {
+        DynamicPipeline([PassThrough(), PassThrough(), PassThrough(), PassThrough(), PassThrough()])
     }
     success("Dynamic pipeline of 5 (same policies)") {
         DynamicPipeline([

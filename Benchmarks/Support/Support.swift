@@ -1,4 +1,7 @@
 // Helpers shared by the benchmark suites.
+#if canImport(Glibc)
+import Glibc
+#endif
 public import Benchmark
 public import BulwarkCore
 public import BulwarkEngine
@@ -62,4 +65,28 @@ public func decisions<Limiter: RateLimiter & Decider>(
             await contend(limiter, tasks: tasks, total: benchmark.scaledIterations.count)
         }
     }
+}
+
+#if canImport(Glibc)
+/// glibc's `malloc_trim` (in `malloc.h`, which the Glibc module does not import).
+@_silgen_name("malloc_trim") func mallocTrim(_ pad: Int) -> Int32
+#endif
+
+/// Resident memory of this process, in bytes (Linux: /proc/self/statm), after handing the
+/// allocator's free memory back to the system: otherwise memory freed earlier would be reused
+/// unseen and an entry (a key, a job, a waiter) would look cheaper than it is.
+public func residentBytes() -> Int {
+    #if canImport(Glibc)
+    _ = mallocTrim(0)
+    guard let file = fopen("/proc/self/statm", "r") else { return 0 }
+    defer { fclose(file) }
+    var line = [CChar](repeating: 0, count: 128)
+    guard fgets(&line, Int32(line.count), file) != nil else { return 0 }
+    // "size resident shared ...", in pages.
+    let fields = String(decoding: line.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self).split(separator: " ")
+    guard fields.count > 1, let resident = Int(fields[1]) else { return 0 }
+    return resident * Int(sysconf(Int32(_SC_PAGESIZE)))
+    #else
+    return 0
+    #endif
 }
