@@ -47,30 +47,19 @@ public struct Fallback<Value: Sendable>: OutcomePolicy {
         return await recover(outcome, context)
     }
 
-    /// Answers a failed outcome with the fallback's value when the error is handled.
+    /// Answers a failed outcome with the fallback's value when the error is handled. Inside a
+    /// `DynamicPipeline` (or a pipeline nested in one) the call's result is an `ErasedResult`: the
+    /// value is answered erased, and the dynamic pipeline checks its type against the call's.
     @usableFromInline
     func recover<Success: Sendable>(_ outcome: ExecutionOutcome<Success>, _ context: ResilienceContext) async -> ExecutionOutcome<Success> {
         guard let error = outcome.error, shouldHandle(error), !Task.isCancelled else { return outcome }
-        guard Value.self == Success.self else {
+        let erased = Success.self == ErasedResult.self
+        guard Value.self == Success.self || erased else {
             return .rejected(.invalidArgument(field: "Success", rule: "must be the fallback's type \(Value.self) (got \(Success.self))"))
         }
         switch await answer(error, context) {
-        case .success(let value): return .success(value as! Success)  // the types are equal: checked above
-        case .rejected(let refusal): return .rejected(refusal)
-        case .failure(let error): return .failure(error)
-        }
-    }
-
-    /// In a `DynamicPipeline`: answers with the fallback's value erased; the pipeline checks its
-    /// type against the call's.
-    public func executeErased(
-        _ context: ResilienceContext,
-        _ operation: @Sendable (ResilienceContext) async -> ExecutionOutcome<ErasedResult>
-    ) async -> ExecutionOutcome<ErasedResult> {
-        let outcome = await operation(context)
-        guard let error = outcome.error, shouldHandle(error), !Task.isCancelled else { return outcome }
-        switch await answer(error, context) {
-        case .success(let value): return .success(ErasedResult(value))
+        // The types are equal, or the call's is the erased one: checked above.
+        case .success(let value): return .success(erased ? ErasedResult(value) as! Success : value as! Success)
         case .rejected(let refusal): return .rejected(refusal)
         case .failure(let error): return .failure(error)
         }

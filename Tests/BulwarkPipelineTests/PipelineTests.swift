@@ -107,6 +107,10 @@ private struct Tracing: ResiliencePolicy {
         let mismatched = await rescued.executeOutcome(ResilienceContext(operationName: "x")) { _ in ExecutionOutcome.success(1) }
         guard case .rejected(let refusal) = mismatched else { Issue.record("expected a refusal, got \(mismatched)"); return }
         #expect(refusal == .invalidArgument(field: "Success", rule: "must be the fallback's type String (got Int)"))
+        // A builder's pipeline nested in a dynamic one runs erased too: its fallback still answers.
+        let nested = DynamicPipeline([Pipeline { Fallback("nested"); breaker }])
+        let answered = await nested.executeOutcome(ResilienceContext(operationName: "x")) { _ in ExecutionOutcome.success("live") }
+        #expect((try? answered.get()) == "nested")
     }
 
     @Test func anOpenCircuitIsARejectionValueThroughTheWholePipeline() async throws {

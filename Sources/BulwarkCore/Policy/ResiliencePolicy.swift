@@ -50,7 +50,8 @@ public protocol ResiliencePolicy: Sendable {
     /// entry point a `DynamicPipeline` calls. Its default runs ``executeOutcome(_:_:)`` for the one
     /// result type ``ErasedResult``, so that each policy's witness is code specialised for it:
     /// through `any ResiliencePolicy`, `executeOutcome` for an unknown `Success` runs unspecialised.
-    /// A policy that makes values of its own (a fallback) implements it to answer them erased.
+    /// A policy that answers with values of its own (a fallback) wraps them in an ``ErasedResult``
+    /// when its `Success` is ``ErasedResult``, as it may be inside any pipeline nested in a dynamic one.
     func executeErased(
         _ context: ResilienceContext,
         _ operation: @Sendable (ResilienceContext) async -> ExecutionOutcome<ErasedResult>
