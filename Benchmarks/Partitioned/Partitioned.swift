@@ -41,6 +41,22 @@ func randomPicks(below count: Int) -> [Int] {
     return (0 ..< length).map { _ in Int.random(in: 0 ..< count, using: &generator) }
 }
 
+/// `name`: a permitted decision on a random one of `keys()`, each already holding a partition.
+func randomKeyDecisions<Key: Hashable & Sendable>(
+    _ name: String, configuration: Benchmark.Configuration, keys: @escaping @Sendable () -> [Key]
+) {
+    Benchmark("\(name): tryAcquire permitted, random key", configuration: configuration) { benchmark in
+        let keys = keys()
+        let limiter = try populated(keys)
+        let picks = randomPicks(below: keys.count), mask = picks.count - 1
+        benchmark.startMeasurement()
+        for step in benchmark.scaledIterations {
+            blackHole(try limiter.tryAcquire(keys[picks[step & mask]]).isAllowed)
+        }
+        benchmark.stopMeasurement()
+    }
+}
+
 let benchmarks: @Sendable () -> Void = {
     Benchmark.defaultConfiguration = nanosecondConfiguration()
     let memory = Benchmark.Configuration(
@@ -67,47 +83,11 @@ let benchmarks: @Sendable () -> Void = {
         metrics: standardMetrics, timeUnits: .nanoseconds, scalingFactor: .mega, maxDuration: .seconds(10), maxIterations: 10
     )
 
-    Benchmark("Partitioned (1,000,000 String keys): tryAcquire permitted, random key", configuration: decisions) { benchmark in
-        let keys = stringKeys
-        let limiter = try populated(keys)
-        let picks = randomPicks(below: keyCount), mask = picks.count - 1
-        benchmark.startMeasurement()
-        for step in benchmark.scaledIterations {
-            blackHole(try limiter.tryAcquire(keys[picks[step & mask]]).isAllowed)
-        }
-        benchmark.stopMeasurement()
-    }
-
-    Benchmark("Partitioned (1,000,000 Int keys): tryAcquire permitted, random key", configuration: decisions) { benchmark in
-        let limiter = try populated(Array(0 ..< keyCount))
-        let picks = randomPicks(below: keyCount), mask = picks.count - 1
-        benchmark.startMeasurement()
-        for step in benchmark.scaledIterations {
-            blackHole(try limiter.tryAcquire(picks[step & mask]).isAllowed)
-        }
-        benchmark.stopMeasurement()
-    }
-
-    for count in [1_000] {
-        Benchmark("Partitioned (\(count) String keys): tryAcquire permitted, random key", configuration: decisions) { benchmark in
-            let keys = Array(stringKeys.prefix(count))
-            let limiter = try populated(keys)
-            let picks = randomPicks(below: count), mask = picks.count - 1
-            benchmark.startMeasurement()
-            for step in benchmark.scaledIterations {
-                blackHole(try limiter.tryAcquire(keys[picks[step & mask]]).isAllowed)
-            }
-            benchmark.stopMeasurement()
-        }
-        Benchmark("Partitioned (\(count) Int keys): tryAcquire permitted, random key", configuration: decisions) { benchmark in
-            let limiter = try populated(Array(0 ..< count))
-            let picks = randomPicks(below: count), mask = picks.count - 1
-            benchmark.startMeasurement()
-            for step in benchmark.scaledIterations {
-                blackHole(try limiter.tryAcquire(picks[step & mask]).isAllowed)
-            }
-            benchmark.stopMeasurement()
-        }
+    // A decision on a random one of the live keys.
+    for count in [keyCount, 1_000] {
+        let label = count == keyCount ? "1,000,000" : "\(count)"
+        randomKeyDecisions("Partitioned (\(label) String keys)", configuration: decisions) { Array(stringKeys.prefix(count)) }
+        randomKeyDecisions("Partitioned (\(label) Int keys)", configuration: decisions) { Array(0 ..< count) }
     }
 
     // The floor, in this process.

@@ -70,16 +70,8 @@ func orderBenchmark<O: WaitOrder>(_ name: String, size: Int, _ make: @escaping @
         closure: { benchmark in
             // Taken out of the box while it changes, so its storage is not copied.
             guard var order = box.value.take() else { return }
-            var next = box.next
-            for _ in benchmark.scaledIterations {
-                order.enqueue(ticket(next))
-                order.enqueue(ticket(next + 1))
-                if let head = order.next(at: Int64(next)) { order.removeServed(head) }
-                order.remove(ticket(next + 1))
-                next += 2
-            }
+            box.next = orderRounds(&order, count: benchmark.scaledIterations.count, from: box.next, ticket: ticket)
             blackHole(order.count)
-            box.next = next
             box.value = order
         },
         setup: {

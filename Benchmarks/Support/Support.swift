@@ -90,3 +90,21 @@ public func residentBytes() -> Int {
     return 0
     #endif
 }
+
+/// One round on a waiting order, as the Queues and Scale suites time it, `count` times: enqueue two
+/// tickets, serve the head, withdraw the second; the order's size is unchanged. Returns the next
+/// ticket id.
+@inlinable
+public func orderRounds<Order: WaitOrder>(
+    _ order: inout Order, count: Int, from first: UInt64, ticket: (UInt64) -> WaitTicket
+) -> UInt64 {
+    var next = first
+    for _ in 0 ..< count {
+        order.enqueue(ticket(next))
+        order.enqueue(ticket(next + 1))
+        if let head = order.next(at: Int64(next)) { order.removeServed(head) }
+        order.remove(ticket(next + 1))
+        next += 2
+    }
+    return next
+}
